@@ -1,0 +1,5 @@
+import sys
+
+from satellite.cli.main import main
+
+sys.exit(main())

@@ -1,0 +1,45 @@
+"""``satellite ask "TEXT"``: the reply, printed as it streams (no audio)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from satellite.cli.common import fmt_ms, pipeline
+from satellite.config import Config
+from satellite.pipeline import TurnResult, TurnTimings
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    parser = sub.add_parser("ask", help="ask a question in text; prints the reply as it streams")
+    parser.add_argument("text", help="the question")
+    parser.add_argument("--conversation", default="", help="conversation id for multi-turn memory")
+    parser.add_argument("--timings", action="store_true", help="print timings to stderr")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, config: Config) -> int:
+    return asyncio.run(_ask(args, config))
+
+
+async def _ask(args: argparse.Namespace, config: Config) -> int:
+    pipe = pipeline(config, only=("llm",))
+    timings = TurnTimings()
+
+    def show(piece: str) -> None:
+        sys.stdout.write(piece)
+        sys.stdout.flush()
+
+    result: TurnResult | None = None
+    async for event in pipe.answer(args.text, args.conversation, timings=timings, on_token=show,
+                                   speak=False):
+        if isinstance(event, TurnResult):
+            result = event
+    sys.stdout.write("\n")
+    if args.timings and result:
+        t = result.timings
+        print(f"source={t.source} first_token={fmt_ms(t.first_token_ms)} "
+              f"first_sentence={fmt_ms(t.first_sentence_ms)} total={fmt_ms(t.total_ms)}",
+              file=sys.stderr)
+    return 0

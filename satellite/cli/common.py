@@ -1,0 +1,43 @@
+"""What the one-shot subcommands share: loading engines with progress, running a coroutine."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from satellite.config import Config
+from satellite.engines import ALL_STAGES, Engines, load_engines
+from satellite.pipeline import VoicePipeline, create_pipeline
+
+
+def progress_printer(enabled: bool | None = None):  # type: ignore[no-untyped-def]
+    """A progress callback that writes to a terminal's stderr, or None when not a terminal."""
+    if enabled is None:
+        enabled = sys.stderr.isatty()
+    if not enabled:
+        return None
+
+    def show(stage: str, state: str) -> None:
+        end = "\n" if state != "loading" else ""
+        print(f"\r  {stage:<6} {state:<24}", end=end, file=sys.stderr, flush=True)
+
+    return show
+
+
+def load(config: Config, only: tuple[str, ...] = ALL_STAGES) -> Engines:
+    return load_engines(config, progress=progress_printer(), only=only)
+
+
+def pipeline(config: Config, only: tuple[str, ...] = ALL_STAGES) -> VoicePipeline:
+    from satellite.intents import intent_answer_for
+
+    engines = load(config, only)
+    return create_pipeline(config, engines, intent_answer=intent_answer_for(config))
+
+
+def fmt_ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+def elapsed_ms(start: float) -> float:
+    return (time.perf_counter() - start) * 1000.0

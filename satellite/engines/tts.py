@@ -1,0 +1,84 @@
+"""Text to speech: a small interface and its Piper (ONNX via onnxruntime) implementation."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+from satellite.audio.pcm import Pcm
+from satellite.config.paths import default_tts_voice
+from satellite.config.schema import TtsConfig
+from satellite.errors import ModelError
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    name: str
+    language: str
+    sample_rate_hz: int
+    speakers: list[str]
+    model_path: Path
+
+
+class TextToSpeech(Protocol):
+    voice: VoiceInfo
+
+    def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
+        """Yield 16-bit mono PCM at ``voice.sample_rate_hz``, one block per sentence."""
+        ...
+
+
+class PiperTts:
+    def __init__(self, config: TtsConfig, voice_path: str | Path | None = None):
+        self.config = config
+        path = voice_path or config.voice
+        self.model_path = Path(path).expanduser() if path else default_tts_voice()
+        if voice_path is None and config.voice_config:
+            self.config_path = Path(config.voice_config).expanduser()
+        else:
+            self.config_path = Path(f"{self.model_path}.json")
+        self.voice = self._load()
+
+    def _load(self) -> VoiceInfo:
+        if not self.model_path.is_file():
+            raise ModelError(f"Piper voice {self.model_path} does not exist; set tts.voice")
+        if not self.config_path.is_file():
+            raise ModelError(f"Piper voice config {self.config_path} does not exist; "
+                             "put the .onnx.json beside the voice or set tts.voice_config")
+        try:
+            meta = json.loads(self.config_path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as error:
+            raise ModelError(f"Piper voice config {self.config_path} is not valid JSON ({error})"
+                             ) from None
+        from piper import PiperVoice
+
+        try:
+            self._piper = PiperVoice.load(self.model_path, config_path=self.config_path)
+        except Exception as error:  # onnxruntime raises its own Fail/InvalidProtobuf types
+            raise ModelError(f"Piper voice {self.model_path} cannot be loaded "
+                             f"({type(error).__name__}); set tts.voice to a Piper .onnx") from None
+        name = self.model_path.name.removesuffix(".onnx")
+        language = meta.get("language", {}).get("code", "") or self._piper.config.espeak_voice
+        speakers = sorted(self._piper.config.speaker_id_map, key=self._piper.config.speaker_id_map.get)
+        return VoiceInfo(name, language, self._piper.config.sample_rate, speakers, self.model_path)
+
+    def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
+        from piper import SynthesisConfig
+
+        num_speakers = self._piper.config.num_speakers
+        speaker_id = speaker if speaker is not None else self.config.speaker
+        syn = SynthesisConfig(
+            speaker_id=speaker_id if num_speakers > 1 and speaker_id < num_speakers else None,
+            length_scale=self.config.length_scale,
+            noise_scale=self.config.noise_scale,
+            noise_w_scale=self.config.noise_w,
+            volume=self.config.volume,
+        )
+        for chunk in self._piper.synthesize(text, syn_config=syn):
+            yield Pcm(chunk.audio_int16_bytes, chunk.sample_rate)
