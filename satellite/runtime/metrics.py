@@ -1,0 +1,63 @@
+"""Prometheus metrics, in one registry of our own (so tests and several daemons do not collide).
+
+Every door records into a ``Metrics`` instance it is handed; ``/metrics`` exposes it.
+"""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import GaugeMetricFamily
+
+LATENCY_BUCKETS_S = (0.025, 0.05, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5, 0.65, 0.8, 1.0, 1.5, 2.0, 3.0,
+                     5.0, 10.0)
+STAGES = ("end_of_speech", "stt", "llm_first_token", "first_sentence", "tts_first_audio",
+          "first_reply_audio", "turn_total")
+
+
+class _ProcessMemory:
+    """Resident memory read from /proc at scrape time."""
+
+    def collect(self):  # type: ignore[no-untyped-def]
+        family = GaugeMetricFamily("satellite_process_resident_memory_bytes",
+                                   "Resident set size of the process")
+        family.add_metric([], float(resident_memory_bytes()))
+        yield family
+
+
+def resident_memory_bytes() -> int:
+    try:
+        with open("/proc/self/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return 0
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        r = self.registry
+        self.stage_seconds = Histogram(
+            "satellite_stage_seconds", "Latency of each stage of a turn, from the end of speech",
+            ["stage"], buckets=LATENCY_BUCKETS_S, registry=r)
+        self.turns = Counter("satellite_turns", "Voice turns answered", ["door", "source"],
+                             registry=r)
+        self.cache_hits = Counter("satellite_cache_hits", "Response cache hits", registry=r)
+        self.cache_misses = Counter("satellite_cache_misses", "Response cache misses", registry=r)
+        self.errors = Counter("satellite_errors", "Errors by kind", ["kind"], registry=r)
+        self.queue_depth = Gauge("satellite_queue_depth", "Requests waiting for an engine",
+                                 registry=r)
+        self.wyoming_connections = Gauge("satellite_wyoming_connections",
+                                         "Open Wyoming connections", registry=r)
+        self.wyoming_events = Counter("satellite_wyoming_events", "Wyoming events received",
+                                      ["type"], registry=r)
+        self.audio_overruns = Counter("satellite_audio_overruns",
+                                      "Audio frames dropped or overrun", ["device"], registry=r)
+        self.ready = Gauge("satellite_ready", "1 when every configured part is ready", registry=r)
+        r.register(_ProcessMemory())
+
+    def observe_stage(self, stage: str, milliseconds: float | None) -> None:
+        if milliseconds is not None:
+            self.stage_seconds.labels(stage=stage).observe(milliseconds / 1000.0)
