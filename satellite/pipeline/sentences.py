@@ -6,7 +6,7 @@ import re
 
 # A sentence ends at . ! ? (or a newline) followed by whitespace; not after a
 # common abbreviation, a single initial, or inside a number such as 3.5.
-_END = re.compile(r"([.!?]+[\"')\]]*)(\s+)|(\n+)")
+_END = re.compile(r"([.!?]+[\"')\]*_`]*)(\s+)|(\n+)")
 _ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "st", "jr", "sr", "vs", "etc", "e.g", "i.e", "approx", "no",
     "prof", "inc", "ltd", "mt", "ft", "u.s", "a.m", "p.m",
@@ -21,6 +21,7 @@ def clean_for_speech(text: str) -> str:
     text = _EMOJI.sub("", text)
     text = re.sub(r"^\s*(?:[-*+]|\d+[.)])\s+", "", text, flags=re.MULTILINE)
     text = _MARKDOWN.sub("", text)
+    text = re.sub(r"\s+([.,!?;:])", r"\1", text)
     return _SPACES.sub(" ", text).strip()
 
 
@@ -56,8 +57,8 @@ class SentenceSplitter:
 
 
 def _ends_with_abbreviation(candidate: str) -> bool:
-    words = candidate.rstrip(".!?\"')]").split()
-    if not words or not candidate.rstrip("\"')]").endswith("."):
+    words = candidate.rstrip(".!?\"')]*_`").split()
+    if not words or not candidate.rstrip("\"')]*_`").endswith("."):
         return False
     last = words[-1].lower().rstrip(".")
     return last in _ABBREVIATIONS or (len(last) == 1 and last.isalpha() and last != "i")

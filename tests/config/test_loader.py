@@ -1,0 +1,92 @@
+"""Config validation: each mistake is one message naming the key, the value and what was expected."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from satellite.config import Config, load_config
+from satellite.errors import ConfigError
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def test_defaults_need_no_file() -> None:
+    config = load_config(None, env={})
+    assert config == Config()
+    assert config.llm.max_sentences == 3
+
+
+def test_shipped_yaml_documents_exactly_the_defaults() -> None:
+    assert load_config(REPO / "config" / "satellite.yaml", env={}) == Config()
+
+
+def test_every_field_is_commented_in_the_shipped_yaml() -> None:
+    import dataclasses
+
+    text = (REPO / "config" / "satellite.yaml").read_text()
+    for section in dataclasses.fields(Config):
+        default = getattr(Config(), section.name)
+        if not dataclasses.is_dataclass(default):
+            continue
+        for field in dataclasses.fields(default):
+            assert f"  {field.name}:" in text, f"{section.name}.{field.name} missing from yaml"
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "fragments"),
+    [
+        ("stt:\n  beam_sise: 3\n", ["stt.beam_sise", "expected one of", "beam_size"]),
+        ("sttt:\n  beam_size: 3\n", ["sttt"]),
+        ("stt:\n  beam_size: five\n", ["stt.beam_size", "'five'", "integer"]),
+        ("stt:\n  beam_size: 0\n", ["stt.beam_size", ">= 1"]),
+        ("llm:\n  temperature: 9\n", ["llm.temperature", "<= 2.0"]),
+        ("llm:\n  temperature: true\n", ["llm.temperature", "number"]),
+        ("vad:\n  frame_ms: 25\n", ["vad.frame_ms", "10, 20, 30"]),
+        ("wake:\n  engine: siri\n", ["wake.engine", "none, micro, openwakeword, phrase"]),
+        ("cache:\n  enabled: maybe\n", ["cache.enabled", "true or false"]),
+        ("llm:\n  stop: 3\n", ["llm.stop", "list"]),
+        ("stt: 5\n", ["stt", "section"]),
+        ("- a\n- b\n", ["mapping"]),
+        ("stt: [\n", ["not valid YAML", "line"]),
+    ],
+)
+def test_bad_values_name_key_value_and_expectation(tmp_path: Path, yaml_text: str,
+                                                   fragments: list[str]) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text(yaml_text)
+    with pytest.raises(ConfigError) as info:
+        load_config(path, env={})
+    for fragment in fragments:
+        assert fragment in str(info.value)
+
+
+def test_missing_file_is_a_config_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_config(tmp_path / "nope.yaml", env={})
+
+
+def test_environment_overrides_file_and_cli_overrides_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("llm:\n  max_tokens: 50\n")
+    env = {"SATELLITE__LLM__MAX_TOKENS": "60", "SATELLITE__CACHE__ENABLED": "false"}
+    assert load_config(path, env=env).llm.max_tokens == 60
+    assert load_config(path, env=env).cache.enabled is False
+    assert load_config(path, env=env, overrides={"llm.max_tokens": "70"}).llm.max_tokens == 70
+
+
+def test_environment_errors_name_the_variable_path() -> None:
+    with pytest.raises(ConfigError, match="llm.max_tokens"):
+        load_config(None, env={"SATELLITE__LLM__MAX_TOKENS": "lots"})
+
+
+def test_config_path_from_environment(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("stt:\n  beam_size: 2\n")
+    assert load_config(None, env={"SATELLITE_CONFIG": str(path)}).stt.beam_size == 2
+
+
+def test_lists_accept_comma_separated_text() -> None:
+    config = load_config(None, env={}, overrides={"intent.areas": "attic, cellar"})
+    assert config.intent.areas == ["attic", "cellar"]

@@ -1,0 +1,100 @@
+"""Each engine on its real default model (the ones the PyPI packages ship)."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+
+from satellite.audio import Pcm, to_stt_format
+from satellite.engines import Engines
+from satellite.engines.llm import ChatMessage
+
+WER_BOUND = 0.25  # measured ~0.10 at beam 5 on this set (see docs/benchmarks.md)
+
+
+def words(text: str) -> list[str]:
+    return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
+
+
+def wer(reference: str, hypothesis: str) -> float:
+    ref, hyp = words(reference), words(hypothesis)
+    prev = list(range(len(hyp) + 1))
+    for i, r in enumerate(ref, 1):
+        cur = [i] + [0] * len(hyp)
+        for j, h in enumerate(hyp, 1):
+            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
+        prev = cur
+    return prev[-1] / max(1, len(ref))
+
+
+NUMBER_WORDS = {"5": "five", "7": "seven", "30": "thirty", "6": "six", "144": "one hundred forty four",
+                "100": "one hundred", "3rd": "third", "7:30": "seven thirty"}
+
+
+def normalize_numbers(text: str) -> str:
+    out = []
+    for token in text.lower().replace(",", " ").split():
+        token = token.strip(".?!")
+        out.append(NUMBER_WORDS.get(token, token))
+    return " ".join(out)
+
+
+def test_stt_word_error_rate_on_dev_set(engines: Engines, dev_set: list) -> None:
+    errors = 0.0
+    total_words = 0
+    for clip in dev_set:
+        from satellite.audio import read_wav
+
+        text = engines.stt.transcribe(read_wav(clip.path)).text
+        ref_words = len(words(clip.text))
+        errors += wer(clip.text, normalize_numbers(text)) * ref_words
+        total_words += ref_words
+    corpus_wer = errors / total_words
+    print(f"dev set WER: {corpus_wer:.3f} over {len(dev_set)} clips")
+    assert corpus_wer < WER_BOUND
+
+
+def test_stt_on_silence_gives_no_words(engines: Engines) -> None:
+    assert words(engines.stt.transcribe(Pcm.silence(1.0)).text) == []
+
+
+def test_tts_output_is_heard_back_by_the_stt(engines: Engines) -> None:
+    sentence = "Turn on the kitchen lights."
+    blocks = list(engines.tts.synthesize(sentence))
+    assert blocks and all(b.rate_hz == engines.tts.voice.sample_rate_hz == 22050 for b in blocks)
+    audio = Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz)
+    assert 0.8 < audio.seconds < 4.0
+    heard = engines.stt.transcribe(to_stt_format(audio)).text
+    assert wer(sentence, heard) <= 0.2, heard
+
+
+def test_tts_gives_one_block_per_sentence(engines: Engines) -> None:
+    blocks = list(engines.tts.synthesize("First sentence here. And a second one."))
+    assert len(blocks) == 2
+
+
+def test_llm_answers_with_text_within_max_tokens(engines: Engines) -> None:
+    messages = [ChatMessage("system", "You are a helpful assistant. Answer briefly."),
+                ChatMessage("user", "What is the capital of France?")]
+    pieces = list(engines.llm.stream(messages))
+    reply = "".join(pieces).strip()
+    assert reply
+    assert len(pieces) <= engines.llm.config.max_tokens  # type: ignore[attr-defined]
+    assert "paris" in reply.lower()
+
+
+def test_llm_stream_stops_when_cancelled(engines: Engines) -> None:
+    import threading
+
+    cancel = threading.Event()
+    messages = [ChatMessage("user", "Count from one to one hundred in words.")]
+    pieces = []
+    start = time.perf_counter()
+    for piece in engines.llm.stream(messages, cancel):
+        pieces.append(piece)
+        if len(pieces) == 3:
+            cancel.set()
+    assert 3 <= len(pieces) <= 4
+    assert time.perf_counter() - start < 30
