@@ -9,6 +9,7 @@ its own worker thread, so the first audio leaves long before the reply ends.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import time
@@ -114,9 +115,11 @@ class VoicePipeline:
                 yield ReplySentence(sentence, source)
         else:
             timings.source = "llm"
-            async for sentence in self._llm_sentences(text, history, timings, t0, on_token):
-                spoken.append(sentence)
-                yield ReplySentence(sentence, "llm")
+            llm_sentences = self._llm_sentences(text, history, timings, t0, on_token)
+            async with contextlib.aclosing(llm_sentences):
+                async for sentence in llm_sentences:
+                    spoken.append(sentence)
+                    yield ReplySentence(sentence, "llm")
         self.memory.add_exchange(conversation, text, " ".join(spoken))
 
     def _fixed_reply(self, text: str, use_cache: bool) -> tuple[str | None, str]:
@@ -217,29 +220,38 @@ class VoicePipeline:
                 audio.append(cached.audio)
                 yield cached.audio
             elif speak:
-                async for pcm in self.speak(cached.reply):
-                    if timings.first_audio_ms is None:
-                        timings.first_audio_ms = self._ms(t0)
-                    audio.append(pcm)
-                    yield pcm
+                spoken = self._spoken(cached.reply, timings, t0, audio)
+                async with contextlib.aclosing(spoken):
+                    async for pcm in spoken:
+                        yield pcm
         else:
-            async for sentence in self.reply(text, conversation, timings=timings, t0=t0,
-                                             on_token=on_token, use_cache=False):
-                sentences.append(sentence.text)
-                yield sentence
-                if not speak:
-                    continue
-                async for pcm in self.speak(sentence.text):
-                    if timings.first_audio_ms is None:
-                        timings.first_audio_ms = self._ms(t0)
-                    audio.append(pcm)
-                    yield pcm
+            replies = self.reply(text, conversation, timings=timings, t0=t0, on_token=on_token,
+                                 use_cache=False)
+            async with contextlib.aclosing(replies):
+                async for sentence in replies:
+                    sentences.append(sentence.text)
+                    yield sentence
+                    if speak:
+                        spoken = self._spoken(sentence.text, timings, t0, audio)
+                        async with contextlib.aclosing(spoken):
+                            async for pcm in spoken:
+                                yield pcm
             if timings.source == "llm" and fresh:
                 joined = Pcm(b"".join(p.audio for p in audio), audio[0].rate_hz) if audio else None
                 self.cache.put(text, " ".join(sentences), joined, voice_name)
         timings.total_ms = self._ms(t0)
         audio_s = sum(p.seconds for p in audio)
         yield TurnResult(text, " ".join(sentences), timings, audio_s, sentences=sentences)
+
+    async def _spoken(self, text: str, timings: TurnTimings, t0: float, audio: list[Pcm]
+                      ) -> AsyncIterator[Pcm]:
+        blocks = self.speak(text)
+        async with contextlib.aclosing(blocks):
+            async for pcm in blocks:
+                if timings.first_audio_ms is None:
+                    timings.first_audio_ms = self._ms(t0)
+                audio.append(pcm)
+                yield pcm
 
     async def turn(self, pcm: Pcm, conversation: str = "", *, t0: float | None = None,
                    timings: TurnTimings | None = None) -> AsyncIterator[TurnEvent]:
@@ -249,10 +261,12 @@ class VoicePipeline:
         transcript = await self.transcribe(pcm)
         timings.stt_ms = self._ms(t0)
         yield transcript
-        async for event in self.answer(transcript.text, conversation, t0=t0, timings=timings):
-            if isinstance(event, TurnResult):
-                event.transcript = transcript.text
-            yield event
+        answer = self.answer(transcript.text, conversation, t0=t0, timings=timings)
+        async with contextlib.aclosing(answer):
+            async for event in answer:
+                if isinstance(event, TurnResult):
+                    event.transcript = transcript.text
+                yield event
 
     def _fixed_reply_is_llm(self, text: str) -> bool:
         """True if neither a local answer nor the intent fast path takes this question."""
