@@ -1,0 +1,78 @@
+"""The hassil recognizer over home-assistant-intents' English sentences, as tables of text → intent."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from satellite.intents import IntentRecognizer, guess_domain, intent_answer_for, recognizer_for
+from satellite.intents.responses import confirmation
+from tests.conftest import make_config
+
+AREAS = ["kitchen", "living room", "bedroom", "office"]
+DEVICES = ["kitchen lights", "bedroom lamp", "front door", "blinds"]
+
+
+@pytest.fixture(scope="module")
+def recognizer() -> IntentRecognizer:
+    return IntentRecognizer("en", AREAS, DEVICES)
+
+
+@pytest.mark.parametrize(("text", "intent", "entities"), [
+    ("turn on the kitchen lights", "HassTurnOn", {"name": "kitchen lights"}),
+    ("Turn on the kitchen lights.", "HassTurnOn", {"name": "kitchen lights"}),
+    ("please turn off the bedroom lamp", "HassTurnOff", {"name": "bedroom lamp"}),
+    ("turn off the lights in the bedroom", "HassTurnOff", {"area": "bedroom", "domain": "light"}),
+    ("lock the front door", "HassTurnOn", {"name": "front door"}),
+    ("open the blinds", "HassTurnOn", {"name": "blinds"}),
+    ("set the kitchen lights to 50%", "HassLightSet", {"name": "kitchen lights", "brightness": 50}),
+    ("what's the weather like", "HassGetWeather", {}),
+])
+def test_commands_are_recognized_with_their_entities(recognizer: IntentRecognizer, text: str,
+                                                     intent: str, entities: dict[str, object]) -> None:
+    match = recognizer.recognize(text)
+    assert match is not None, text
+    assert match.name == intent
+    for key, value in entities.items():
+        assert match.entities.get(key) == value, (key, match.entities)
+
+
+@pytest.mark.parametrize("text", ["what is the capital of france", "tell me a joke", "", "   ",
+                                  "turn on the spaceship"])
+def test_other_sentences_are_not_recognized(recognizer: IntentRecognizer, text: str) -> None:
+    assert recognizer.recognize(text) is None
+
+
+@pytest.mark.parametrize(("text", "reply"), [
+    ("turn on the kitchen lights", "Turning on the kitchen lights."),
+    ("turn off the lights in the kitchen", "Turning off the lights in the kitchen."),
+    ("lock the front door", "Locking the front door."),
+    ("close the blinds", "Closing the blinds."),
+    ("what's the weather like", None),  # a question: left to the LLM
+])
+def test_fast_path_replies_confirm_actions_only(recognizer: IntentRecognizer, text: str,
+                                                reply: str | None) -> None:
+    match = recognizer.recognize(text)
+    assert match is not None
+    assert match.reply == reply
+
+
+def test_intent_answer_follows_the_config(tmp_path: Path) -> None:
+    answer = intent_answer_for(make_config(tmp_path, intent__entities=["garage door"]))
+    assert answer is not None
+    assert answer("open the garage door") == "Opening the garage door."
+    assert answer("how tall is mount everest") is None
+    assert intent_answer_for(make_config(tmp_path, intent__enabled=False)) is None
+    assert recognizer_for(make_config(tmp_path, intent__enabled=False)) is None
+
+
+@pytest.mark.parametrize(("name", "domain"), [("kitchen lights", "light"), ("front door", "lock"),
+                                              ("living room blinds", "cover"), ("coffee maker", "switch")])
+def test_device_domain_is_guessed_from_its_name(name: str, domain: str) -> None:
+    assert guess_domain(name) == domain
+
+
+def test_unknown_intent_has_no_confirmation() -> None:
+    assert confirmation("HassGetState", {"name": "x"}) is None
+    assert confirmation("HassTurnOn", {}) == "Turning on the device."
