@@ -139,3 +139,13 @@ def test_check_reports_a_broken_model_and_fails(tmp_path: Path) -> None:
     proc = satellite("--llm-model", str(tmp_path / "missing.gguf"), "check", state=tmp_path)
     assert proc.returncode == 1
     assert "FAILED" in proc.stdout and "missing.gguf" in proc.stdout
+
+
+def test_bench_reports_stages_memory_and_startup(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = satellite("bench", "--clips", "3", "--json", str(out), state=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "end of utterance -> first audio" in proc.stdout
+    figures = json.loads(out.read_text())
+    assert figures["peak_rss_mb"] > 100 and 0 < figures["ready_s"] < 60
+    assert len(figures["turns"]) == 3 and all(t["first_audio_ms"] for t in figures["turns"])
