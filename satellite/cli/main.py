@@ -14,11 +14,11 @@ from types import ModuleType
 from typing import Any
 
 from satellite import __version__
-from satellite.cli import ask, bench, cache, check, say, transcribe, turn
+from satellite.cli import ask, bench, cache, check, run, say, transcribe, turn
 from satellite.config import Config, load_config
 from satellite.errors import SatelliteError
 
-COMMANDS: list[ModuleType] = [transcribe, ask, say, turn, check, cache, bench]
+COMMANDS: list[ModuleType] = [transcribe, ask, say, turn, check, cache, bench, run]
 
 # CLI flags that mirror a config key: flag dest -> dotted key.
 SHARED_FLAGS = {

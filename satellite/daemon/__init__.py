@@ -1,0 +1,1 @@
+"""The always-on daemon: process lifecycle (app), audio capture supervision, turn-taking (listener)."""

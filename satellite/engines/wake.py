@@ -1,0 +1,156 @@
+"""Wake word detection on the raw 16 kHz stream: microWakeWord and openWakeWord models.
+
+Both take 16 kHz mono s16le audio in any chunk size and say when their phrase
+was heard. A detection is followed by a refractory time during which the same
+phrase is not reported again (one "hey jarvis" is one wake-up). The ``phrase``
+mode (the transcript starts with the assistant's name) needs no model and lives
+in the turn-taking logic (``satellite.daemon.turns``).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from pathlib import Path
+from typing import Protocol
+
+from satellite.config.schema import WakeConfig
+from satellite.errors import ModelError
+
+_LOGGER = logging.getLogger(__name__)
+
+# The words each shipped model listens for, to strip them from a transcript.
+SHIPPED_PHRASES = {
+    "okay_nabu": "okay nabu",
+    "hey_jarvis": "hey jarvis",
+    "alexa": "alexa",
+    "hey_mycroft": "hey mycroft",
+    "hey_rhasspy": "hey rhasspy",
+}
+
+
+class WakeWordDetector(Protocol):
+    name: str
+    phrase: str
+
+    def process(self, audio: bytes, stream_s: float) -> bool:
+        """Feed audio that ends at ``stream_s``; True once per detected wake word."""
+
+    def reset(self) -> None: ...
+
+    def configure(self, config: WakeConfig) -> None: ...
+
+
+class _Refractory:
+    """Threshold + refractory time, shared by both engines."""
+
+    def __init__(self, threshold: float, refractory_s: float):
+        self.threshold = threshold
+        self.refractory_s = refractory_s
+        self._last_s: float | None = None
+        self.last_probability = 0.0
+
+    def decide(self, probability: float, stream_s: float) -> bool:
+        self.last_probability = max(self.last_probability, probability)
+        if probability < self.threshold:
+            return False
+        if self._last_s is not None and stream_s - self._last_s < self.refractory_s:
+            return False
+        self._last_s = stream_s
+        return True
+
+    def configure(self, config: WakeConfig) -> None:
+        self.threshold, self.refractory_s = config.threshold, config.refractory_s
+
+
+class MicroWakeWordDetector:
+    """pymicro-wakeword: small streaming models (okay_nabu, hey_jarvis, alexa, hey_mycroft)."""
+
+    def __init__(self, model: str, threshold: float = 0.5, refractory_s: float = 2.0):
+        from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
+
+        try:
+            if Path(model).suffix == ".json":
+                self._model = MicroWakeWord.from_config(model)
+            else:
+                self._model = MicroWakeWord.from_builtin(Model(model))
+        except (ValueError, OSError) as error:
+            raise ModelError(f"microWakeWord model '{model}': {error}") from error
+        self._features = MicroWakeWordFeatures()
+        self._gate = _Refractory(threshold, refractory_s)
+        self.name = f"micro:{self._model.id}"
+        self.phrase = SHIPPED_PHRASES.get(self._model.id, self._model.wake_word.lower())
+
+    def process(self, audio: bytes, stream_s: float) -> bool:
+        detected = False
+        for features in self._features.process_streaming(audio):
+            probability = self._model.process_streaming_prob(features)
+            if probability is not None and self._gate.decide(probability, stream_s):
+                detected = True
+        return detected
+
+    def reset(self) -> None:
+        self._model.reset()
+        self._features.reset()
+
+    def configure(self, config: WakeConfig) -> None:
+        self._gate.configure(config)
+
+
+class OpenWakeWordDetector:
+    """pyopen-wakeword: openWakeWord's shipped models over its mel + embedding front end."""
+
+    def __init__(self, model: str, threshold: float = 0.5, refractory_s: float = 2.0):
+        from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
+
+        try:
+            if Path(model).suffix == ".tflite":
+                self._model = OpenWakeWord.from_model(model)
+            else:
+                self._model = OpenWakeWord.from_builtin(Model(model))
+        except (ValueError, OSError) as error:
+            raise ModelError(f"openWakeWord model '{model}': {error}") from error
+        self._features = OpenWakeWordFeatures.from_builtin()
+        self._gate = _Refractory(threshold, refractory_s)
+        stem = Path(model).stem
+        self.name = f"openwakeword:{stem}"
+        self.phrase = SHIPPED_PHRASES.get(stem, stem.replace("_", " "))
+
+    def process(self, audio: bytes, stream_s: float) -> bool:
+        detected = False
+        for embeddings in self._features.process_streaming(audio):
+            for probability in self._model.process_streaming(embeddings):
+                if self._gate.decide(float(probability), stream_s):
+                    detected = True
+        return detected
+
+    def reset(self) -> None:
+        self._model.reset()
+        self._features.reset()
+
+    def configure(self, config: WakeConfig) -> None:
+        self._gate.configure(config)
+
+
+def create_wake_detector(config: WakeConfig) -> WakeWordDetector | None:
+    """The configured model, or None for ``none`` and ``phrase`` (no model needed)."""
+    if config.engine == "micro":
+        return MicroWakeWordDetector(config.model, config.threshold, config.refractory_s)
+    if config.engine == "openwakeword":
+        return OpenWakeWordDetector(config.model, config.threshold, config.refractory_s)
+    return None
+
+
+def strip_wake_phrase(text: str, phrase: str) -> str | None:
+    """``text`` without a leading ``phrase`` (case, punctuation and ok/okay forgiven), or None."""
+    words = re.findall(r"[a-z0-9']+", phrase.lower())
+    if not words:
+        return text.strip()
+    parts = [r"(?:ok|okay|o\.k\.)" if w in ("ok", "okay") else re.escape(w) for w in words]
+    pattern = r"^\W*" + r"[\s,.!?-]*".join(parts) + r"\b[\s,.!?-]*"
+    match = re.match(pattern, text, flags=re.IGNORECASE)
+    return None if match is None else text[match.end():].strip()
+
+
+__all__ = ["MicroWakeWordDetector", "OpenWakeWordDetector", "SHIPPED_PHRASES", "WakeWordDetector",
+           "create_wake_detector", "strip_wake_phrase"]

@@ -1,0 +1,211 @@
+"""Where utterances start and end in a stream of VAD-labelled frames (sans-IO).
+
+``VadSegmenter`` is fed fixed-size frames with the VAD's decision for each and
+returns events. Time is the stream's own, counted in frames, so the core needs
+no clock and tests drive it with plain data:
+
+- ``SpeechStarted`` at the first voiced frame (the pre-roll before it is kept so
+  the first syllable is not cut);
+- ``SilenceBegan`` once ``speculate_ms`` of silence follow enough speech: the
+  audio so far, which is exactly what ``UtteranceEnded`` will carry if speech
+  does not resume, so a caller can start STT early and keep its result;
+- ``SpeechResumed`` when speech comes back after a ``SilenceBegan`` (discard the
+  speculative work);
+- ``UtteranceEnded`` after ``hangover_ms`` of silence (or at the maximum length,
+  or at the end of input) with its audio and the end-of-speech delay: the time
+  from the end of the last voiced frame to the decision;
+- ``SpeechDiscarded`` when the burst had less than ``min_speech_ms`` of voiced
+  frames (a cough, a click, a door).
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+
+from satellite.audio.pcm import STT_RATE_HZ, Pcm
+
+
+@dataclass(frozen=True)
+class SpeechStarted:
+    utterance: int
+    start_s: float  # first voiced frame, stream time
+
+
+@dataclass(frozen=True)
+class SilenceBegan:
+    utterance: int
+    pcm: Pcm
+    last_voiced_s: float  # end of the last voiced frame
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    utterance: int
+    at_s: float
+
+
+@dataclass(frozen=True)
+class UtteranceEnded:
+    utterance: int
+    pcm: Pcm  # pre-roll + speech + a short silent tail
+    audio_start_s: float  # where ``pcm`` starts (pre-roll included)
+    start_s: float  # first voiced frame
+    last_voiced_s: float  # end of the last voiced frame
+    decided_s: float  # end of the frame that ended it
+    voiced_ms: float
+    reason: str  # silence | max_length | end_of_input
+
+    @property
+    def end_of_speech_ms(self) -> float:
+        """The VAD's wait: from the end of the last voiced frame to the decision."""
+        return (self.decided_s - self.last_voiced_s) * 1000.0
+
+
+@dataclass(frozen=True)
+class SpeechDiscarded:
+    utterance: int
+    start_s: float
+    voiced_ms: float
+    reason: str = "too_short"
+
+
+SegmentEvent = SpeechStarted | SilenceBegan | SpeechResumed | UtteranceEnded | SpeechDiscarded
+
+
+class VadSegmenter:
+    def __init__(self, frame_samples: int, *, preroll_ms: int = 300, hangover_ms: int = 300,
+                 min_speech_ms: int = 250, max_utterance_s: float = 15.0,
+                 speculate_ms: int | None = None, rate_hz: int = STT_RATE_HZ):
+        self.frame_samples = frame_samples
+        self.rate_hz = rate_hz
+        self.frame_s = frame_samples / rate_hz
+        self.configure(preroll_ms=preroll_ms, hangover_ms=hangover_ms,
+                       min_speech_ms=min_speech_ms, max_utterance_s=max_utterance_s,
+                       speculate_ms=speculate_ms)
+        self._index = 0  # frames seen
+        self._utterance = 0
+        self._preroll: collections.deque[bytes] = collections.deque(maxlen=self._preroll_frames)
+        self._frames: list[bytes] = []
+        self._in_speech = False
+        self._reset_speech()
+
+    def configure(self, *, preroll_ms: int, hangover_ms: int, min_speech_ms: int,
+                  max_utterance_s: float, speculate_ms: int | None = None) -> None:
+        """Set the thresholds (also at run time: they apply from the next frame)."""
+        ms = self.frame_s * 1000.0
+        self._preroll_frames = max(0, round(preroll_ms / ms))
+        self._hangover_frames = max(1, round(hangover_ms / ms))
+        self._min_voiced_frames = max(1, round(min_speech_ms / ms))
+        self._max_frames = max(1, round(max_utterance_s / self.frame_s))
+        if speculate_ms is None:
+            speculate_ms = min(120, hangover_ms // 2)
+        self._speculate_frames = min(self._hangover_frames, max(1, round(speculate_ms / ms)))
+        if hasattr(self, "_preroll") and self._preroll.maxlen != self._preroll_frames:
+            self._preroll = collections.deque(self._preroll, maxlen=self._preroll_frames)
+
+    @property
+    def in_speech(self) -> bool:
+        return self._in_speech
+
+    @property
+    def voiced_ms(self) -> float:
+        """Voiced time in the utterance in progress (0 outside speech)."""
+        return self._voiced * self.frame_s * 1000.0 if self._in_speech else 0.0
+
+    @property
+    def stream_s(self) -> float:
+        """Stream time at the end of the last frame fed."""
+        return self._index * self.frame_s
+
+    def _reset_speech(self) -> None:
+        self._in_speech = False
+        self._frames = []
+        self._voiced = 0
+        self._silence_run = 0
+        self._last_voiced_len = 0
+        self._start_index = 0
+        self._audio_start_index = 0
+        self._speculated = False
+
+    def feed(self, frame: bytes, voiced: bool) -> list[SegmentEvent]:
+        """One frame of ``frame_samples`` samples and whether the VAD heard speech in it."""
+        index = self._index
+        self._index += 1
+        if not self._in_speech:
+            if not voiced:
+                if self._preroll_frames:
+                    self._preroll.append(frame)
+                return []
+            self._utterance += 1
+            self._in_speech = True
+            self._frames = [*self._preroll, frame]
+            self._audio_start_index = index - len(self._preroll)
+            self._start_index = index
+            self._preroll.clear()
+            self._voiced = 1
+            self._last_voiced_len = len(self._frames)
+            return [SpeechStarted(self._utterance, index * self.frame_s)]
+
+        events: list[SegmentEvent] = []
+        self._frames.append(frame)
+        if voiced:
+            if self._speculated:
+                events.append(SpeechResumed(self._utterance, index * self.frame_s))
+                self._speculated = False
+            self._voiced += 1
+            self._silence_run = 0
+            self._last_voiced_len = len(self._frames)
+        else:
+            self._silence_run += 1
+            if (self._silence_run == self._speculate_frames and not self._speculated
+                    and self._voiced >= self._min_voiced_frames):
+                self._speculated = True
+                events.append(SilenceBegan(self._utterance, self._utterance_pcm(),
+                                           self._last_voiced_s()))
+            if self._silence_run >= self._hangover_frames:
+                events.append(self._finish("silence"))
+                return events
+        if len(self._frames) >= self._max_frames:
+            events.append(self._finish("max_length"))
+        return events
+
+    def flush(self) -> list[SegmentEvent]:
+        """End of input: the utterance in progress ends here."""
+        if not self._in_speech:
+            return []
+        return [self._finish("end_of_input")]
+
+    def reset(self) -> None:
+        """Forget the utterance in progress and the pre-roll (capture was gated)."""
+        self._preroll.clear()
+        self._reset_speech()
+
+    def _last_voiced_s(self) -> float:
+        return (self._audio_start_index + self._last_voiced_len) * self.frame_s
+
+    def _utterance_pcm(self) -> Pcm:
+        """Pre-roll + speech + the silent tail that ``SilenceBegan`` would have seen."""
+        end = min(len(self._frames), self._last_voiced_len + self._speculate_frames)
+        return Pcm(b"".join(self._frames[:end]), self.rate_hz)
+
+    def _finish(self, reason: str) -> SegmentEvent:
+        voiced_ms = self._voiced * self.frame_s * 1000.0
+        event: SegmentEvent
+        if self._voiced < self._min_voiced_frames:
+            event = SpeechDiscarded(self._utterance, self._start_index * self.frame_s, voiced_ms)
+        else:
+            event = UtteranceEnded(
+                utterance=self._utterance, pcm=self._utterance_pcm(),
+                audio_start_s=self._audio_start_index * self.frame_s,
+                start_s=self._start_index * self.frame_s, last_voiced_s=self._last_voiced_s(),
+                decided_s=self._index * self.frame_s, voiced_ms=voiced_ms, reason=reason)
+        tail = self._frames[self._last_voiced_len:]
+        self._reset_speech()
+        for frame in tail[-self._preroll_frames:] if self._preroll_frames else []:
+            self._preroll.append(frame)
+        return event
+
+
+__all__ = ["SegmentEvent", "SilenceBegan", "SpeechDiscarded", "SpeechResumed", "SpeechStarted",
+           "UtteranceEnded", "VadSegmenter"]
