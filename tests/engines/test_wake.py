@@ -1,0 +1,88 @@
+"""Wake word models on speech made by the Piper voice: "hey jarvis ..." triggers, the rest does not."""
+
+from __future__ import annotations
+
+import pytest
+
+from satellite.audio import Pcm, to_stt_format
+from satellite.config.schema import WakeConfig
+from satellite.engines import Engines
+from satellite.engines.wake import (MicroWakeWordDetector, OpenWakeWordDetector,
+                                    create_wake_detector, strip_wake_phrase)
+from satellite.errors import ModelError
+
+CHUNK = 2048  # 64 ms
+
+
+def speak(engines: Engines, text: str) -> bytes:
+    blocks = list(engines.tts.synthesize(text, None))
+    pcm = to_stt_format(Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz))
+    return Pcm.silence(0.5).audio + pcm.audio + Pcm.silence(1.0).audio
+
+
+def detections(detector: MicroWakeWordDetector | OpenWakeWordDetector, audio: bytes) -> list[float]:
+    hits = []
+    for start in range(0, len(audio), CHUNK):
+        end_s = (start + CHUNK) / 32000
+        if detector.process(audio[start:start + CHUNK], end_s):
+            hits.append(end_s)
+    return hits
+
+
+@pytest.fixture(scope="module")
+def with_wake(engines: Engines) -> bytes:
+    return speak(engines, "Hey Jarvis, what time is it?")
+
+
+@pytest.fixture(scope="module")
+def without_wake(engines: Engines) -> bytes:
+    return speak(engines, "What time is it?")
+
+
+@pytest.mark.parametrize("engine", ["micro", "openwakeword"])
+def test_hey_jarvis_triggers_once(engine: str, with_wake: bytes) -> None:
+    detector = create_wake_detector(WakeConfig(engine=engine, model="hey_jarvis"))
+    assert detector is not None
+    hits = detections(detector, with_wake)  # type: ignore[arg-type]
+    assert len(hits) == 1  # the refractory time keeps one wake word one detection
+    assert 0.5 < hits[0] < 2.5  # during the words "hey jarvis", not the question after
+
+
+@pytest.mark.parametrize("engine", ["micro", "openwakeword"])
+def test_the_same_question_without_the_wake_word_does_not(engine: str, without_wake: bytes) -> None:
+    detector = create_wake_detector(WakeConfig(engine=engine, model="hey_jarvis"))
+    assert detector is not None
+    assert detections(detector, without_wake) == []  # type: ignore[arg-type]
+
+
+def test_other_models_do_not_hear_hey_jarvis(with_wake: bytes) -> None:
+    detector = MicroWakeWordDetector("okay_nabu")
+    assert detections(detector, with_wake) == []
+
+
+def test_threshold_above_one_never_triggers(with_wake: bytes) -> None:
+    detector = MicroWakeWordDetector("hey_jarvis", threshold=0.5)
+    detector.configure(WakeConfig(threshold=1.0))
+    assert detections(detector, with_wake) == []
+
+
+def test_no_model_for_none_and_phrase() -> None:
+    assert create_wake_detector(WakeConfig(engine="none")) is None
+    assert create_wake_detector(WakeConfig(engine="phrase")) is None
+
+
+def test_unknown_model_is_a_model_error() -> None:
+    with pytest.raises(ModelError):
+        MicroWakeWordDetector("hey_nobody")
+
+
+@pytest.mark.parametrize(("text", "phrase", "expected"), [
+    ("Hey Jarvis, what time is it?", "hey jarvis", "what time is it?"),
+    ("hey, jarvis. Turn on the lights", "hey jarvis", "Turn on the lights"),
+    ("OK Nabu, stop", "okay nabu", "stop"),
+    ("Sarai what's the weather", "sarai", "what's the weather"),
+    ("What time is it?", "hey jarvis", None),
+    ("Saraiva said hello", "sarai", None),
+])
+def test_strip_wake_phrase(text: str, phrase: str, expected: str | None) -> None:
+    assert strip_wake_phrase(text, phrase) == expected

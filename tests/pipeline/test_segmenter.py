@@ -1,0 +1,113 @@
+"""VadSegmenter on plain data: frames and voiced/unvoiced decisions, no audio devices, no clock."""
+
+from __future__ import annotations
+
+import pytest
+
+from satellite.pipeline.segmenter import (SilenceBegan, SpeechDiscarded, SpeechResumed,
+                                          SpeechStarted, UtteranceEnded, VadSegmenter)
+
+FRAME = 480  # 30 ms at 16 kHz
+
+
+def frames(pattern: str) -> list[tuple[bytes, bool]]:
+    """'.' = silent frame, '#' = voiced frame; each frame's bytes carry its index."""
+    out = []
+    for i, ch in enumerate(pattern):
+        out.append(((i % 256).to_bytes(1, "little") * (2 * FRAME), ch == "#"))
+    return out
+
+
+def run(segmenter: VadSegmenter, pattern: str, flush: bool = False) -> list[object]:
+    events: list[object] = []
+    for frame, voiced in frames(pattern):
+        events.extend(segmenter.feed(frame, voiced))
+    if flush:
+        events.extend(segmenter.flush())
+    return events
+
+
+def make(**options: object) -> VadSegmenter:
+    defaults = {"preroll_ms": 90, "hangover_ms": 300, "min_speech_ms": 150,
+                "max_utterance_s": 15.0, "speculate_ms": 90}
+    defaults.update(options)
+    return VadSegmenter(FRAME, **defaults)  # type: ignore[arg-type]
+
+
+def test_utterance_keeps_preroll_and_measures_end_of_speech() -> None:
+    pattern = "." * 10 + "#" * 20 + "." * 12
+    events = run(make(), pattern)
+    kinds = [type(e) for e in events]
+    assert kinds == [SpeechStarted, SilenceBegan, UtteranceEnded]
+    ended = events[-1]
+    assert isinstance(ended, UtteranceEnded)
+    assert ended.start_s == pytest.approx(0.30)
+    assert ended.audio_start_s == pytest.approx(0.21)  # 3 frames of pre-roll
+    assert ended.last_voiced_s == pytest.approx(0.90)
+    assert ended.end_of_speech_ms == pytest.approx(300.0)  # the hangover, 10 frames
+    assert ended.reason == "silence"
+    # pre-roll (3) + speech (20) + the speculative tail (3) frames, first byte = frame index
+    audio = ended.pcm.audio
+    assert len(audio) == 26 * FRAME * 2
+    assert audio[0] == 7 and audio[3 * FRAME * 2] == 10
+
+
+def test_speculative_audio_is_the_final_audio_when_speech_does_not_resume() -> None:
+    events = run(make(), "#" * 10 + "." * 10)
+    began = next(e for e in events if isinstance(e, SilenceBegan))
+    ended = next(e for e in events if isinstance(e, UtteranceEnded))
+    assert began.pcm == ended.pcm and began.utterance == ended.utterance
+
+
+def test_speech_resuming_after_a_pause_keeps_one_utterance() -> None:
+    events = run(make(), "#" * 10 + "." * 5 + "#" * 10 + "." * 10)
+    kinds = [type(e) for e in events]
+    assert kinds == [SpeechStarted, SilenceBegan, SpeechResumed, SilenceBegan, UtteranceEnded]
+    ended = events[-1]
+    assert isinstance(ended, UtteranceEnded) and ended.last_voiced_s == pytest.approx(0.75)
+
+
+def test_two_utterances_separated_by_silence() -> None:
+    events = run(make(), "." * 5 + "#" * 10 + "." * 20 + "#" * 12 + "." * 15)
+    ended = [e for e in events if isinstance(e, UtteranceEnded)]
+    assert [e.utterance for e in ended] == [1, 2]
+    assert [round(e.start_s, 2) for e in ended] == [0.15, 1.05]
+
+
+def test_clicks_and_coughs_are_discarded() -> None:
+    events = run(make(), "." * 5 + "##" + "." * 15 + "#" + "." * 15)
+    assert not any(isinstance(e, UtteranceEnded) for e in events)
+    assert [type(e) for e in events].count(SpeechDiscarded) == 2
+    assert not any(isinstance(e, SilenceBegan) for e in events)
+
+
+def test_silence_alone_yields_nothing() -> None:
+    assert run(make(), "." * 500, flush=True) == []
+
+
+def test_maximum_length_cuts_an_endless_utterance() -> None:
+    events = run(make(max_utterance_s=1.5), "#" * 120)
+    ended = [e for e in events if isinstance(e, UtteranceEnded)]
+    assert len(ended) == 2 and all(e.reason == "max_length" for e in ended)
+    assert ended[0].pcm.seconds == pytest.approx(1.5)
+
+
+def test_end_of_input_ends_the_utterance_in_progress() -> None:
+    events = run(make(), "#" * 10, flush=True)
+    assert isinstance(events[-1], UtteranceEnded) and events[-1].reason == "end_of_input"
+
+
+def test_reset_forgets_the_utterance_in_progress() -> None:
+    segmenter = make()
+    run(segmenter, "#" * 10)
+    segmenter.reset()
+    assert run(segmenter, "." * 20) == []
+
+
+def test_reconfigure_applies_from_the_next_frame() -> None:
+    segmenter = make()
+    segmenter.configure(preroll_ms=0, hangover_ms=600, min_speech_ms=30, max_utterance_s=15.0)
+    events = run(segmenter, "#" + "." * 19 + "#" * 2 + "." * 20)
+    ended = [e for e in events if isinstance(e, UtteranceEnded)]
+    assert len(ended) == 1 and ended[0].end_of_speech_ms == pytest.approx(600.0)
+    assert ended[0].voiced_ms == pytest.approx(90.0)
