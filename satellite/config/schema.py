@@ -149,6 +149,7 @@ class HealthConfig:
     host: str = opt("127.0.0.1")
     port: int = opt(10780, min=0, max=65535)
     stuck_after_s: float = opt(60.0, min=1.0, help="an engine call longer than this fails liveness")
+    loop_blocked_s: float = opt(10.0, min=0.2, help="no event-loop heartbeat this long fails liveness")
     mic_stall_s: float = opt(5.0, min=0.5, help="no mic frames this long = degraded")
     recent_turns: int = opt(50, min=1, max=10000)
     watchdog: bool = opt(True, help="systemd WATCHDOG=1 pings when WATCHDOG_USEC is set")
