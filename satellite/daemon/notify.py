@@ -10,11 +10,12 @@ stuck, so that too ends in a restart.
 
 Usage from the daemon::
 
-    notifier = SystemdNotifier()
+    notifier = SystemdNotifier(watchdog_enabled=config.health.watchdog)
     notifier.status("loading models")
     ...
     notifier.ready("listening; health on http://127.0.0.1:10780/")
-    watchdog = notifier.start_watchdog(health_server.alive)   # None when not asked for
+    watchdog = notifier.start_watchdog(health_server.alive)   # a Task, or None when not asked
+    # (or run ``await notifier.watchdog(probe)`` in a task of your own)
     ...
     notifier.stopping()
 """
@@ -51,12 +52,14 @@ def watchdog_interval_s(env: Mapping[str, str], pid: int) -> float | None:
 
 
 class SystemdNotifier:
-    def __init__(self, env: Mapping[str, str] | None = None, pid: int | None = None,
-                 watchdog: bool = True):
+    def __init__(self, *, env: Mapping[str, str] | None = None, pid: int | None = None,
+                 watchdog_enabled: bool = True):
+        """``env``/``pid`` default to this process's; ``watchdog_enabled`` is health.watchdog."""
         env = os.environ if env is None else env
         self.socket_path = env.get("NOTIFY_SOCKET", "")
-        self.watchdog_interval_s = (watchdog_interval_s(env, os.getpid() if pid is None else pid)
-                                    if watchdog and self.socket_path else None)
+        self.watchdog_interval_s = (
+            watchdog_interval_s(env, os.getpid() if pid is None else pid)
+            if watchdog_enabled and self.socket_path else None)
         self._notifier: sdnotify.SystemdNotifier | None = None
         self._withholding = False
         if self.socket_path:
@@ -101,11 +104,15 @@ class SystemdNotifier:
         """Ping WATCHDOG=1 from the running loop; None when systemd asked for no watchdog."""
         if self._notifier is None or self.watchdog_interval_s is None:
             return None
-        _LOGGER.info("systemd watchdog: pinging every %.1f s", self.watchdog_interval_s)
-        return asyncio.get_running_loop().create_task(
-            self._watchdog(self.watchdog_interval_s, is_alive), name="systemd-watchdog")
+        return asyncio.get_running_loop().create_task(self.watchdog(is_alive),
+                                                      name="systemd-watchdog")
 
-    async def _watchdog(self, interval_s: float, is_alive: AliveProbe | None) -> None:
+    async def watchdog(self, is_alive: AliveProbe | None = None) -> None:
+        """Ping until cancelled; returns at once when systemd asked for no watchdog."""
+        interval_s = self.watchdog_interval_s
+        if self._notifier is None or interval_s is None:
+            return
+        _LOGGER.info("systemd watchdog: pinging every %.1f s", interval_s)
         while True:
             alive, reason = is_alive() if is_alive is not None else (True, "")
             if alive:
