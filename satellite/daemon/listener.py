@@ -122,13 +122,16 @@ class Listener:
         now = self.clock()
         self._stream_s += pcm.seconds
         self._wall_offset = now - self._stream_s
+        self._buffer += pcm.audio
+        size = self.vad.frame_bytes
         if self._capture_gated(now):
+            whole = len(self._buffer) // size
+            self.segmenter.skip(whole)
+            self._buffer = self._buffer[whole * size:]
             return
         if self.wake is not None and self._wake_needed(now):
             if self.wake.process(pcm.audio, self._stream_s):
                 self._on_wake_word()
-        self._buffer += pcm.audio
-        size = self.vad.frame_bytes
         offset = 0
         while len(self._buffer) - offset >= size:
             frame = self._buffer[offset:offset + size]
@@ -148,7 +151,6 @@ class Listener:
         if gated and not self._gated:
             self.segmenter.reset()
             self.vad.reset()
-            self._buffer = b""
             self._drop_speculation()
         self._gated = gated
         return gated
@@ -249,6 +251,9 @@ class Listener:
             self._speculation = None
         else:
             self._drop_speculation()
+        _LOGGER.debug("turn started: utterance %d, %.2f-%.2f s%s", pending.utterance.utterance,
+                      pending.utterance.start_s, pending.utterance.last_voiced_s,
+                      " (speculative STT)" if speculation is not None else "")
         self.idle.clear()
         self._turn = asyncio.get_running_loop().create_task(self._run_turn(pending, speculation))
         self._turn.add_done_callback(self._turn_done)

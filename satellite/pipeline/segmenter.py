@@ -181,6 +181,11 @@ class VadSegmenter:
         self._preroll.clear()
         self._reset_speech()
 
+    def skip(self, frames: int = 1) -> None:
+        """Frames that went by unheard (capture gated): stream time moves on, nothing is kept."""
+        self.reset()
+        self._index += frames
+
     def _last_voiced_s(self) -> float:
         return (self._audio_start_index + self._last_voiced_len) * self.frame_s
 

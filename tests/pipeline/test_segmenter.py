@@ -111,3 +111,11 @@ def test_reconfigure_applies_from_the_next_frame() -> None:
     ended = [e for e in events if isinstance(e, UtteranceEnded)]
     assert len(ended) == 1 and ended[0].end_of_speech_ms == pytest.approx(600.0)
     assert ended[0].voiced_ms == pytest.approx(90.0)
+
+
+def test_skipped_frames_keep_stream_time() -> None:
+    segmenter = make()
+    run(segmenter, "." * 10)
+    segmenter.skip(20)
+    events = run(segmenter, "#" * 10 + "." * 10)
+    assert isinstance(events[0], SpeechStarted) and events[0].start_s == pytest.approx(0.9)

@@ -1,0 +1,48 @@
+"""Daemon fixtures: questions from the dev set and Piper, laid out on a timeline with known speech regions."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from satellite.audio import Pcm, read_wav, to_stt_format, write_wav
+from satellite.engines import Engines
+
+DEV_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dev"
+
+
+@dataclass(frozen=True)
+class Timeline:
+    pcm: Pcm
+    regions: list[tuple[float, float]]  # (first, last) loud sample of each spoken part, seconds
+
+    def write(self, path: Path) -> Path:
+        write_wav(path, self.pcm)
+        return path
+
+
+def dev_clip(name: str) -> Pcm:
+    return to_stt_format(read_wav(DEV_DIR / name))
+
+
+def spoken(engines: Engines, text: str) -> Pcm:
+    blocks = list(engines.tts.synthesize(text, None))
+    return to_stt_format(Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz))
+
+
+def timeline(*parts: Pcm | float) -> Timeline:
+    """Speech clips and silences (a float = seconds of silence), with where the speech is."""
+    audio = Pcm(b"", 16000)
+    regions = []
+    for part in parts:
+        if isinstance(part, Pcm):
+            samples = part.samples()
+            loud = np.nonzero(np.abs(samples) > 300)[0]
+            if len(loud):
+                regions.append((audio.seconds + loud[0] / 16000, audio.seconds + loud[-1] / 16000))
+            audio = audio + part
+        else:
+            audio = audio + Pcm.silence(part)
+    return Timeline(audio, regions)

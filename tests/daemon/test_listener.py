@@ -1,0 +1,182 @@
+"""The always-on loop with the real models: file source → VAD → turns → sink."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from satellite.audio import Pcm, to_stt_format
+from satellite.audio.sinks import WavDirSink
+from satellite.audio.sources import AudioSource, WavFileSource
+from satellite.config import Config
+from satellite.daemon.capture import CaptureSupervisor
+from satellite.daemon.listener import Listener, has_words
+from satellite.engines import Engines
+from satellite.engines.vad import create_vad
+from satellite.engines.wake import create_wake_detector
+from satellite.intents import intent_answer_for
+from satellite.pipeline import create_pipeline
+from satellite.runtime.state import RuntimeState
+from tests.conftest import make_config
+from tests.daemon.conftest import dev_clip, spoken, timeline
+
+pytestmark = pytest.mark.slow
+TIMEOUT_S = 120.0
+
+
+def listener_for(config: Config, engines: Engines, sink: WavDirSink | None
+                 ) -> tuple[Listener, RuntimeState]:
+    state = RuntimeState()
+    pipeline = create_pipeline(config, engines, intent_answer_for(config))
+    wake = create_wake_detector(config.wake)
+    return Listener(config, pipeline, state, sink, create_vad(config.vad), wake), state
+
+
+async def listen(listener: Listener, state: RuntimeState, source: AudioSource) -> None:
+    async with asyncio.timeout(TIMEOUT_S):
+        await CaptureSupervisor(source, state, listener.on_audio).run()
+        listener.end_of_input()
+        await listener.wait_idle()
+
+
+async def test_two_questions_two_turns_two_replies(tmp_path: Path, engines: Engines) -> None:
+    questions = timeline(0.6, dev_clip("syn_01a.wav"), 2.0, dev_clip("syn_05a.wav"), 1.2)
+    wav = questions.write(tmp_path / "two.wav")
+    config = make_config(tmp_path)
+    sink = WavDirSink(tmp_path / "replies")
+    await sink.open()
+    listener, state = listener_for(config, engines, sink)
+    await listen(listener, state, WavFileSource(wav, realtime=True))
+
+    turns = list(state.turns)
+    assert len(turns) == 2
+    assert [p.name for p in sink.written] == ["reply-0001.wav", "reply-0002.wav"]
+    assert "kitchen" in turns[0].transcript.lower() and "bedroom" in turns[1].transcript.lower()
+    for turn, (first, last) in zip(turns, questions.regions, strict=True):
+        timings = turn.timings_ms
+        assert first - 0.15 <= timings["utterance_start_s"] <= first + 0.15
+        assert last - 0.30 <= timings["utterance_end_s"] <= last + 0.15
+        assert timings["end_of_speech_ms"] == pytest.approx(config.vad.hangover_ms, abs=31)
+        assert timings["first_reply_audio_ms"] > 0
+        assert turn.door == "mic"
+
+
+async def test_noise_a_click_and_silence_make_no_turn(tmp_path: Path, engines: Engines) -> None:
+    rng = np.random.default_rng(7)
+    click = np.zeros(1600)
+    click[:80] = 0.9
+    cough = rng.normal(0, 0.4, 2400) * np.exp(-np.arange(2400) / 600)  # 150 ms, decaying burst
+    noise = rng.normal(0, 0.03, 16000 * 2)
+    parts = [Pcm.silence(1.0), Pcm.from_float32(click, 16000), Pcm.silence(1.0),
+             Pcm.from_float32(cough, 16000), Pcm.silence(1.0), Pcm.from_float32(noise, 16000),
+             Pcm.silence(1.0)]
+    wav = timeline(*parts).write(tmp_path / "noise.wav")
+    sink = WavDirSink(tmp_path / "replies")
+    await sink.open()
+    listener, state = listener_for(make_config(tmp_path), engines, sink)
+    await listen(listener, state, WavFileSource(wav, realtime=False))
+    assert list(state.turns) == []
+    assert sink.written == []
+
+
+class LoopbackRoom(AudioSource):
+    """A room where the microphone hears the question, then everything the speaker plays."""
+
+    def __init__(self, question: Pcm, tail_s: float):
+        self.name = "loopback"
+        self._chunks = [question.audio[i:i + 2048] for i in range(0, len(question.audio), 2048)]
+        self._echo = b""
+        self.echoed_s = 0.0
+        self._tail = int(tail_s / 0.064)
+        self._t0: float | None = None
+        self._sent = 0
+
+    def hear(self, pcm: Pcm) -> None:
+        self._echo += to_stt_format(pcm).audio
+
+    async def read(self) -> Pcm | None:
+        loop = asyncio.get_running_loop()
+        self._t0 = loop.time() if self._t0 is None else self._t0
+        delay = self._t0 + self._sent * 0.064 - loop.time()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        self._sent += 1
+        if self._chunks:
+            return Pcm(self._chunks.pop(0), 16000)
+        if self._echo:
+            chunk, self._echo = self._echo[:2048], self._echo[2048:]
+            self.echoed_s += len(chunk) / 32000
+            return Pcm(chunk.ljust(2048, b"\0"), 16000)
+        if self._tail <= 0:
+            return None
+        self._tail -= 1
+        return Pcm(bytes(2048), 16000)
+
+
+class SpeakerInTheRoom(WavDirSink):
+    def __init__(self, directory: Path, room: LoopbackRoom):
+        super().__init__(directory, realtime=True)
+        self.room = room
+
+    async def play(self, pcm: Pcm) -> None:
+        await super().play(pcm)
+        self.room.hear(pcm)
+
+
+async def test_never_answers_its_own_voice(tmp_path: Path, engines: Engines) -> None:
+    question = timeline(0.5, dev_clip("syn_01a.wav"), 0.5).pcm
+    room = LoopbackRoom(question, tail_s=2.0)
+    sink = SpeakerInTheRoom(tmp_path / "replies", room)
+    await sink.open()
+    listener, state = listener_for(make_config(tmp_path), engines, sink)
+    await listen(listener, state, room)
+    assert room.echoed_s > 1.0  # the reply really went back into the microphone
+    assert len(state.turns) == 1
+    assert len(sink.written) == 1
+
+
+async def test_wake_word_gates_turns(tmp_path: Path, engines: Engines) -> None:
+    audio = timeline(0.5, spoken(engines, "Hey Jarvis, turn on the kitchen lights."), 1.5,
+                     spoken(engines, "Turn off the bedroom lamp."), 1.0)
+    wav = audio.write(tmp_path / "wake.wav")
+    config = make_config(tmp_path, wake__engine="micro", wake__model="hey_jarvis",
+                         wake__followup_s=0.0)
+    sink = WavDirSink(tmp_path / "replies")
+    await sink.open()
+    listener, state = listener_for(config, engines, sink)
+    await listen(listener, state, WavFileSource(wav, realtime=False))
+    assert [t.transcript.lower().count("kitchen") for t in state.turns] == [1]
+    assert listener.ignored == 1  # the bedroom lamp had no wake word
+    assert "kitchen" in state.turns[0].reply.lower()
+
+
+async def test_follow_up_needs_no_wake_word(tmp_path: Path, engines: Engines) -> None:
+    audio = timeline(0.5, spoken(engines, "Hey Jarvis, turn on the kitchen lights."), 1.5,
+                     spoken(engines, "Turn off the bedroom lamp."), 1.0)
+    wav = audio.write(tmp_path / "wake.wav")
+    config = make_config(tmp_path, wake__engine="micro", wake__followup_s=30.0)
+    listener, state = listener_for(config, engines, None)
+    await listen(listener, state, WavFileSource(wav, realtime=True))
+    assert len(state.turns) == 2
+
+
+async def test_phrase_mode_answers_only_when_named(tmp_path: Path, engines: Engines) -> None:
+    audio = timeline(0.5, spoken(engines, "Computer, turn on the kitchen lights."), 1.5,
+                     spoken(engines, "Turn off the bedroom lamp."), 1.0)
+    wav = audio.write(tmp_path / "phrase.wav")
+    config = make_config(tmp_path, wake__engine="phrase", wake__phrase="computer",
+                         wake__followup_s=0.0)
+    listener, state = listener_for(config, engines, None)
+    await listen(listener, state, WavFileSource(wav, realtime=False))
+    assert len(state.turns) == 1 and "kitchen" in state.turns[0].reply.lower()
+    assert listener.ignored == 1
+
+
+def test_has_words() -> None:
+    assert has_words("Turn on the lights.")
+    assert not has_words("")
+    assert not has_words(" [BLANK_AUDIO] ")
+    assert not has_words("(music) ...")
