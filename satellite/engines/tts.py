@@ -7,7 +7,10 @@ import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from piper import PiperVoice
 
 from satellite.audio.pcm import Pcm
 from satellite.config.paths import default_tts_voice
@@ -28,6 +31,24 @@ class VoiceInfo:
 
 class TextToSpeech(Protocol):
     voice: VoiceInfo
+
+    def _load_piper(self, meta: dict[str, Any]) -> PiperVoice:
+        """PiperVoice with our own onnxruntime session options.
+
+        onnxruntime's CPU arena and memory patterns keep the peak of every input
+        length ever seen: ~190 MB more after a few dozen sentences. With
+        ``tts.low_memory`` they are off (see docs/benchmarks.md for the cost).
+        """
+        import onnxruntime
+        from piper import PiperVoice
+        from piper.config import PiperConfig
+
+        options = onnxruntime.SessionOptions()
+        options.enable_cpu_mem_arena = not self.config.low_memory
+        options.enable_mem_pattern = not self.config.low_memory
+        session = onnxruntime.InferenceSession(str(self.model_path), sess_options=options,
+                                               providers=["CPUExecutionProvider"])
+        return PiperVoice(session=session, config=PiperConfig.from_dict(meta))
 
     def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
         """Yield 16-bit mono PCM at ``voice.sample_rate_hz``, one block per sentence."""
@@ -56,10 +77,8 @@ class PiperTts:
         except (OSError, ValueError) as error:
             raise ModelError(f"Piper voice config {self.config_path} is not valid JSON ({error})"
                              ) from None
-        from piper import PiperVoice
-
         try:
-            self._piper = PiperVoice.load(self.model_path, config_path=self.config_path)
+            self._piper = self._load_piper(meta)
         except Exception as error:  # onnxruntime raises its own Fail/InvalidProtobuf types
             raise ModelError(f"Piper voice {self.model_path} cannot be loaded "
                              f"({type(error).__name__}); set tts.voice to a Piper .onnx") from None
@@ -67,6 +86,24 @@ class PiperTts:
         language = meta.get("language", {}).get("code", "") or self._piper.config.espeak_voice
         speakers = sorted(self._piper.config.speaker_id_map, key=self._piper.config.speaker_id_map.get)
         return VoiceInfo(name, language, self._piper.config.sample_rate, speakers, self.model_path)
+
+    def _load_piper(self, meta: dict[str, Any]) -> PiperVoice:
+        """PiperVoice with our own onnxruntime session options.
+
+        onnxruntime's CPU arena and memory patterns keep the peak of every input
+        length ever seen: ~190 MB more after a few dozen sentences. With
+        ``tts.low_memory`` they are off (see docs/benchmarks.md for the cost).
+        """
+        import onnxruntime
+        from piper import PiperVoice
+        from piper.config import PiperConfig
+
+        options = onnxruntime.SessionOptions()
+        options.enable_cpu_mem_arena = not self.config.low_memory
+        options.enable_mem_pattern = not self.config.low_memory
+        session = onnxruntime.InferenceSession(str(self.model_path), sess_options=options,
+                                               providers=["CPUExecutionProvider"])
+        return PiperVoice(session=session, config=PiperConfig.from_dict(meta))
 
     def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
         from piper import SynthesisConfig
