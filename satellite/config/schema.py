@@ -32,8 +32,8 @@ class SttConfig:
 
 
 DEFAULT_SYSTEM_PROMPT = (
-    "You are a helpful voice assistant in a home. Answer in one to three short "
-    "spoken sentences. No lists, no markdown, no emojis."
+    "You are a friendly voice assistant in a home. Reply in one or two short spoken "
+    "sentences, without lists, markdown or emojis. Never repeat the user's words."
 )
 
 

@@ -174,7 +174,7 @@ class VoicePipeline:
         if guard.stopped_because and guard.stopped_because != "max_sentences":
             _LOGGER.info("reply cut short: %s", guard.stopped_because)
         if not guard.accepted:
-            yield "Sorry, I don't have an answer for that."
+            yield "Sorry, I can't help with that yet."
 
     async def speak(self, text: str, voice: str | None = None, speaker: int | None = None
                     ) -> AsyncIterator[Pcm]:
