@@ -17,7 +17,6 @@ import platform
 import resource
 import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 

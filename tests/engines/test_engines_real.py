@@ -5,8 +5,6 @@ from __future__ import annotations
 import re
 import time
 
-import pytest
-
 from satellite.audio import Pcm, to_stt_format
 from satellite.engines import Engines
 from satellite.engines.llm import ChatMessage
