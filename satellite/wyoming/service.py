@@ -1,0 +1,105 @@
+"""The Wyoming door: the library's server on ``config.wyoming.uri``, zeroconf, and the runtime state."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from functools import partial
+from typing import Any
+from urllib.parse import urlparse
+
+from wyoming.server import AsyncServer, AsyncTcpServer
+
+from satellite.config.schema import Config
+from satellite.errors import SatelliteError
+from satellite.intents import recognizer_for
+from satellite.pipeline.turn import VoicePipeline
+from satellite.runtime.state import RuntimeState
+from satellite.wyoming.handler import ConnectionLimits, WyomingHandler
+from satellite.wyoming.info import build_info
+
+_LOGGER = logging.getLogger(__name__)
+COMPONENT = "wyoming"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class WyomingService:
+    def __init__(self, config: Config, pipeline: VoicePipeline, state: RuntimeState, *,
+                 body_timeout_s: float = 10.0):
+        self.config = config
+        self.pipeline = pipeline
+        self.state = state
+        self.limits = ConnectionLimits(config.wyoming.max_audio_s, config.wyoming.max_text_chars,
+                                       config.wyoming.max_event_bytes, body_timeout_s)
+        self._server: AsyncServer | None = None
+        self._zeroconf: Any = None
+        self._port: int | None = None
+
+    @property
+    def port(self) -> int | None:
+        """The real bound TCP port (None for a Unix socket or before start)."""
+        return self._port
+
+    async def start(self) -> None:
+        uri = self.config.wyoming.uri
+        recognizer = recognizer_for(self.config)
+        info = build_info(self.config, self.pipeline.engines, recognizer is not None).event()
+        factory = partial(WyomingHandler, pipeline=self.pipeline, state=self.state, info=info,
+                          recognizer=recognizer, limits=self.limits)
+        try:
+            server = AsyncServer.from_uri(uri)
+            if not isinstance(server, AsyncTcpServer) and urlparse(uri).scheme != "unix":
+                raise ValueError("only tcp:// and unix:// are served")
+            await server.start(factory)
+        except (OSError, ValueError) as error:
+            self.state.set_component(COMPONENT, "failed", f"{uri}: {error}")
+            raise SatelliteError(f"Wyoming server cannot listen on {uri}: {error}") from None
+        self._server = server
+        address = uri
+        if isinstance(server, AsyncTcpServer):
+            # The library keeps the asyncio server private; its sockets hold the real port.
+            sockets = server._server.sockets if server._server is not None else ()  # noqa: SLF001
+            self._port = sockets[0].getsockname()[1] if sockets else None
+            address = f"tcp://{server.host}:{self._port}"
+            if server.host in ("0.0.0.0", "::", ""):
+                _LOGGER.info("Wyoming server listening on %s (all interfaces: reachable from "
+                             "the LAN, e.g. by Home Assistant)", address)
+            else:
+                _LOGGER.info("Wyoming server listening on %s", address)
+        else:
+            _LOGGER.info("Wyoming server listening on %s", address)
+        self.state.set_component(COMPONENT, "ready", address)
+        if self.config.wyoming.zeroconf and self._port is not None:
+            await self._register_zeroconf(server.host)  # type: ignore[attr-defined]
+
+    async def _register_zeroconf(self, host: str) -> None:
+        if host in LOOPBACK_HOSTS:
+            _LOGGER.info("zeroconf not registered: %s is only reachable from this machine", host)
+            return
+        try:
+            from wyoming.zeroconf import HomeAssistantZeroconf
+
+            zeroconf = HomeAssistantZeroconf(
+                port=self._port or 0, name=self.config.wyoming.zeroconf_name,
+                host=None if host in ("0.0.0.0", "::", "") else host)
+            await asyncio.wait_for(zeroconf.register_server(), timeout=10.0)
+        except Exception as error:  # any failure to advertise is one warning, never a crash
+            _LOGGER.warning("zeroconf _wyoming._tcp not registered (%s: %s); add the server in "
+                            "Home Assistant by hand", type(error).__name__, error)
+            return
+        self._zeroconf = zeroconf
+        _LOGGER.info("zeroconf: advertised as %s._wyoming._tcp on %s:%s",
+                     self.config.wyoming.zeroconf_name, zeroconf.host, self._port)
+
+    async def stop(self) -> None:
+        if self._zeroconf is not None:
+            # The library has no unregister; its AsyncZeroconf withdraws the service on close.
+            aiozc = getattr(self._zeroconf, "_aiozc", None)
+            if aiozc is not None:
+                await aiozc.async_close()
+            self._zeroconf = None
+        if self._server is not None:
+            await self._server.stop()
+            self._server = None
+            _LOGGER.info("Wyoming server stopped")
+        self.state.set_component(COMPONENT, "off", "stopped")
