@@ -134,6 +134,7 @@ class SatelliteDaemon:
                                  "" if input_on else "audio input off")
         self.state.set_component("speaker", "starting" if output_on else "off",
                                  "" if output_on else "audio output off")
+        await self._start_health()
         if self.engines is None:
             self._status("loading models")
             self.engines = await loop.run_in_executor(None, self._load_engines)
@@ -144,16 +145,19 @@ class SatelliteDaemon:
         from satellite.intents import intent_answer_for
 
         self.pipeline = create_pipeline(config, self.engines, intent_answer_for(config))
-        await self._start_doors()
+        if self.health is not None:
+            self.health.scheduler = self.pipeline.scheduler
+        await self._start_wyoming()
         if input_on or output_on:
             await self._start_audio(input_on, output_on)
         self.started.set()
-        ready, missing = self.state.ready()
-        self._status("ready" if ready else "running; not ready: " + ", ".join(missing))
         if self.notifier is not None:
-            self.notifier.ready()
-        _LOGGER.info("satellite ready (%s)", ", ".join(
-            f"{c.name} {c.state}" for c in self.state.components.values()))
+            self.notifier.ready(self._summary())
+        self._watchdog_start()
+        _LOGGER.info("satellite ready (%s)", self._summary())
+
+    def _summary(self) -> str:
+        return ", ".join(f"{c.name} {c.state}" for c in self.state.components.values())
 
     def _load_engines(self) -> Engines:
         def progress(stage: str, state: str) -> None:
@@ -162,26 +166,28 @@ class SatelliteDaemon:
 
         return load_engines(self.config, progress=progress)
 
-    async def _start_doors(self) -> None:
-        config = self.config
-        if config.wyoming.enabled:
-            service_cls = _optional("satellite.wyoming.service", "WyomingService")
-            if service_cls is None:
-                _LOGGER.warning("Wyoming service not available in this build")
-            else:
-                self.state.set_component("wyoming", "starting")
-                self.wyoming = service_cls(config, self.pipeline, self.state)
-                await self.wyoming.start()
-                self.state.set_component("wyoming", "ready", f"port {self.wyoming.port}")
-        if config.health.enabled:
-            server_cls = _optional("satellite.health.server", "HealthServer")
-            if server_cls is None:
-                _LOGGER.warning("health server not available in this build")
-            else:
-                assert self.pipeline is not None
-                self.health = server_cls(config, self.state, self.pipeline.scheduler)
-                await self.health.start()
-                _LOGGER.info("health endpoint on %s:%s", config.health.host, self.health.port)
+    async def _start_health(self) -> None:
+        """Early, so /healthz answers and /readyz says what is missing while models load."""
+        if not self.config.health.enabled:
+            return
+        server_cls = _optional("satellite.health.server", "HealthServer")
+        if server_cls is None:
+            _LOGGER.warning("health server not available in this build")
+            return
+        self.health = server_cls(self.config, self.state, None)
+        await self.health.start()
+
+    async def _start_wyoming(self) -> None:
+        if not self.config.wyoming.enabled:
+            self.state.set_component("wyoming", "off", "wyoming.enabled: false")
+            return
+        service_cls = _optional("satellite.wyoming.service", "WyomingService")
+        if service_cls is None:
+            _LOGGER.warning("Wyoming service not available in this build")
+            return
+        self.state.set_component("wyoming", "starting")
+        self.wyoming = service_cls(self.config, self.pipeline, self.state)
+        await self.wyoming.start()
 
     async def _start_audio(self, input_on: bool, output_on: bool) -> None:
         config = self.config
@@ -242,6 +248,8 @@ class SatelliteDaemon:
         except ConfigError as error:
             _LOGGER.error("SIGHUP: configuration not reloaded: %s", error)
             return
+        if self.notifier is not None:
+            self.notifier.reloading()
         live, restart = config_changes(self.config, new)
         self.config = _apply_live(self.config, new, live)
         logging.getLogger().setLevel(self.config.log.level)
@@ -252,14 +260,15 @@ class SatelliteDaemon:
         _LOGGER.info("SIGHUP: configuration reloaded; applied: %s", ", ".join(live) or "nothing")
         if restart:
             _LOGGER.warning("SIGHUP: these changes need a restart: %s", ", ".join(restart))
+        if self.notifier is not None:
+            self.notifier.ready(self._summary())
 
     # -- shutdown ------------------------------------------------------------------------------
 
     async def shutdown(self) -> None:
         _LOGGER.info("shutting down%s", f" ({self.exit_reason})" if self.exit_reason else "")
         if self.notifier is not None:
-            with contextlib.suppress(Exception):
-                self.notifier.stopping()
+            self.notifier.stopping()
         if self._capture is not None:
             self._capture.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -277,28 +286,28 @@ class SatelliteDaemon:
         if self.pipeline is not None:
             self.pipeline.scheduler.shutdown()
             _close_state_db(self.pipeline)
+        if self.notifier is not None:
+            self.notifier.close()
         _LOGGER.info("stopped")
 
     # -- systemd -------------------------------------------------------------------------------
 
     def _notifier_start(self) -> None:
         notifier_cls = _optional("satellite.daemon.notify", "SystemdNotifier")
-        if notifier_cls is None:
+        if notifier_cls is not None:
+            self.notifier = notifier_cls(watchdog_enabled=self.config.health.watchdog)
+
+    def _watchdog_start(self) -> None:
+        if self.notifier is None:
             return
-        try:
-            self.notifier = notifier_cls(self.config, self.state)
-        except TypeError:
-            self.notifier = notifier_cls()
-        watchdog = getattr(self.notifier, "watchdog", None)
-        if callable(watchdog):
-            result = watchdog()
-            if asyncio.iscoroutine(result):
-                self._tasks.append(asyncio.get_running_loop().create_task(result))
+        probe = self.health.alive if self.health is not None else None
+        task = self.notifier.start_watchdog(probe)
+        if task is not None:
+            self._tasks.append(task)
 
     def _status(self, text: str) -> None:
         if self.notifier is not None:
-            with contextlib.suppress(Exception):
-                self.notifier.status(text)
+            self.notifier.status(text)
 
 
 def config_changes(old: Config, new: Config) -> tuple[list[str], list[str]]:
