@@ -41,7 +41,7 @@ from satellite.intents import IntentMatch, IntentRecognizer
 from satellite.pipeline.sentences import SentenceSplitter
 from satellite.pipeline.turn import TurnTimings, VoicePipeline
 from satellite.runtime.state import RuntimeState
-from satellite.wyoming.audio_in import AudioCollector
+from satellite.wyoming.audio_in import AudioCollector, check_format
 from satellite.wyoming.info import HANDLE_PROGRAM, INTENT_PROGRAM
 from satellite.wyoming.limits import ProtocolError, read_event_bounded
 
@@ -78,6 +78,10 @@ class TtsStream:
 
 def parse(cls: type[E], event: Event) -> E:
     """``cls.from_event`` with a wrong or missing field turned into InputError."""
+    for name in ("voice", "context"):
+        value = event.data.get(name)
+        if value is not None and not isinstance(value, dict):
+            raise InputError(f"bad {event.type} event: '{name}' must be an object")
     try:
         parsed = cls.from_event(event)
     except (KeyError, TypeError, ValueError, AttributeError) as error:
@@ -207,6 +211,7 @@ class WyomingHandler(AsyncEventHandler):
     # -- asr ---------------------------------------------------------------------------------------
 
     def _audio_start(self, start: AudioStart) -> None:
+        check_format(start.rate, start.width, start.channels)  # chunks carry their own format too
         self._audio = AudioCollector(self.limits.max_audio_s)
         self._stray_audio = False
 

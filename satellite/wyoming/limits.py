@@ -53,7 +53,8 @@ def parse_header(line: bytes, max_event_bytes: int) -> tuple[str, dict[str, Any]
     event_type = header.get("type")
     if not isinstance(event_type, str) or not event_type or len(event_type) > MAX_TYPE_CHARS:
         raise ProtocolError("event header needs a 'type' string")
-    data = header.get("data") or {}
+    data = header.get("data")
+    data = {} if data is None else data
     if not isinstance(data, dict):
         raise ProtocolError("event 'data' must be a JSON object")
     data_length = _length(header, "data_length", max_event_bytes)
