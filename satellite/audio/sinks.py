@@ -29,7 +29,7 @@ BLOCK_S = 0.1  # playback is written in blocks this long so an abort is heard qu
 class AudioSink(ABC):
     name = "sink"
 
-    async def open(self) -> None:
+    async def open(self) -> None:  # noqa: B027 - an optional hook
         """Check the output can be used; raises ``AudioError``."""
 
     @abstractmethod
@@ -40,7 +40,7 @@ class AudioSink(ABC):
     async def end_reply(self) -> None:
         """The current reply is complete: wait until it has been played out."""
 
-    async def abort(self) -> None:
+    async def abort(self) -> None:  # noqa: B027 - an optional hook
         """Stop the current reply now."""
 
     async def close(self) -> None:

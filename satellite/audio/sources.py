@@ -33,14 +33,14 @@ class AudioSource(ABC):
     name = "source"
     live = False  # a device that can stall and be reopened (vs. a file that ends)
 
-    async def open(self) -> None:
+    async def open(self) -> None:  # noqa: B027 - an optional hook
         """Start capturing; raises ``AudioError`` when the device is not there."""
 
     @abstractmethod
     async def read(self) -> Pcm | None:
         """The next chunk, or None at the end of input."""
 
-    async def close(self) -> None:
+    async def close(self) -> None:  # noqa: B027 - an optional hook
         """Stop capturing and release the device."""
 
     def describe(self) -> str:
@@ -215,7 +215,7 @@ class CommandSource(AudioSource):
         process.terminate()
         try:
             await asyncio.wait_for(process.wait(), 2.0)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             process.kill()
             await process.wait()
 

@@ -19,7 +19,7 @@ import logging
 import signal
 import sqlite3
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from satellite.audio.sinks import AudioSink, create_sink
@@ -92,7 +92,7 @@ class SatelliteDaemon:
         return 0
 
     @contextlib.contextmanager
-    def _signals(self):  # type: ignore[no-untyped-def]
+    def _signals(self) -> Iterator[None]:
         loop = asyncio.get_running_loop()
         installed = []
         for sig, handler in ((signal.SIGTERM, self._on_exit_signal),

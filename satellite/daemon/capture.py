@@ -66,7 +66,7 @@ class CaptureSupervisor:
                     pcm = await asyncio.wait_for(self.source.read(), self.stall_s)
                 else:
                     pcm = await self.source.read()
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._report_failure("degraded", f"no frames for {self.stall_s:g} s; reopening")
                 return False
             if pcm is None:

@@ -27,6 +27,7 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from satellite.audio.convert import PcmConverter
 from satellite.audio.pcm import Pcm
@@ -37,9 +38,15 @@ from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector, strip_wake_phrase
 from satellite.errors import AudioError, SatelliteError
-from satellite.pipeline.segmenter import (SegmentEvent, SilenceBegan, SpeechDiscarded,
-                                          SpeechResumed, SpeechStarted, UtteranceEnded,
-                                          VadSegmenter)
+from satellite.pipeline.segmenter import (
+    SegmentEvent,
+    SilenceBegan,
+    SpeechDiscarded,
+    SpeechResumed,
+    SpeechStarted,
+    UtteranceEnded,
+    VadSegmenter,
+)
 from satellite.pipeline.turn import TurnResult, TurnTimings, VoicePipeline
 from satellite.runtime.state import RuntimeState
 
@@ -97,7 +104,7 @@ class Listener:
     # -- configuration -------------------------------------------------------------------------
 
     @staticmethod
-    def _segmenter_options(config: Config) -> dict[str, float | int]:
+    def _segmenter_options(config: Config) -> dict[str, Any]:
         return {"preroll_ms": config.vad.preroll_ms, "hangover_ms": config.vad.hangover_ms,
                 "min_speech_ms": config.vad.min_speech_ms,
                 "max_utterance_s": config.vad.max_utterance_s}
@@ -106,7 +113,7 @@ class Listener:
         """Apply what can change while running (SIGHUP): VAD, wake and turn-taking settings."""
         self.config = config
         self.vad.configure(config.vad)
-        self.segmenter.configure(**self._segmenter_options(config))  # type: ignore[arg-type]
+        self.segmenter.configure(**self._segmenter_options(config))
         if self.wake is not None:
             self.wake.configure(config.wake)
         self._chimes.clear()
@@ -298,14 +305,16 @@ class Listener:
             done = self._chime("done")
             if done is not None and self.sink is not None:
                 await self._play(done)
-            async for event in self.pipeline.answer(text, CONVERSATION, t0=t0, timings=timings,
-                                                    speak=self.sink is not None):
-                if isinstance(event, Pcm):
-                    if reply_audio_wall is None:
-                        reply_audio_wall = self.clock()
-                    await self._play(event)
-                elif isinstance(event, TurnResult):
-                    result = event
+            answer = self.pipeline.answer(text, CONVERSATION, t0=t0, timings=timings,
+                                          speak=self.sink is not None)
+            async with contextlib.aclosing(answer):  # type: ignore[type-var]
+                async for event in answer:
+                    if isinstance(event, Pcm):
+                        if reply_audio_wall is None:
+                            reply_audio_wall = self.clock()
+                        await self._play(event)
+                    elif isinstance(event, TurnResult):
+                        result = event
             if self.sink is not None:
                 await self._end_reply()
         except asyncio.CancelledError:

@@ -64,7 +64,9 @@ async def test_two_questions_two_turns_two_replies(tmp_path: Path, engines: Engi
         assert turn.door == "mic"
 
 
-async def test_noise_a_click_and_silence_make_no_turn(tmp_path: Path, engines: Engines) -> None:
+@pytest.mark.parametrize("vad", ["webrtc", "silero"])
+async def test_noise_a_click_and_silence_make_no_turn(tmp_path: Path, engines: Engines,
+                                                      vad: str) -> None:
     rng = np.random.default_rng(7)
     click = np.zeros(1600)
     click[:80] = 0.9
@@ -76,7 +78,7 @@ async def test_noise_a_click_and_silence_make_no_turn(tmp_path: Path, engines: E
     wav = timeline(*parts).write(tmp_path / "noise.wav")
     sink = WavDirSink(tmp_path / "replies")
     await sink.open()
-    listener, state = listener_for(make_config(tmp_path), engines, sink)
+    listener, state = listener_for(make_config(tmp_path, vad__engine=vad), engines, sink)
     await listen(listener, state, WavFileSource(wav, realtime=False))
     assert list(state.turns) == []
     assert sink.written == []
@@ -136,6 +138,16 @@ async def test_never_answers_its_own_voice(tmp_path: Path, engines: Engines) -> 
     assert room.echoed_s > 1.0  # the reply really went back into the microphone
     assert len(state.turns) == 1
     assert len(sink.written) == 1
+
+
+async def test_silero_segments_a_question(tmp_path: Path, engines: Engines) -> None:
+    questions = timeline(0.6, dev_clip("syn_05a.wav"), 1.0)
+    wav = questions.write(tmp_path / "one.wav")
+    listener, state = listener_for(make_config(tmp_path, vad__engine="silero"), engines, None)
+    await listen(listener, state, WavFileSource(wav, realtime=False))
+    assert len(state.turns) == 1 and "bedroom" in state.turns[0].transcript.lower()
+    first, last = questions.regions[0]
+    assert first - 0.15 <= state.turns[0].timings_ms["utterance_start_s"] <= first + 0.15
 
 
 async def test_wake_word_gates_turns(tmp_path: Path, engines: Engines) -> None:

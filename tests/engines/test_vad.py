@@ -7,10 +7,11 @@ import pytest
 
 from satellite.audio import read_wav, to_stt_format
 from satellite.config.schema import VadConfig
-from satellite.engines.vad import SileroVad, WebRtcVad, create_vad
+from satellite.engines.vad import SileroVad, VoiceActivityDetector, WebRtcVad, create_vad
+from tests.conftest import DevClip
 
 
-def voiced_fraction(vad: WebRtcVad | SileroVad, audio: bytes) -> float:
+def voiced_fraction(vad: VoiceActivityDetector, audio: bytes) -> float:
     size = vad.frame_bytes
     decisions = [vad.is_speech(audio[i:i + size]) for i in range(0, len(audio) - size + 1, size)]
     return sum(decisions) / len(decisions)
@@ -24,7 +25,7 @@ def test_webrtc_frame_sizes(frame_ms: int) -> None:
 
 
 @pytest.mark.parametrize("engine", ["webrtc", "silero"])
-def test_speech_is_voiced_and_silence_is_not(engine: str, dev_set) -> None:  # type: ignore[no-untyped-def]
+def test_speech_is_voiced_and_silence_is_not(engine: str, dev_set: list[DevClip]) -> None:
     vad = create_vad(VadConfig(engine=engine))
     speech = to_stt_format(read_wav(dev_set[0].path)).audio
     assert voiced_fraction(vad, speech) > 0.5

@@ -4,8 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from satellite.pipeline.segmenter import (SilenceBegan, SpeechDiscarded, SpeechResumed,
-                                          SpeechStarted, UtteranceEnded, VadSegmenter)
+from satellite.pipeline.segmenter import (
+    SilenceBegan,
+    SpeechDiscarded,
+    SpeechResumed,
+    SpeechStarted,
+    UtteranceEnded,
+    VadSegmenter,
+)
 
 FRAME = 480  # 30 ms at 16 kHz
 
@@ -28,7 +34,7 @@ def run(segmenter: VadSegmenter, pattern: str, flush: bool = False) -> list[obje
 
 
 def make(**options: object) -> VadSegmenter:
-    defaults = {"preroll_ms": 90, "hangover_ms": 300, "min_speech_ms": 150,
+    defaults: dict[str, object] = {"preroll_ms": 90, "hangover_ms": 300, "min_speech_ms": 150,
                 "max_utterance_s": 15.0, "speculate_ms": 90}
     defaults.update(options)
     return VadSegmenter(FRAME, **defaults)  # type: ignore[arg-type]
