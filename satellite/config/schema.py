@@ -142,6 +142,8 @@ class WyomingConfig:
     max_text_chars: int = opt(4000, min=1, max=1_000_000)
     max_event_bytes: int = opt(4 * 1024 * 1024, min=1024)
     describe_timeout_s: float = opt(1.0, min=0.1)
+    lead_words: int = opt(3, min=0, max=20,
+                          help="speak a reply's first words on their own: first audio sooner; 0 = off")
 
 
 @dataclass(frozen=True)

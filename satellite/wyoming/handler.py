@@ -43,6 +43,7 @@ from satellite.pipeline.turn import TurnTimings, VoicePipeline
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming.audio_in import AudioCollector, check_format
 from satellite.wyoming.info import HANDLE_PROGRAM, INTENT_PROGRAM
+from satellite.wyoming.lead import split_lead
 from satellite.wyoming.limits import ProtocolError, read_event_bounded
 
 _LOGGER = logging.getLogger(__name__)
@@ -61,6 +62,7 @@ class ConnectionLimits:
     max_text_chars: int
     max_event_bytes: int
     body_timeout_s: float = 10.0
+    lead_words: int = 0
 
 
 @dataclass
@@ -282,13 +284,7 @@ class WyomingHandler(AsyncEventHandler):
             return
         self._check_text(request.text)
         voice, speaker = self._voice(request.voice)
-        started = False
-        async for pcm in self.pipeline.speak(request.text, voice, speaker):
-            if not started:
-                started = True
-                await self.write_event(AudioStart(pcm.rate_hz, pcm.width, pcm.channels).event())
-            for chunk in audio_chunks(pcm):
-                await self.write_event(chunk.event())
+        started = await self._speak(split_lead(request.text, self.limits.lead_words), voice, speaker)
         if not started:  # nothing speakable: still one start/stop pair, as clients expect
             rate = self.pipeline.voice(voice).voice.sample_rate_hz
             await self.write_event(AudioStart(rate, 2, 1).event())
@@ -337,12 +333,8 @@ class WyomingHandler(AsyncEventHandler):
         started = False
         try:
             while (sentence := await stream.queue.get()) is not None:
-                async for pcm in self.pipeline.speak(sentence, stream.voice, stream.speaker):
-                    if not started:
-                        started = True
-                        await self.write_event(AudioStart(pcm.rate_hz, pcm.width, pcm.channels).event())
-                    for chunk in audio_chunks(pcm):
-                        await self.write_event(chunk.event())
+                parts = [sentence] if started else split_lead(sentence, self.limits.lead_words)
+                started = await self._speak(parts, stream.voice, stream.speaker, started)
             if stream.failed:
                 return
             if not started:
@@ -356,6 +348,18 @@ class WyomingHandler(AsyncEventHandler):
             await self._send_error(f"busy: {error}", "busy")
         except ConnectionError:
             stream.failed = True
+
+    async def _speak(self, parts: list[str], voice: str | None, speaker: int | None,
+                     started: bool = False) -> bool:
+        """Send the audio of ``parts`` in order; audio-start before the first chunk. True once started."""
+        for part in parts:
+            async for pcm in self.pipeline.speak(part, voice, speaker):
+                if not started:
+                    started = True
+                    await self.write_event(AudioStart(pcm.rate_hz, pcm.width, pcm.channels).event())
+                for chunk in audio_chunks(pcm):
+                    await self.write_event(chunk.event())
+        return started
 
     async def _cancel_stream(self) -> None:
         stream, self._stream = self._stream, None

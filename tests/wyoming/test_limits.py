@@ -1,9 +1,10 @@
-"""The header checks of bounded event reading, as plain data."""
+"""The pure cores of the Wyoming door (header checks, lead words), as plain data."""
 
 from __future__ import annotations
 
 import pytest
 
+from satellite.wyoming.lead import split_lead
 from satellite.wyoming.limits import ProtocolError, parse_header
 
 
@@ -23,3 +24,15 @@ def test_header_checks_are_pure(line: bytes, code: str) -> None:
 def test_good_header_passes() -> None:
     assert parse_header(b'{"type": "audio-chunk", "data": {"rate": 1}, "payload_length": 4}', 1000) == (
         "audio-chunk", {"rate": 1}, 0, 4)
+
+
+@pytest.mark.parametrize(("text", "words", "parts"), [
+    ("The weather today is sunny and warm with a light breeze.", 3,
+     ["The weather today", "is sunny and warm with a light breeze."]),
+    ("Well, that is a good question to ask.", 3, ["Well,", "that is a good question to ask."]),
+    ("Hello there.", 3, ["Hello there."]),
+    ("The weather today is sunny and warm.", 0, ["The weather today is sunny and warm."]),
+    ("   ", 3, []),
+])
+def test_lead_words_are_cut_off_long_sentences(text: str, words: int, parts: list[str]) -> None:
+    assert split_lead(text, words) == parts
