@@ -98,6 +98,7 @@ class Listener:
         self._chimes: dict[str, Pcm | None] = {}
         self.turns_done = 0
         self.ignored = 0
+        self.barge_ins = 0
         self.idle = asyncio.Event()
         self.idle.set()
 
@@ -179,8 +180,9 @@ class Listener:
             return
         if self.wake is not None and not self._woken_since(self.segmenter.stream_s - 3.0):
             return
-        if self._turn is not None and not self._turn.done():
+        if self._turn is not None and not self._turn.done() and not self._turn.cancelling():
             _LOGGER.info("barge-in: user speech during playback, stopping the reply")
+            self.barge_ins += 1
             self._turn.cancel()
 
     def _woken_since(self, stream_s: float) -> bool:

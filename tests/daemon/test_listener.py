@@ -85,14 +85,18 @@ async def test_noise_a_click_and_silence_make_no_turn(tmp_path: Path, engines: E
 
 
 class LoopbackRoom(AudioSource):
-    """A room where the microphone hears the question, then everything the speaker plays."""
+    """A room where the microphone hears the question, then everything the speaker plays.
+
+    It closes (end of input) ``tail_s`` after the last sound.
+    """
 
     def __init__(self, question: Pcm, tail_s: float):
         self.name = "loopback"
         self._chunks = [question.audio[i:i + 2048] for i in range(0, len(question.audio), 2048)]
         self._echo = b""
         self.echoed_s = 0.0
-        self._tail = int(tail_s / 0.064)
+        self._tail_chunks = int(tail_s / 0.064)
+        self._tail = self._tail_chunks
         self._t0: float | None = None
         self._sent = 0
 
@@ -111,6 +115,7 @@ class LoopbackRoom(AudioSource):
         if self._echo:
             chunk, self._echo = self._echo[:2048], self._echo[2048:]
             self.echoed_s += len(chunk) / 32000
+            self._tail = self._tail_chunks  # the room stays open until the sound has died down
             return Pcm(chunk.ljust(2048, b"\0"), 16000)
         if self._tail <= 0:
             return None
@@ -148,6 +153,37 @@ async def test_silero_segments_a_question(tmp_path: Path, engines: Engines) -> N
     assert len(state.turns) == 1 and "bedroom" in state.turns[0].transcript.lower()
     first, last = questions.regions[0]
     assert first - 0.15 <= state.turns[0].timings_ms["utterance_start_s"] <= first + 0.15
+
+
+class SpeakerThatGetsInterrupted(WavDirSink):
+    """Plays in real time; the user starts talking (``interruption``) as soon as it does."""
+
+    def __init__(self, directory: Path, room: LoopbackRoom, interruption: Pcm):
+        super().__init__(directory, realtime=True)
+        self.room = room
+        self.interruption: Pcm | None = interruption
+
+    async def play(self, pcm: Pcm) -> None:
+        await super().play(pcm)
+        if self.interruption is not None:
+            self.room.hear(self.interruption)  # the user, not the echo: no AEC needed here
+            self.interruption = None
+
+
+async def test_barge_in_stops_the_reply_and_answers_the_new_question(
+        tmp_path: Path, engines: Engines) -> None:
+    first = spoken(engines, "Tell me a long story about the sea and the ships.")
+    room = LoopbackRoom(timeline(0.5, first, 0.5).pcm, tail_s=10.0)  # the LLM may be slow
+    interruption = timeline(0.2, dev_clip("syn_05a.wav"), 0.6).pcm
+    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room, interruption)
+    await sink.open()
+    config = make_config(tmp_path, audio__barge_in=True)
+    listener, state = listener_for(config, engines, sink)
+    await listen(listener, state, room)
+    assert listener.barge_ins == 1
+    assert [t.transcript for t in state.turns] == [state.turns[0].transcript]
+    assert "bedroom" in state.turns[0].transcript.lower()  # only the new question was answered
+    assert len(sink.written) == 1
 
 
 async def test_wake_word_gates_turns(tmp_path: Path, engines: Engines) -> None:
