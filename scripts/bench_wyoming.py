@@ -16,6 +16,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import importlib.metadata
+import json
 import os
 import platform
 import re
@@ -53,7 +55,7 @@ async def _describes(port: int) -> bool:
             await client.write_event(Describe().event())
             event = await asyncio.wait_for(client.read_event(), 5.0)
             return event is not None and event.type == "info"
-    except (OSError, asyncio.TimeoutError):
+    except (OSError, TimeoutError):
         return False
 
 
@@ -148,7 +150,8 @@ def machine() -> str:
             if line.startswith("model name"):
                 cpu = line.split(":", 1)[1].strip()
                 break
-    return f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    return (f"{os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}, "
+            f"Python {platform.python_version()}")
 
 
 def corpus(directory: Path, limit: int) -> Path:
@@ -159,12 +162,21 @@ def corpus(directory: Path, limit: int) -> Path:
     return directory
 
 
+def _version(distribution: str) -> str:
+    try:
+        return importlib.metadata.version(distribution)
+    except importlib.metadata.PackageNotFoundError:
+        return "?"
+
+
 def ratio(ours: str, peer: str) -> str:
     a, b = number(ours), number(peer)
     return f"{a / b:.2f}" if b else "n/a"
 
 
 def report(stt: dict, tts: dict, ours: str, fw: str, piper: str, args: argparse.Namespace) -> str:
+    versions = {name: _version(name) for name in
+                ("sarai-satellite", "wyoming-faster-whisper", "wyoming-piper", "wyoming-bench")}
     lines = [
         "# Wyoming benchmark: sarai-satellite vs wyoming-faster-whisper and wyoming-piper",
         "",
@@ -176,6 +188,14 @@ def report(stt: dict, tts: dict, ours: str, fw: str, piper: str, args: argparse.
         "(CTranslate2 int8, beam 5) and Piper en_US-joe-medium. Regenerate with "
         "`.venv/bin/python scripts/bench_wyoming.py`.",
         "",
+        f"Servers: ours `satellite serve --uri tcp://127.0.0.1:PORT` ({versions['sarai-satellite']}); "
+        f"wyoming-faster-whisper {versions['wyoming-faster-whisper']} `--model <tiny.en dir> "
+        "--local-files-only --language en --beam-size 5 --compute-type int8 --cpu-threads <cores>`; "
+        f"wyoming-piper {versions['wyoming-piper']} `--voice en_US-joe-medium --data-dir <the "
+        "satellite's .onnx/.onnx.json symlinked> --local-files-only`; "
+        f"wyoming-bench {versions['wyoming-bench']}. The machine is shared with other work, so "
+        "absolute numbers move between runs; the ratios, measured in alternation, move less.",
+        "",
         "## STT (ours vs wyoming-faster-whisper)",
         "",
         "| mode | server | WER | Total mean (ms) | RTF |",
@@ -185,7 +205,8 @@ def report(stt: dict, tts: dict, ours: str, fw: str, piper: str, args: argparse.
         for address, label in ((ours, "ours"), (fw, "faster-whisper")):
             row = rows.get(address)
             if row:
-                lines.append(f"| {mode} | {label} | {row['WER']} | {row['Total_mean']} | {row['RTF_mean']} |")
+                lines.append(f"| {mode} | {label} | {row['WER']} | {row['Total_mean']} | "
+                             f"{row['RTF_mean']} |")
     non = stt.get("non_streaming", {})
     if ours in non and fw in non:
         lines += ["", f"Ratio ours/peer, non-streaming total latency: "
@@ -242,7 +263,7 @@ def main() -> int:
         piper_argv = [str(BIN / "wyoming-piper"), "--uri", f"tcp://127.0.0.1:{piper_port}",
                       "--voice", voice.name.removesuffix(".onnx"), "--data-dir", str(tmp_dir / "piper"),
                       "--local-files-only"]
-        voice_config = '{"voice": "%s"}' % voice.name.removesuffix(".onnx")
+        voice_config = json.dumps({"voice": voice.name.removesuffix(".onnx")})
         stt_args = ["--corpus", str(corpus_dir), "--rounds", "1", "--warmup", "0"]
         tts_args = ["--config", voice_config, "--rounds", "1", "--warmup", "0"]
         raw: list[str] = []

@@ -89,4 +89,5 @@ class IntentRecognizer:
         if result is None:
             return None
         entities = {name: entity.value for name, entity in result.entities.items()}
-        return IntentMatch(result.intent.name, entities, text, confirmation(result.intent.name, entities, result.response))
+        reply = confirmation(result.intent.name, entities, result.response)
+        return IntentMatch(result.intent.name, entities, text, reply)

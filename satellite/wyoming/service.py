@@ -59,7 +59,8 @@ class WyomingService:
         address = uri
         if isinstance(server, AsyncTcpServer):
             # The library keeps the asyncio server private; its sockets hold the real port.
-            sockets = server._server.sockets if server._server is not None else ()  # noqa: SLF001
+            listening: Any = server._server  # noqa: SLF001
+            sockets = listening.sockets if listening is not None else ()
             self._port = sockets[0].getsockname()[1] if sockets else None
             address = f"tcp://{server.host}:{self._port}"
             if server.host in ("0.0.0.0", "::", ""):

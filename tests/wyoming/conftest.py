@@ -8,7 +8,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
-from wyoming.client import AsyncTcpClient
+from wyoming.client import AsyncClient, AsyncTcpClient
 from wyoming.event import Event
 
 from satellite.config import Config
@@ -60,7 +60,7 @@ async def connect(service: WyomingService) -> AsyncIterator[AsyncTcpClient]:
         await asyncio.wait_for(client.disconnect(), TIMEOUT_S)
 
 
-async def read_until(client: AsyncTcpClient, last: Callable[[Event], bool],
+async def read_until(client: AsyncClient, last: Callable[[Event], bool],
                      timeout: float = TIMEOUT_S) -> list[Event]:
     """Events up to and including the first for which ``last`` is true (or an error event)."""
     events: list[Event] = []

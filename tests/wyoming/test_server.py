@@ -126,7 +126,8 @@ async def test_streaming_audio_starts_before_the_text_ends(service: WyomingServi
         assert [e.type for e in first] == ["audio-start", "audio-chunk"]
         await client.write_event(SynthesizeChunk(" sentence of the stream.").event())
         # Home Assistant also sends the full text inside the stream: it must not be spoken twice.
-        await client.write_event(Synthesize("Hello there. This is the second sentence of the stream.").event())
+        full_text = "Hello there. This is the second sentence of the stream."
+        await client.write_event(Synthesize(full_text).event())
         await client.write_event(SynthesizeStop().event())
         rest = await read_until(client, of_type("synthesize-stopped"))
         await client.write_event(Describe().event())
