@@ -23,8 +23,9 @@ TIMEOUT_S = 60.0
 
 
 def wyoming_config(tmp_path: Path, **overrides: object) -> Config:
-    return make_config(tmp_path, wyoming__uri="tcp://127.0.0.1:0", wyoming__zeroconf=False,
-                       **overrides)
+    values: dict[str, object] = {"wyoming__uri": "tcp://127.0.0.1:0", "wyoming__zeroconf": False}
+    values.update(overrides)
+    return make_config(tmp_path, **values)
 
 
 @asynccontextmanager
