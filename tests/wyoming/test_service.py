@@ -38,6 +38,18 @@ async def test_state_tracks_component_connections_and_events(service: WyomingSer
     assert metrics.wyoming_events.labels(type="describe")._value.get() == before + 1
 
 
+async def resolved_port(name: str) -> int | None:
+    from zeroconf.asyncio import AsyncZeroconf
+
+    browser = AsyncZeroconf()
+    try:
+        info = await browser.async_get_service_info("_wyoming._tcp.local.",
+                                                    f"{name}._wyoming._tcp.local.", timeout=5000)
+        return info.port if info is not None else None
+    finally:
+        await browser.async_close()
+
+
 async def test_all_interfaces_say_reachable_from_the_lan_and_zeroconf_cannot_crash(
         tmp_path: Path, engines: Engines, caplog: pytest.LogCaptureFixture) -> None:
     config = wyoming_config(tmp_path, wyoming__uri="tcp://0.0.0.0:0", wyoming__zeroconf=True,
@@ -48,6 +60,8 @@ async def test_all_interfaces_say_reachable_from_the_lan_and_zeroconf_cannot_cra
         assert any("reachable from the LAN" in r.getMessage() for r in caplog.records)
         # Registered or one warning: either way the server is up and answering.
         assert any("zeroconf" in r.getMessage() for r in caplog.records)
+        if any("advertised as sarai-test" in r.getMessage() for r in caplog.records):
+            assert await resolved_port("sarai-test") == service.port  # what Home Assistant sees
         async with connect(service) as client:
             await client.write_event(Describe().event())
             assert (await read_until(client, of_type("info")))[0].type == "info"
