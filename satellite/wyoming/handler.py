@@ -3,9 +3,8 @@
 Events are read with ``read_event_bounded`` (sizes checked before reading).
 Expected failures become an ``error`` event on the same connection: a full
 engine queue (code ``busy``), bad input (``bad-request``), a bad frame
-(``bad-frame``/``too-large``, then the connection closes). Streaming TTS runs
-in its own task, so text chunks keep being read while earlier sentences are
-spoken; Home Assistant's duplicate full-text ``synthesize`` is not spoken twice.
+(``bad-frame``/``too-large``, then the connection closes). Speech out
+(``synthesize`` and its streaming variant) lives in ``SpeechOut``.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
@@ -26,29 +25,19 @@ from wyoming.info import Describe, SelectProgram
 from wyoming.intent import Entity, Intent, NotRecognized, Recognize
 from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
-from wyoming.tts import (
-    Synthesize,
-    SynthesizeChunk,
-    SynthesizeStart,
-    SynthesizeStop,
-    SynthesizeStopped,
-    SynthesizeVoice,
-)
+from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from satellite.audio.pcm import Pcm
 from satellite.errors import BusyError, InputError
 from satellite.intents import IntentMatch, IntentRecognizer
-from satellite.pipeline.sentences import SentenceSplitter
 from satellite.pipeline.turn import TurnTimings, VoicePipeline
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming.audio_in import AudioCollector, check_format
 from satellite.wyoming.info import HANDLE_PROGRAM, INTENT_PROGRAM
-from satellite.wyoming.lead import split_lead
 from satellite.wyoming.limits import ProtocolError, read_event_bounded
+from satellite.wyoming.speech_out import SpeechOut
 
 _LOGGER = logging.getLogger(__name__)
 E = TypeVar("E", bound=Eventable)
-SAMPLES_PER_CHUNK = 1024
 KNOWN_TYPES = frozenset({
     "describe", "select-program", "ping", "transcribe", "audio-start", "audio-chunk", "audio-stop",
     "synthesize", "synthesize-start", "synthesize-chunk", "synthesize-stop", "recognize",
@@ -63,19 +52,6 @@ class ConnectionLimits:
     max_event_bytes: int
     body_timeout_s: float = 10.0
     lead_words: int = 0
-
-
-@dataclass
-class TtsStream:
-    """A streaming synthesis: sentences queued as text arrives, spoken by one task."""
-
-    voice: str | None
-    speaker: int | None
-    splitter: SentenceSplitter = field(default_factory=SentenceSplitter)
-    queue: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
-    text: str = ""
-    task: asyncio.Task[None] | None = None
-    failed: bool = False
 
 
 def parse(cls: type[E], event: Event) -> E:
@@ -93,12 +69,6 @@ def parse(cls: type[E], event: Event) -> E:
         if value is not None and not isinstance(value, str):
             raise InputError(f"bad {event.type} event: '{name}' must be a string")
     return parsed  # type: ignore[return-value]
-
-
-def audio_chunks(pcm: Pcm, samples_per_chunk: int = SAMPLES_PER_CHUNK) -> list[AudioChunk]:
-    step = samples_per_chunk * pcm.width * pcm.channels
-    return [AudioChunk(rate=pcm.rate_hz, width=pcm.width, channels=pcm.channels,
-                       audio=pcm.audio[i:i + step]) for i in range(0, len(pcm.audio), step)]
 
 
 class WyomingHandler(AsyncEventHandler):
@@ -119,8 +89,8 @@ class WyomingHandler(AsyncEventHandler):
         self._language: str | None = None
         self._audio: AudioCollector | None = None
         self._stray_audio = False
-        self._stream: TtsStream | None = None
-        self._last_stream_text: str | None = None
+        self.speech = SpeechOut(pipeline, self.write_event, self._busy, peer=self.peer,
+                                max_text_chars=limits.max_text_chars, lead_words=limits.lead_words)
 
     # -- the connection --------------------------------------------------------------------------
 
@@ -154,7 +124,7 @@ class WyomingHandler(AsyncEventHandler):
             _LOGGER.info("wyoming client %s left mid-transcription (%.1f s of audio dropped)",
                          self.peer, self._audio.seconds)
             self._audio = None
-        await self._cancel_stream()
+        await self.speech.cancel()
 
     async def handle_event(self, event: Event) -> bool:
         label = event.type if event.type in KNOWN_TYPES else "unknown"
@@ -162,9 +132,7 @@ class WyomingHandler(AsyncEventHandler):
         try:
             return await self._dispatch(event)
         except BusyError as error:
-            _LOGGER.info("wyoming client %s: %s", self.peer, error)
-            self.state.metrics.errors.labels(kind="wyoming_busy").inc()
-            await self._send_error(f"busy: {error}", "busy")
+            await self._busy(error)
         except InputError as error:
             _LOGGER.info("wyoming client %s: %s", self.peer, error)
             self.state.metrics.errors.labels(kind="wyoming_input").inc()
@@ -193,13 +161,13 @@ class WyomingHandler(AsyncEventHandler):
         elif AudioStop.is_type(event.type):
             await self._transcribe()
         elif Synthesize.is_type(event.type):
-            await self._synthesize(parse(Synthesize, event))
+            await self.speech.synthesize(parse(Synthesize, event))
         elif SynthesizeStart.is_type(event.type):
-            await self._stream_start(parse(SynthesizeStart, event))
+            await self.speech.start(parse(SynthesizeStart, event).voice)
         elif SynthesizeChunk.is_type(event.type):
-            self._stream_text(parse(SynthesizeChunk, event).text)
+            self.speech.feed(parse(SynthesizeChunk, event).text)
         elif SynthesizeStop.is_type(event.type):
-            await self._stream_stop()
+            await self.speech.stop()
         elif Recognize.is_type(event.type):
             recognize = parse(Recognize, event)
             await self._send_intent(recognize.text, recognize.context)
@@ -249,133 +217,12 @@ class WyomingHandler(AsyncEventHandler):
         await self.write_event(Transcript(text=text, language=language).event())
         await self.write_event(TranscriptStop().event())
 
-    # -- tts ---------------------------------------------------------------------------------------
-
-    def _voice(self, voice: SynthesizeVoice | None) -> tuple[str | None, int | None]:
-        """(voice name, speaker id) from a request; InputError for what we do not have."""
-        if voice is None:
-            return None, None
-        name = voice.name if isinstance(voice.name, str) and voice.name else None
-        tts = self.pipeline.voice(name)
-        speaker = voice.speaker
-        if speaker is None or speaker == "":
-            return name, None
-        speakers = tts.voice.speakers
-        if isinstance(speaker, str) and speaker in speakers:
-            return name, speakers.index(speaker)
-        if isinstance(speaker, int) or (isinstance(speaker, str) and speaker.isdigit()):
-            number = int(speaker)
-            if 0 <= number < max(1, len(speakers)):
-                return name, number
-        raise InputError(f"unknown speaker {speaker!r} for voice {tts.voice.name}")
-
-    def _check_text(self, text: str) -> None:
-        if len(text) > self.limits.max_text_chars:
-            raise InputError(f"text longer than the limit of {self.limits.max_text_chars} characters")
-
-    async def _synthesize(self, request: Synthesize) -> None:
-        if self._stream is not None:
-            _LOGGER.debug("full-text synthesize inside a stream ignored (already being spoken)")
-            return
-        if self._last_stream_text is not None and \
-                " ".join(request.text.split()) == self._last_stream_text:
-            self._last_stream_text = None
-            _LOGGER.debug("full-text synthesize after a stream ignored (already spoken)")
-            return
-        self._check_text(request.text)
-        voice, speaker = self._voice(request.voice)
-        started = await self._speak(split_lead(request.text, self.limits.lead_words), voice, speaker)
-        if not started:  # nothing speakable: still one start/stop pair, as clients expect
-            rate = self.pipeline.voice(voice).voice.sample_rate_hz
-            await self.write_event(AudioStart(rate, 2, 1).event())
-        await self.write_event(AudioStop().event())
-
-    async def _stream_start(self, start: SynthesizeStart) -> None:
-        await self._cancel_stream()
-        voice, speaker = self._voice(start.voice)
-        stream = TtsStream(voice, speaker)
-        stream.task = asyncio.create_task(self._speak_stream(stream), name="wyoming tts stream")
-        self._stream = stream
-        self._last_stream_text = None
-
-    def _stream_text(self, text: str) -> None:
-        stream = self._stream
-        if stream is None:
-            raise InputError("synthesize-chunk before synthesize-start")
-        if stream.failed:
-            return
-        stream.text += text
-        if len(stream.text) > self.limits.max_text_chars:
-            stream.failed = True
-            stream.queue.put_nowait(None)
-            raise InputError(f"streamed text longer than the limit of "
-                             f"{self.limits.max_text_chars} characters")
-        for sentence in stream.splitter.feed(text):
-            stream.queue.put_nowait(sentence)
-
-    async def _stream_stop(self) -> None:
-        stream = self._stream
-        if stream is None:
-            raise InputError("synthesize-stop before synthesize-start")
-        if not stream.failed:
-            for sentence in stream.splitter.flush():
-                stream.queue.put_nowait(sentence)
-            stream.queue.put_nowait(None)
-        assert stream.task is not None
-        await stream.task
-        self._stream = None
-        if not stream.failed:
-            self._last_stream_text = " ".join(stream.text.split())
-            await self.write_event(SynthesizeStopped().event())
-
-    async def _speak_stream(self, stream: TtsStream) -> None:
-        """Speak queued sentences as they come: one audio-start for the stream, one audio-stop."""
-        started = False
-        try:
-            while (sentence := await stream.queue.get()) is not None:
-                parts = [sentence] if started else split_lead(sentence, self.limits.lead_words)
-                started = await self._speak(parts, stream.voice, stream.speaker, started)
-            if stream.failed:
-                return
-            if not started:
-                rate = self.pipeline.voice(stream.voice).voice.sample_rate_hz
-                await self.write_event(AudioStart(rate, 2, 1).event())
-            await self.write_event(AudioStop().event())
-        except BusyError as error:
-            stream.failed = True
-            self.state.metrics.errors.labels(kind="wyoming_busy").inc()
-            _LOGGER.info("wyoming client %s: %s", self.peer, error)
-            await self._send_error(f"busy: {error}", "busy")
-        except ConnectionError:
-            stream.failed = True
-
-    async def _speak(self, parts: list[str], voice: str | None, speaker: int | None,
-                     started: bool = False) -> bool:
-        """Send the audio of ``parts`` in order; audio-start before the first chunk. True once started."""
-        for part in parts:
-            async for pcm in self.pipeline.speak(part, voice, speaker):
-                if not started:
-                    started = True
-                    await self.write_event(AudioStart(pcm.rate_hz, pcm.width, pcm.channels).event())
-                for chunk in audio_chunks(pcm):
-                    await self.write_event(chunk.event())
-        return started
-
-    async def _cancel_stream(self) -> None:
-        stream, self._stream = self._stream, None
-        if stream is not None and stream.task is not None and not stream.task.done():
-            stream.task.cancel()
-            try:
-                await stream.task
-            except asyncio.CancelledError:
-                pass
-
     # -- intent and handle ------------------------------------------------------------------------
 
     def _recognize(self, text: str) -> IntentMatch | None:
         if self.recognizer is None:
             return None
-        self._check_text(text)
+        self.speech.check_text(text)
         return self.recognizer.recognize(text)
 
     async def _send_intent(self, text: str, context: dict[str, Any] | None) -> None:
@@ -390,7 +237,7 @@ class WyomingHandler(AsyncEventHandler):
     async def _transcript(self, transcript: Transcript) -> None:
         """Home Assistant's question: a home command → ``intent`` (HA acts on it); else the LLM."""
         text = transcript.text
-        self._check_text(text)
+        self.speech.check_text(text)
         if self.program == INTENT_PROGRAM:
             await self._send_intent(text, transcript.context)
             return
@@ -423,6 +270,11 @@ class WyomingHandler(AsyncEventHandler):
                      timings.source, timings.total_ms)
 
     # -- writing -----------------------------------------------------------------------------------
+
+    async def _busy(self, error: BusyError) -> None:
+        _LOGGER.info("wyoming client %s: %s", self.peer, error)
+        self.state.metrics.errors.labels(kind="wyoming_busy").inc()
+        await self._send_error(f"busy: {error}", "busy")
 
     async def _send_error(self, text: str, code: str) -> None:
         try:
