@@ -20,6 +20,7 @@ import aiohttp
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+REPO = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 TIMEOUT_S = 120.0
 HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)
@@ -88,7 +89,7 @@ async def test_serve_notifies_systemd_and_is_ready_only_after_models_load(tmp_pa
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "satellite", "--state-dir", str(tmp_path / "state"),
         "--log-level", "INFO", "serve", "--uri", "tcp://127.0.0.1:0", "--health-port", "0",
-        "--no-zeroconf", env=env, stdin=asyncio.subprocess.DEVNULL,
+        "--no-zeroconf", env=env, cwd=REPO, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     assert process.stderr is not None
     lines: list[str] = []
