@@ -14,7 +14,6 @@ import pytest
 from satellite.daemon.notify import SystemdNotifier, watchdog_interval_s
 
 
-
 @pytest.fixture
 def notify_socket(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[socket.socket]:
     path = tmp_path / "notify.sock"
