@@ -118,6 +118,8 @@ def status_document(state: RuntimeState, *, live: Verdict, ready: Verdict, recen
             "mic": _component_dict(components, "mic"),
             "speaker": _component_dict(components, "speaker"),
             "last_mic_frame_s": state.last_mic_frame_s,
+            "last_mic_frame_age_s": (None if state.last_mic_frame_s is None
+                                     else round(now_wall_s - state.last_mic_frame_s, 2)),
         },
         "engines": {"queue_depth": queue_depth,
                     "running": [{"engine": e, "running_s": round(a, 2)} for e, a in running]},

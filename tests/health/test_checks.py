@@ -64,6 +64,7 @@ def test_status_lists_newest_turns_first_with_latency_percentiles() -> None:
         state.record_turn("mic", f"question {i}", f"answer {i}", "llm",
                           {"first_reply_audio_ms": ms, "stt_ms": 100.0})
     state.models["stt"] = "tiny.en"
+    state.last_mic_frame_s = 1009.5
     state.model_load_s["stt"] = 0.5
     live = liveness(state, 51.0, [], 10.0, 60.0)
     doc = status_document(state, live=live, ready=readiness(state), recent_turns=3,
@@ -75,6 +76,7 @@ def test_status_lists_newest_turns_first_with_latency_percentiles() -> None:
     assert doc["models"] == {"stt": {"model": "tiny.en", "load_s": 0.5}}
     assert doc["engines"] == {"queue_depth": 2, "running": [{"engine": "llm", "running_s": 1.5}]}
     assert doc["health"]["ok"] and doc["ready"]["ok"]
+    assert doc["audio"]["last_mic_frame_age_s"] == 0.5
 
 
 def test_latency_summary_skips_turns_without_the_timing() -> None:

@@ -43,6 +43,7 @@ def healthy_state() -> RuntimeState:
                         tts="en_US-joe-medium")
     state.model_load_s.update(stt=0.62, llm=0.31, tts=0.44)
     state.audio_devices.update(input="hw:1,0 (USB mic) 16000 Hz", output="hw:0,0 (speaker)")
+    state.last_mic_frame_s = state.clock()
     for i, ms in enumerate(REPLY_MS):
         state.record_turn("mic", f"what is the weather like {i}", "It is sunny <b>today</b>.",
                           "llm" if i % 2 else "cache",
@@ -131,6 +132,7 @@ async def test_page_shows_health_tables_and_a_bar_per_turn(page_url: str, tmp_pa
     assert "SmolLM2-135M-Instruct.Q4_1.gguf" in dom and "hw:1,0 (USB mic) 16000 Hz" in dom
     assert "It is sunny &lt;b&gt;today&lt;/b&gt;." in dom  # shown as text, never as markup
     assert "cannot read /status" not in dom
+    assert re.search(r"<td>last mic frame</td><td>[0-9.]+ s ago</td>", dom), dom[-3000:]
 
 
 async def test_screenshot_shows_the_green_badge_and_the_latency_chart(page_url: str,
@@ -144,3 +146,19 @@ async def test_screenshot_shows_the_green_badge_and_the_latency_chart(page_url: 
     assert pixels_of(image, GREEN_BADGE) > 2000  # the "Healthy · ready" badge
     assert pixels_of(image, BLUE_BAR) > 5000  # bars within the 800 ms budget
     assert pixels_of(image, RED_BAR) > 1000  # the two turns over budget
+
+
+async def test_page_says_not_ready_and_why_while_a_model_loads(tmp_path: Path) -> None:
+    state = RuntimeState()
+    state.set_component("stt", "ready")
+    state.set_component("llm", "starting", "loading model")
+    server = HealthServer(make_config(tmp_path, health__port=0), state, None)
+    await asyncio.wait_for(server.start(), 10)
+    try:
+        dom = (await chromium(tmp_path, "--dump-dom",
+                              f"http://127.0.0.1:{server.port}/")).decode()
+    finally:
+        await asyncio.wait_for(server.stop(), 10)
+    assert re.search(r'class="badge degraded"[^>]*>Not ready<', dom), dom[:2000]
+    assert "llm: starting (loading model)" in dom
+    assert "no turns yet" in dom

@@ -136,8 +136,11 @@ function render(status) {
     [c.name, stateCell(c.state), c.detail]));
   fillRows(document.querySelector("#models tbody"), Object.entries(status.models).map(([stage, m]) =>
     [stage, m.model, numCell(typeof m.load_s === "number" ? `${m.load_s.toFixed(2)} s` : "–")]));
-  fillRows(document.querySelector("#devices tbody"), Object.entries(status.audio.devices).map(
-    ([role, name]) => [role, name]));
+  const devices = Object.entries(status.audio.devices).map(([role, name]) => [role, name]);
+  if (typeof status.audio.last_mic_frame_age_s === "number") {
+    devices.push(["last mic frame", `${status.audio.last_mic_frame_age_s.toFixed(1)} s ago`]);
+  }
+  fillRows(document.querySelector("#devices tbody"), devices);
   fillRows(document.querySelector("#turns tbody"), status.turns.map((t) => [
     new Date(t.at_s * 1000).toLocaleTimeString(), t.door, t.transcript, t.reply, t.source,
     numCell(ms(t.timings_ms.stt_ms)), numCell(ms(replyLatency(t.timings_ms))),
