@@ -394,7 +394,7 @@ class Listener:
             pcm = None
             if path:
                 try:
-                    pcm = read_wav(path)
+                    pcm = read_wav(path, convert=False)
                     rate = self.pipeline.engines.tts.voice.sample_rate_hz
                     pcm = PcmConverter(rate).convert(pcm)
                 except (OSError, ValueError, SatelliteError) as error:

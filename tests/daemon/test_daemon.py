@@ -20,7 +20,7 @@ from satellite.engines import Engines
 from satellite.pipeline.cache import ResponseCache
 from satellite.pipeline.store import DB_NAME, open_state_db
 from tests.conftest import REPO, make_config
-from tests.daemon.conftest import spoken, timeline
+from tests.daemon.conftest import dev_clip, spoken, timeline
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 120.0
@@ -168,3 +168,19 @@ async def test_sigterm_during_a_turn_exits_cleanly_with_the_cache_intact(
     hit = ResponseCache(conn, config.cache, engines.llm.identity,
                         config.llm.system_prompt).get("what is the capital of france")
     assert hit is not None and hit.reply == "Paris."
+
+
+async def test_mic_and_snd_commands_end_to_end(tmp_path: Path, engines: Engines) -> None:
+    raw_in = tmp_path / "in.raw"
+    raw_in.write_bytes(timeline(0.5, dev_clip("syn_05a.wav"), 1.0).pcm.audio)
+    raw_out = tmp_path / "out.raw"
+    config = quiet(tmp_path, audio__input="command", audio__mic_command=f"cat {raw_in}",
+                   audio__output="command", audio__snd_command=f"sh -c 'cat >> {raw_out}'",
+                   audio__snd_rate_hz=16000, audio__input_realtime=False)
+    daemon = SatelliteDaemon(config, engines=engines)
+    async with asyncio.timeout(TIMEOUT_S):
+        assert await daemon.serve() == 0  # the mic command ends: end of input, exit_at_end
+    assert daemon.exit_reason == "end of input"
+    assert len(daemon.state.turns) == 1 and "bedroom" in daemon.state.turns[0].reply.lower()
+    assert raw_out.stat().st_size > 16000 * 2 * 0.5  # more than half a second of reply at 16 kHz
+    assert daemon.state.components["speaker"].state == "ready"

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from satellite.audio import Pcm, to_stt_format
+from satellite.audio import Pcm, read_wav, to_stt_format, write_wav
 from satellite.audio.sinks import WavDirSink
 from satellite.audio.sources import AudioSource, WavFileSource
 from satellite.config import Config
@@ -228,3 +228,21 @@ def test_has_words() -> None:
     assert not has_words("")
     assert not has_words(" [BLANK_AUDIO] ")
     assert not has_words("(music) ...")
+
+
+async def test_done_chime_is_played_before_the_reply(tmp_path: Path, engines: Engines) -> None:
+    rate = engines.tts.voice.sample_rate_hz
+    t = np.arange(int(0.2 * rate)) / rate
+    chime = Pcm.from_float32(0.5 * np.sin(2 * np.pi * 880 * t), rate)
+    chime_path = tmp_path / "done.wav"
+    write_wav(chime_path, chime)
+    wav = timeline(0.5, dev_clip("syn_05a.wav"), 1.0).write(tmp_path / "q.wav")
+    sink = WavDirSink(tmp_path / "replies")
+    await sink.open()
+    config = make_config(tmp_path, audio__done_wav=str(chime_path))
+    listener, state = listener_for(config, engines, sink)
+    await listen(listener, state, WavFileSource(wav, realtime=False))
+    assert len(sink.written) == 1
+    reply = read_wav(sink.written[0], convert=False)
+    assert reply.audio[:len(chime.audio)] == chime.audio
+    assert reply.seconds > chime.seconds + 0.5  # and the spoken reply after it

@@ -1,0 +1,177 @@
+#!/usr/bin/env python3
+"""Listening benchmark: end-of-speech delay, idle CPU of the listening loop, last voiced → first reply audio.
+
+    .venv/bin/python scripts/bench_listening.py [--clips N] [--idle-s S] [--json out.json]
+
+Uses the dev set (/work/shared/data/dev) and the default models. Results are printed as a
+Markdown table for docs/benchmarks/listening.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import json
+import logging
+import os
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from satellite.audio import Pcm, read_wav, to_stt_format, write_wav  # noqa: E402
+from satellite.audio.sinks import WavDirSink  # noqa: E402
+from satellite.audio.sources import WavFileSource  # noqa: E402
+from satellite.config import Config, load_config  # noqa: E402
+from satellite.daemon.capture import CaptureSupervisor  # noqa: E402
+from satellite.daemon.listener import Listener  # noqa: E402
+from satellite.engines import Engines, load_engines  # noqa: E402
+from satellite.engines.vad import create_vad  # noqa: E402
+from satellite.engines.wake import create_wake_detector  # noqa: E402
+from satellite.intents import intent_answer_for  # noqa: E402
+from satellite.pipeline import create_pipeline  # noqa: E402
+from satellite.pipeline.segmenter import UtteranceEnded, VadSegmenter  # noqa: E402
+from satellite.runtime.state import RuntimeState  # noqa: E402
+
+DEV = REPO.parent / "shared" / "data" / "dev"
+
+
+def pct(values: list[float], q: float) -> float:
+    return float(np.percentile(values, q)) if values else float("nan")
+
+
+def clips(limit: int | None) -> list[tuple[Path, str]]:
+    with (DEV / "manifest.tsv").open(encoding="utf-8") as handle:
+        rows = [(DEV / r[0], r[1]) for r in csv.reader(handle, delimiter="\t")]
+    return rows[:limit] if limit else rows
+
+
+def speech_end_s(pcm: Pcm) -> float:
+    loud = np.nonzero(np.abs(pcm.samples()) > 300)[0]
+    return float(loud[-1] + 1) / pcm.rate_hz
+
+
+def end_of_speech_delays(config: Config, engine: str, limit: int | None) -> dict[str, list[float]]:
+    """Per clip: decision time minus the true end of speech (last loud sample), and the VAD wait."""
+    cfg = load_config(None, env={}, overrides={"vad.engine": engine})
+    out: dict[str, list[float]] = {"true_end_to_decision_ms": [], "last_voiced_to_decision_ms": []}
+    for path, _ in clips(limit):
+        pcm = to_stt_format(read_wav(path))
+        audio = Pcm.silence(0.5) + pcm + Pcm.silence(2.0)
+        truth = 0.5 + speech_end_s(pcm)
+        vad = create_vad(cfg.vad)
+        seg = VadSegmenter(vad.frame_samples, preroll_ms=cfg.vad.preroll_ms,
+                           hangover_ms=cfg.vad.hangover_ms, min_speech_ms=cfg.vad.min_speech_ms,
+                           max_utterance_s=cfg.vad.max_utterance_s)
+        size = vad.frame_bytes
+        ends: list[UtteranceEnded] = []
+        for i in range(0, len(audio.audio) - size + 1, size):
+            frame = audio.audio[i:i + size]
+            ends += [e for e in seg.feed(frame, vad.is_speech(frame)) if isinstance(e, UtteranceEnded)]
+        if ends:
+            last = ends[-1]
+            out["true_end_to_decision_ms"].append((last.decided_s - truth) * 1000)
+            out["last_voiced_to_decision_ms"].append(last.end_of_speech_ms)
+    return out
+
+
+async def idle_cpu(config: Config, engines: Engines, seconds: float, tmp: Path) -> float:
+    """Percent of one core used by the listening loop on a quiet room (no speech), real time."""
+    noise = np.random.default_rng(0).normal(0, 0.003, int(16000 * seconds))
+    wav = tmp / "room.wav"
+    write_wav(wav, Pcm.from_float32(noise, 16000))
+    state = RuntimeState()
+    pipeline = create_pipeline(config, engines, intent_answer_for(config))
+    listener = Listener(config, pipeline, state, None, create_vad(config.vad),
+                        create_wake_detector(config.wake))
+    cpu0, wall0 = time.process_time(), time.monotonic()
+    await CaptureSupervisor(WavFileSource(wav, realtime=True), state, listener.on_audio).run()
+    return 100.0 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
+
+
+async def reply_latency(config: Config, engines: Engines, limit: int | None, tmp: Path,
+                        speculative: bool) -> list[dict[str, object]]:
+    """Each clip played in real time to the listener; its turn's timings."""
+    pipeline = create_pipeline(config, engines, intent_answer_for(config))
+    rows = []
+    for n, (path, _) in enumerate(clips(limit)):
+        pcm = to_stt_format(read_wav(path))
+        wav = tmp / f"q{n}.wav"
+        write_wav(wav, Pcm.silence(0.3) + pcm + Pcm.silence(0.8))
+        state = RuntimeState()
+        sink = WavDirSink(tmp / f"replies-{speculative}-{n}")
+        await sink.open()
+        listener = Listener(config, pipeline, state, sink, create_vad(config.vad), None,
+                            speculative_stt=speculative)
+        await CaptureSupervisor(WavFileSource(wav, realtime=True), state, listener.on_audio).run()
+        listener.end_of_input()
+        await listener.wait_idle()
+        for turn in state.turns:
+            rows.append({"clip": path.name, "source": turn.source, "transcript": turn.transcript,
+                         **turn.timings_ms})
+    return rows
+
+
+def summary(rows: list[dict[str, object]], key: str) -> str:
+    values = [float(r[key]) for r in rows if isinstance(r.get(key), (int, float))]  # type: ignore[arg-type]
+    return f"{pct(values, 50):.0f} / {pct(values, 95):.0f} (n={len(values)})"
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=None, help="first N dev clips (default all)")
+    parser.add_argument("--idle-s", type=float, default=20.0)
+    parser.add_argument("--json", help="write raw results here")
+    parser.add_argument("--skip-latency", action="store_true")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    base = load_config(None, env={}, overrides={})
+    results: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} cores, "
+                                             f"{platform.processor() or platform.platform()}"}
+    print(f"machine: {results['machine']}")
+    for engine in ("webrtc", "silero"):
+        delays = end_of_speech_delays(base, engine, args.clips)
+        results[f"eos_{engine}"] = delays
+        print(f"end of speech [{engine}] true end → decision p50/p95 ms: "
+              f"{pct(delays['true_end_to_decision_ms'], 50):.0f} / "
+              f"{pct(delays['true_end_to_decision_ms'], 95):.0f}; last voiced frame → decision: "
+              f"{pct(delays['last_voiced_to_decision_ms'], 50):.0f} / "
+              f"{pct(delays['last_voiced_to_decision_ms'], 95):.0f} "
+              f"(n={len(delays['true_end_to_decision_ms'])})")
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        cfg = load_config(None, env={}, overrides={"state_dir": str(tmp / "state")})
+        t0 = time.perf_counter()
+        engines = load_engines(cfg)
+        print(f"models loaded in {time.perf_counter() - t0:.1f} s")
+        for label, overrides in (("webrtc VAD only", {}), ("silero VAD only", {"vad.engine": "silero"}),
+                                 ("webrtc + microWakeWord", {"wake.engine": "micro"}),
+                                 ("webrtc + openWakeWord", {"wake.engine": "openwakeword"})):
+            mode_cfg = load_config(None, env={}, overrides={"state_dir": str(tmp / "state"),
+                                                            **overrides})
+            cpu = await idle_cpu(mode_cfg, engines, args.idle_s, tmp)
+            results[f"idle_cpu_{label}"] = cpu
+            print(f"idle listening CPU [{label}]: {cpu:.1f} % of one core")
+        if not args.skip_latency:
+            for speculative in (True, False):
+                rows = await reply_latency(cfg, engines, args.clips, tmp, speculative)
+                results[f"latency_speculative_{speculative}"] = rows
+                tag = "speculative STT on" if speculative else "speculative STT off"
+                print(f"[{tag}] last voiced → first reply audio p50/p95 ms: "
+                      f"{summary(rows, 'first_reply_audio_ms')}; stt: {summary(rows, 'stt_ms')}")
+                for source in sorted({str(r['source']) for r in rows}):
+                    subset = [r for r in rows if r["source"] == source]
+                    print(f"    {source:>6}: {summary(subset, 'first_reply_audio_ms')}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=1, default=str))
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
