@@ -88,8 +88,7 @@ class WyomingHandler(AsyncEventHandler):
         self.program: str | None = None
         self._language: str | None = None
         self._audio: AudioCollector | None = None
-        self._stray_audio = False
-        self.speech = SpeechOut(pipeline, self.write_event, self._busy, peer=self.peer,
+        self.speech = SpeechOut(pipeline, self.write_event, self._busy_in_stream, peer=self.peer,
                                 max_text_chars=limits.max_text_chars, lead_words=limits.lead_words)
 
     # -- the connection --------------------------------------------------------------------------
@@ -127,6 +126,11 @@ class WyomingHandler(AsyncEventHandler):
         await self.speech.cancel()
 
     async def handle_event(self, event: Event) -> bool:
+        """Dispatch one event. A failed request is answered with ``error`` and the connection closed:
+
+        Home Assistant's readers wait for a transcript or audio-stop and skip ``error``
+        events, so only a close ends their wait at once.
+        """
         label = event.type if event.type in KNOWN_TYPES else "unknown"
         self.state.metrics.wyoming_events.labels(type=label).inc()
         try:
@@ -139,11 +143,11 @@ class WyomingHandler(AsyncEventHandler):
             await self._send_error(str(error), "bad-request")
         except ConnectionError:
             raise
-        except Exception:  # unexpected: logged with its traceback, answered, connection kept
+        except Exception:  # unexpected: logged with its traceback once, answered, this client closed
             _LOGGER.exception("wyoming client %s: %s event failed", self.peer, event.type)
             self.state.metrics.errors.labels(kind="wyoming_internal").inc()
             await self._send_error(f"internal error handling {event.type}", "internal")
-        return True
+        return False
 
     async def _dispatch(self, event: Event) -> bool:
         if Describe.is_type(event.type):
@@ -183,26 +187,18 @@ class WyomingHandler(AsyncEventHandler):
     def _audio_start(self, start: AudioStart) -> None:
         check_format(start.rate, start.width, start.channels)  # chunks carry their own format too
         self._audio = AudioCollector(self.limits.max_audio_s)
-        self._stray_audio = False
 
     def _audio_chunk(self, chunk: AudioChunk) -> None:
         if self._audio is None:
-            if self._stray_audio:
-                return  # said once for this run of stray chunks
-            self._stray_audio = True
             raise InputError("audio-chunk before audio-start")
         try:
             self._audio.add(chunk.audio, chunk.rate, chunk.width, chunk.channels)
         except InputError:
-            self._audio = None
-            self._stray_audio = True  # the rest of this utterance is dropped quietly
+            self._audio = None  # the utterance is dropped, its memory freed
             raise
 
     async def _transcribe(self) -> None:
         if self._audio is None:
-            if self._stray_audio:
-                self._stray_audio = False
-                return
             raise InputError("audio-stop without audio-start")
         pcm, self._audio = self._audio.pcm(), None
         language = self._language or self.pipeline.config.stt.language or None
@@ -275,6 +271,10 @@ class WyomingHandler(AsyncEventHandler):
         _LOGGER.info("wyoming client %s: %s", self.peer, error)
         self.state.metrics.errors.labels(kind="wyoming_busy").inc()
         await self._send_error(f"busy: {error}", "busy")
+
+    async def _busy_in_stream(self, error: BusyError) -> None:
+        await self._busy(error)
+        await self.stop()  # the stream's request has failed: end it as handle_event does
 
     async def _send_error(self, text: str, code: str) -> None:
         try:

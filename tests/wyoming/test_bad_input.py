@@ -94,6 +94,7 @@ async def test_wrong_field_types_get_a_bad_request(service: WyomingService, raw:
                                                    event_type: str, data: dict) -> None:
     await raw.send_event(event_type, data)
     await expect_error(raw, "bad-request")
+    assert await raw.closed()
     await still_serving(service)
 
 
@@ -137,11 +138,14 @@ async def test_audio_chunk_before_audio_start(service: WyomingService, raw: RawC
     chunk = AudioChunk(rate=16000, width=2, channels=1, audio=bytes(3200)).event()
     await raw.send_event(chunk.type, chunk.data, chunk.payload or b"")
     await expect_error(raw, "bad-request")
-    await raw.send_event(chunk.type, chunk.data, chunk.payload or b"")  # said once, not per chunk
+    assert await raw.closed()  # a failed request ends the connection: HA's readers skip errors
+    await still_serving(service)
+
+
+async def test_audio_stop_without_audio_start(service: WyomingService, raw: RawClient) -> None:
     await raw.send_event("audio-stop")
-    await raw.send_event("describe")
-    event = await raw.read()
-    assert event is not None and event.type == "info"
+    await expect_error(raw, "bad-request")
+    assert await raw.closed()
 
 
 async def test_unsupported_audio_format_is_refused(service: WyomingService, raw: RawClient) -> None:
@@ -165,11 +169,17 @@ async def test_text_over_the_limit_is_refused(service: WyomingService, raw: RawC
     event = Synthesize(too_long).event()
     await raw.send_event(event.type, event.data)
     await expect_error(raw, "bad-request")
+    assert await raw.closed()
+
+
+async def test_streamed_text_over_the_limit_is_refused(service: WyomingService, raw: RawClient) -> None:
     start = SynthesizeStart().event()
     await raw.send_event(start.type, start.data)
-    chunk = SynthesizeChunk(too_long).event()
+    chunk = SynthesizeChunk("word " * service.config.wyoming.max_text_chars).event()
     await raw.send_event(chunk.type, chunk.data)
     await expect_error(raw, "bad-request")
+    assert await raw.closed()
+    await still_serving(service)
 
 
 async def test_clients_leaving_mid_stream_free_their_requests(service: WyomingService) -> None:
