@@ -73,6 +73,15 @@ system() {
     fi
 }
 
+# systemctl, when systemd runs this machine (not in a container or a chroot).
+service() {
+    if ((!staged)) && [[ ! -d /run/systemd/system ]]; then
+        say "systemd is not running here; skipped: systemctl $*"
+        return 0
+    fi
+    system systemctl "$@"
+}
+
 # Copy a file when it differs from what is there; 0 when it was written.
 put_file() {  # mode source destination
     local mode=$1 src=$2 dest=$root$3
@@ -188,14 +197,14 @@ do_install() {
     put_file 644 "$REPO/docs/operations.md" "$DOC/operations.md" || true
     put_file 644 "$REPO/systemd/$NAME.service" "$UNIT_DIR/$NAME.service" && restart=1
     if ((restart)); then
-        system systemctl daemon-reload
+        service daemon-reload
     fi
-    system systemctl enable --quiet "$NAME.service"
+    service enable --quiet "$NAME.service"
     if ((start)); then
         if ((restart)); then
-            system systemctl restart "$NAME.service"
+            service restart "$NAME.service"
         else
-            system systemctl start "$NAME.service"
+            service start "$NAME.service"
         fi
     fi
     if ((changes)); then
@@ -213,9 +222,11 @@ remove() {  # path
 }
 
 do_uninstall() {
-    system systemctl disable --now --quiet "$NAME.service"
+    if [[ -f "$root$UNIT_DIR/$NAME.service" ]]; then
+        service disable --now --quiet "$NAME.service"
+    fi
     remove "$UNIT_DIR/$NAME.service"
-    system systemctl daemon-reload
+    service daemon-reload
     remove "$OPT"
     remove "$DOC"
     if ((purge)); then
