@@ -264,7 +264,7 @@ class Listener:
                       pending.utterance.start_s, pending.utterance.last_voiced_s,
                       " (speculative STT)" if speculation is not None else "")
         self.idle.clear()
-        self._turn = asyncio.get_running_loop().create_task(self._run_turn(pending, speculation))
+        self._turn = asyncio.get_running_loop().create_task(self._guarded_turn(pending, speculation))
         self._turn.add_done_callback(self._turn_done)
 
     def _turn_done(self, task: asyncio.Task[None]) -> None:
@@ -286,6 +286,17 @@ class Listener:
             await asyncio.sleep(0)
 
     # -- a turn --------------------------------------------------------------------------------
+
+    async def _guarded_turn(self, pending: _Pending,
+                            speculation: asyncio.Task[Transcript] | None) -> None:
+        """A turn that fails for an expected reason (busy engines, a broken speaker) is one log line."""
+        try:
+            await self._run_turn(pending, speculation)
+        except SatelliteError as error:
+            _LOGGER.warning("turn failed: %s", error)
+            kind = "audio_output" if isinstance(error, AudioError) else type(error).__name__
+            if not isinstance(error, AudioError):  # the speaker's failure is already counted
+                self.state.metrics.errors.labels(kind=kind).inc()
 
     async def _run_turn(self, pending: _Pending, speculation: asyncio.Task[Transcript] | None
                         ) -> None:
