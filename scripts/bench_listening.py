@@ -130,13 +130,18 @@ async def main() -> None:
     parser.add_argument("--idle-s", type=float, default=20.0)
     parser.add_argument("--json", help="write raw results here")
     parser.add_argument("--skip-latency", action="store_true")
+    parser.add_argument("--skip-vad", action="store_true", help="no end-of-speech or idle CPU runs")
+    parser.add_argument("--speculative-only", action="store_true")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="config override for the latency runs, e.g. stt.beam_size=1")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     base = load_config(None, env={}, overrides={})
     results: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} cores, "
                                              f"{platform.processor() or platform.platform()}"}
     print(f"machine: {results['machine']}")
-    for engine in ("webrtc", "silero"):
+    extra = dict(item.split("=", 1) for item in args.set)
+    for engine in () if args.skip_vad else ("webrtc", "silero"):
         delays = end_of_speech_delays(base, engine, args.clips)
         results[f"eos_{engine}"] = delays
         print(f"end of speech [{engine}] true end → decision p50/p95 ms: "
@@ -147,20 +152,21 @@ async def main() -> None:
               f"(n={len(delays['true_end_to_decision_ms'])})")
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
-        cfg = load_config(None, env={}, overrides={"state_dir": str(tmp / "state")})
+        cfg = load_config(None, env={}, overrides={"state_dir": str(tmp / "state"), **extra})
         t0 = time.perf_counter()
         engines = load_engines(cfg)
         print(f"models loaded in {time.perf_counter() - t0:.1f} s")
         for label, overrides in (("webrtc VAD only", {}), ("silero VAD only", {"vad.engine": "silero"}),
                                  ("webrtc + microWakeWord", {"wake.engine": "micro"}),
-                                 ("webrtc + openWakeWord", {"wake.engine": "openwakeword"})):
+                                 ("webrtc + openWakeWord", {"wake.engine": "openwakeword"})
+                                 ) if not args.skip_vad else ():
             mode_cfg = load_config(None, env={}, overrides={"state_dir": str(tmp / "state"),
                                                             **overrides})
             cpu = await idle_cpu(mode_cfg, engines, args.idle_s, tmp)
             results[f"idle_cpu_{label}"] = cpu
             print(f"idle listening CPU [{label}]: {cpu:.1f} % of one core")
         if not args.skip_latency:
-            for speculative in (True, False):
+            for speculative in (True,) if args.speculative_only else (True, False):
                 rows = await reply_latency(cfg, engines, args.clips, tmp, speculative)
                 results[f"latency_speculative_{speculative}"] = rows
                 tag = "speculative STT on" if speculative else "speculative STT off"

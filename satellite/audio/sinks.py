@@ -65,10 +65,12 @@ class SpeakerSink(AudioSink):
     async def open(self) -> None:
         try:
             import sounddevice as sd
-
-            sd.query_devices(self.device, "output")
-        except (OSError, ValueError) as error:
+        except OSError as error:  # PortAudio missing
             raise AudioError(f"no audio output: {error}") from error
+        try:
+            sd.query_devices(self.device, "output")
+        except (sd.PortAudioError, ValueError) as error:
+            raise AudioError(f"no audio output {self.device or 'default'}: {error}") from error
 
     async def play(self, pcm: Pcm) -> None:
         loop = asyncio.get_running_loop()

@@ -51,7 +51,7 @@ def quiet(tmp_path: Path, **overrides: object) -> Config:
 async def test_no_microphone_is_not_a_crash(tmp_path: Path, engines: Engines,
                                             caplog: pytest.LogCaptureFixture) -> None:
     config = quiet(tmp_path, audio__input="mic", audio__input_device="no such microphone",
-                   audio__output="none")
+                   audio__output="speaker", audio__output_device="no such speaker")
     daemon = SatelliteDaemon(config, engines=engines)
     task = await run_until_started(daemon)
     async with asyncio.timeout(TIMEOUT_S):
@@ -59,6 +59,7 @@ async def test_no_microphone_is_not_a_crash(tmp_path: Path, engines: Engines,
             await asyncio.sleep(0.02)
     mic = daemon.state.components["mic"]
     assert mic.state == "failed" and mic.detail
+    assert daemon.state.components["speaker"].state == "failed"
     assert all(daemon.state.components[s].state == "ready" for s in ("stt", "llm", "tts"))
     assert not task.done()  # still serving
     assert await stop(daemon, task) == 0
