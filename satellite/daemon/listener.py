@@ -96,6 +96,7 @@ class Listener:
         self._pending: _Pending | None = None
         self._speculation: tuple[int, asyncio.Task[Transcript]] | None = None
         self._chimes: dict[str, Pcm | None] = {}
+        self._chime_task: asyncio.Task[None] | None = None
         self.turns_done = 0
         self.ignored = 0
         self.barge_ins = 0
@@ -173,7 +174,7 @@ class Listener:
         if not self._speaking and self._turn is None:
             awake = self._chime("awake")
             if awake is not None and self.sink is not None:
-                asyncio.get_running_loop().create_task(self._play_chime(awake))
+                self._chime_task = asyncio.get_running_loop().create_task(self._play_chime(awake))
 
     def _maybe_barge_in(self) -> None:
         if self.segmenter.voiced_ms < self.config.vad.min_speech_ms:
@@ -314,6 +315,9 @@ class Listener:
             return
         reply_audio_wall: float | None = None
         result: TurnResult | None = None
+        if self._chime_task is not None:
+            await self._chime_task  # the awake chime finishes before the reply starts
+            self._chime_task = None
         try:
             done = self._chime("done")
             if done is not None and self.sink is not None:
@@ -385,14 +389,14 @@ class Listener:
                 await self.sink.abort()
 
     async def _play_chime(self, pcm: Pcm) -> None:
+        """The awake chime: the capture stays open (the question often follows the wake word
+        without a pause, and a short chime is below ``vad.min_speech_ms`` anyway)."""
+        assert self.sink is not None
         try:
-            await self._play(pcm)
+            await self.sink.play(pcm)
             await self._end_reply()
-        except AudioError:
-            return  # reported by _speaker_failed
-        finally:
-            self._speaking = False
-            self._gate_until = self.clock() + ECHO_TAIL_S
+        except AudioError as error:
+            self._speaker_failed(error)
 
     def _speaker_failed(self, error: AudioError) -> None:
         _LOGGER.warning("audio output %s failed: %s", getattr(self.sink, "name", "?"), error)

@@ -246,3 +246,19 @@ async def test_done_chime_is_played_before_the_reply(tmp_path: Path, engines: En
     reply = read_wav(sink.written[0], convert=False)
     assert reply.audio[:len(chime.audio)] == chime.audio
     assert reply.seconds > chime.seconds + 0.5  # and the spoken reply after it
+
+
+async def test_awake_chime_does_not_cut_the_question(tmp_path: Path, engines: Engines) -> None:
+    rate = engines.tts.voice.sample_rate_hz
+    t = np.arange(int(0.15 * rate)) / rate
+    chime_path = tmp_path / "awake.wav"
+    write_wav(chime_path, Pcm.from_float32(0.5 * np.sin(2 * np.pi * 660 * t), rate))
+    audio = timeline(0.5, spoken(engines, "Hey Jarvis, turn on the kitchen lights."), 1.5)
+    wav = audio.write(tmp_path / "wake.wav")
+    config = make_config(tmp_path, wake__engine="micro", audio__awake_wav=str(chime_path))
+    sink = WavDirSink(tmp_path / "replies")
+    await sink.open()
+    listener, state = listener_for(config, engines, sink)
+    await listen(listener, state, WavFileSource(wav, realtime=True))
+    assert len(state.turns) == 1 and "kitchen" in state.turns[0].transcript.lower()
+    assert len(sink.written) == 2  # the chime, then the reply
