@@ -26,6 +26,7 @@ import logging
 import re
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,7 @@ from satellite.runtime.state import RuntimeState
 
 _LOGGER = logging.getLogger(__name__)
 
+WAKE_BACKLOG_CHUNKS = 50  # ~3 s of audio waiting for the wake word model: drop, count overruns
 WAKE_WINDOW_S = 5.0  # an utterance starting this long after the wake word still counts
 ECHO_TAIL_S = 0.3  # capture stays gated this long after playback (device and room latency)
 CONVERSATION = "mic"
@@ -97,6 +99,10 @@ class Listener:
         self._speculation: tuple[int, asyncio.Task[Transcript]] | None = None
         self._chimes: dict[str, Pcm | None] = {}
         self._chime_task: asyncio.Task[None] | None = None
+        self._wake_executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wake")
+        self._wake_backlog = 0
+        self._deciding = 0
+        self._background: set[asyncio.Task[None]] = set()
         self.turns_done = 0
         self.ignored = 0
         self.barge_ins = 0
@@ -139,8 +145,7 @@ class Listener:
             self._buffer = self._buffer[whole * size:]
             return
         if self.wake is not None and self._wake_needed(now):
-            if self.wake.process(pcm.audio, self._stream_s):
-                self._on_wake_word()
+            self._detect_wake_word(pcm.audio, self._stream_s)
         offset = 0
         while len(self._buffer) - offset >= size:
             frame = self._buffer[offset:offset + size]
@@ -155,6 +160,12 @@ class Listener:
         for event in self.segmenter.flush():
             self._on_segment(event)
 
+    async def drain_wake(self) -> None:
+        """Until the wake word model has heard every chunk fed so far (end of input, tests)."""
+        if self.wake is not None:
+            await asyncio.get_running_loop().run_in_executor(self._wake_executor, lambda: None)
+            await asyncio.sleep(0)  # let the last result callbacks run
+
     def _capture_gated(self, now: float) -> bool:
         gated = (self._speaking or now < self._gate_until) and not self.config.audio.barge_in
         if gated and not self._gated:
@@ -167,10 +178,30 @@ class Listener:
     def _wake_needed(self, now: float) -> bool:
         return now >= self._followup_until or self._speaking
 
-    def _on_wake_word(self) -> None:
+    def _detect_wake_word(self, audio: bytes, stream_s: float) -> None:
+        """Run the wake word model on its own thread, in order; a backlog is counted and dropped."""
+        assert self.wake is not None
+        if self._wake_backlog >= WAKE_BACKLOG_CHUNKS:
+            self.state.metrics.audio_overruns.labels(device="wake").inc()
+            return
+        self._wake_backlog += 1
+        future = asyncio.get_running_loop().run_in_executor(
+            self._wake_executor, self.wake.process, audio, stream_s)
+        future.add_done_callback(lambda done: self._wake_result(done, stream_s))
+
+    def _wake_result(self, done: asyncio.Future[bool], stream_s: float) -> None:
+        self._wake_backlog -= 1
+        if done.cancelled():
+            return
+        if done.exception() is not None:
+            _LOGGER.error("wake word model failed", exc_info=done.exception())
+        elif done.result():
+            self._on_wake_word(stream_s)
+
+    def _on_wake_word(self, stream_s: float) -> None:
         assert self.wake is not None
         _LOGGER.info("wake word %s heard", self.wake.name)
-        self._wake_s = self._stream_s
+        self._wake_s = stream_s
         if not self._speaking and self._turn is None:
             awake = self._chime("awake")
             if awake is not None and self.sink is not None:
@@ -233,8 +264,17 @@ class Listener:
             task.add_done_callback(_consume_result)
             self._speculation = None
 
-    def _on_utterance(self, event: UtteranceEnded) -> None:
+    def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         now = self.clock()
+        if (recheck and self.wake is not None and self._wake_backlog
+                and not self._in_followup(event, now)):
+            # The wake word model has not heard all of this utterance yet: decide once it has.
+            self._deciding += 1
+            self.idle.clear()
+            task = asyncio.get_running_loop().create_task(self._decide_after_wake(event))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+            return
         addressed = self._addressed(event, now)
         if addressed is False:
             self._drop_speculation()
@@ -253,6 +293,15 @@ class Listener:
                 self._pending = pending
                 return
         self._start_turn(pending)
+
+    async def _decide_after_wake(self, event: UtteranceEnded) -> None:
+        try:
+            await self.drain_wake()
+            self._on_utterance(event, recheck=False)
+        finally:
+            self._deciding -= 1
+            if self._turn is None and self._pending is None and not self._deciding:
+                self.idle.set()
 
     def _start_turn(self, pending: _Pending) -> None:
         speculation = None
@@ -277,12 +326,13 @@ class Listener:
         pending, self._pending = self._pending, None
         if pending is not None:
             self._start_turn(pending)
-        else:
+        elif not self._deciding:
             self.idle.set()
 
     async def wait_idle(self) -> None:
         """Until no turn runs or waits (end of input, tests)."""
-        while self._turn is not None or self._pending is not None or not self.idle.is_set():
+        while (self._turn is not None or self._pending is not None or self._deciding
+               or not self.idle.is_set()):
             await self.idle.wait()
             await asyncio.sleep(0)
 
@@ -451,6 +501,7 @@ class Listener:
                 with contextlib.suppress(asyncio.CancelledError):
                     await turn
         await self._abort_playback()
+        self._wake_executor.shutdown(wait=False, cancel_futures=True)
 
 
 def _consume_result(task: asyncio.Task[Transcript]) -> None:
