@@ -87,10 +87,12 @@ async def test_noise_a_click_and_silence_make_no_turn(tmp_path: Path, engines: E
 class LoopbackRoom(AudioSource):
     """A room where the microphone hears the question, then everything the speaker plays.
 
-    It closes (end of input) ``tail_s`` after the last sound.
+    It closes (end of input) ``tail_s`` after the last sound, and not before the speaker has
+    played something (however slow the reply is to come).
     """
 
     def __init__(self, question: Pcm, tail_s: float):
+        self._heard_anything = False
         self.name = "loopback"
         self._chunks = [question.audio[i:i + 2048] for i in range(0, len(question.audio), 2048)]
         self._echo = b""
@@ -101,6 +103,7 @@ class LoopbackRoom(AudioSource):
         self._sent = 0
 
     def hear(self, pcm: Pcm) -> None:
+        self._heard_anything = True
         self._echo += to_stt_format(pcm).audio
 
     async def read(self) -> Pcm | None:
@@ -119,7 +122,8 @@ class LoopbackRoom(AudioSource):
             return Pcm(chunk.ljust(2048, b"\0"), 16000)
         if self._tail <= 0:
             return None
-        self._tail -= 1
+        if self._heard_anything:
+            self._tail -= 1
         return Pcm(bytes(2048), 16000)
 
 
@@ -173,8 +177,8 @@ class SpeakerThatGetsInterrupted(WavDirSink):
 async def test_barge_in_stops_the_reply_and_answers_the_new_question(
         tmp_path: Path, engines: Engines) -> None:
     first = spoken(engines, "Tell me a long story about the sea and the ships.")
-    room = LoopbackRoom(timeline(0.5, first, 0.5).pcm, tail_s=10.0)  # the LLM may be slow
-    interruption = timeline(0.2, dev_clip("syn_05a.wav"), 0.6).pcm
+    room = LoopbackRoom(timeline(0.5, first, 0.5).pcm, tail_s=3.0)
+    interruption = timeline(dev_clip("syn_05a.wav"), 0.6).pcm  # right as the reply starts
     sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room, interruption)
     await sink.open()
     config = make_config(tmp_path, audio__barge_in=True)
