@@ -206,7 +206,7 @@ async def test_wake_word_gates_turns(tmp_path: Path, engines: Engines) -> None:
 
 
 async def test_follow_up_needs_no_wake_word(tmp_path: Path, engines: Engines) -> None:
-    audio = timeline(0.5, spoken(engines, "Hey Jarvis, turn on the kitchen lights."), 1.5,
+    audio = timeline(0.5, spoken(engines, "Hey Jarvis, turn on the kitchen lights."), 3.0,
                      spoken(engines, "Turn off the bedroom lamp."), 1.0)
     wav = audio.write(tmp_path / "wake.wav")
     config = make_config(tmp_path, wake__engine="micro", wake__followup_s=30.0)
