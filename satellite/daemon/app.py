@@ -17,7 +17,6 @@ import dataclasses
 import importlib
 import logging
 import signal
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -284,8 +283,7 @@ class SatelliteDaemon:
         for task in self._tasks:
             task.cancel()
         if self.pipeline is not None:
-            self.pipeline.scheduler.shutdown()
-            _close_state_db(self.pipeline)
+            self.pipeline.close()
         if self.notifier is not None:
             self.notifier.close()
         _LOGGER.info("stopped")
@@ -351,18 +349,6 @@ def _model_names(engines: Engines) -> dict[str, str]:
     if voice is not None:
         names["tts"] = voice.name
     return names
-
-
-def _close_state_db(pipeline: VoicePipeline) -> None:
-    """Checkpoint and close the cache/memory database (shared by both)."""
-    conn = getattr(pipeline.cache, "_conn", None) or getattr(pipeline.memory, "_conn", None)
-    if conn is None:
-        return
-    try:
-        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
-        conn.close()
-    except sqlite3.Error as error:
-        _LOGGER.warning("closing the state database: %s", error)
 
 
 def run_daemon(config: Config, *, audio: bool = True,

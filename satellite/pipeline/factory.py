@@ -18,4 +18,5 @@ def create_pipeline(config: Config, engines: Engines,
     cache = ResponseCache(conn, config.cache, engines.llm.identity, config.llm.system_prompt)
     memory = ConversationMemory(conn, config.llm.history_turns, config.llm.history_ttl_s)
     scheduler = EngineScheduler(config.scheduler.workers, config.scheduler.max_queue)
-    return VoicePipeline(config, engines, scheduler, cache, memory, intent_answer=intent_answer)
+    return VoicePipeline(config, engines, scheduler, cache, memory, intent_answer=intent_answer,
+                         state_db=conn)

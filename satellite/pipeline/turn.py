@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
@@ -75,7 +76,8 @@ class VoicePipeline:
                  cache: ResponseCache, memory: ConversationMemory,
                  intent_answer: IntentAnswer | None = None,
                  clock: Callable[[], float] = time.perf_counter,
-                 now: Callable[[], dt.datetime] = dt.datetime.now):
+                 now: Callable[[], dt.datetime] = dt.datetime.now,
+                 state_db: sqlite3.Connection | None = None):
         self.config = config
         self.engines = engines
         self.scheduler = scheduler
@@ -84,6 +86,19 @@ class VoicePipeline:
         self.intent_answer = intent_answer
         self._clock = clock
         self._now = now
+        self._state_db = state_db
+
+    def close(self) -> None:
+        """Checkpoint and close the state database (cache and memory); stop the engine pool."""
+        self.scheduler.shutdown()
+        if self._state_db is None:
+            return
+        try:
+            self._state_db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            self._state_db.close()
+        except sqlite3.Error as error:
+            _LOGGER.warning("closing the state database: %s", error)
+        self._state_db = None
 
     # -- stages ------------------------------------------------------------------------------
 
