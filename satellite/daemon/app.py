@@ -133,6 +133,10 @@ class SatelliteDaemon:
                                  "" if input_on else "audio input off")
         self.state.set_component("speaker", "starting" if output_on else "off",
                                  "" if output_on else "audio output off")
+        # Registered now, so /readyz cannot say 200 between the models and the Wyoming listener.
+        wyoming_on = config.wyoming.enabled
+        self.state.set_component("wyoming", "starting" if wyoming_on else "off",
+                                 "" if wyoming_on else "wyoming.enabled: false")
         await self._start_health()
         if self.engines is None:
             self._status("loading models")

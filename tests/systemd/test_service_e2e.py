@@ -27,6 +27,12 @@ HTTP_TIMEOUT = aiohttp.ClientTimeout(total=10)
 HEALTH_URL = re.compile(r"health endpoint on http://127\.0\.0\.1:(\d+)/")
 
 
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 class NotifyListener:
     """Collects sd_notify datagrams from a unix socket on the event loop."""
 
@@ -86,9 +92,10 @@ async def test_serve_notifies_systemd_and_is_ready_only_after_models_load(tmp_pa
     listener = NotifyListener(tmp_path / "notify.sock")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE")}
     env.update(NOTIFY_SOCKET=str(tmp_path / "notify.sock"), WATCHDOG_USEC="1000000")
+    wyoming_port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "satellite", "--state-dir", str(tmp_path / "state"),
-        "--log-level", "INFO", "serve", "--uri", "tcp://127.0.0.1:0", "--health-port", "0",
+        "--log-level", "INFO", "serve", "--uri", f"tcp://127.0.0.1:{wyoming_port}", "--health-port", "0",
         "--no-zeroconf", env=env, cwd=REPO, stdin=asyncio.subprocess.DEVNULL,
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE)
     assert process.stderr is not None
@@ -105,10 +112,14 @@ async def test_serve_notifies_systemd_and_is_ready_only_after_models_load(tmp_pa
         status, body = await get(port, "/healthz")
         assert status == 200, body
 
+        async with asyncio.timeout(TIMEOUT_S):  # the first 200 means every door is open
+            while (await get(port, "/readyz"))[0] != 200:
+                await asyncio.sleep(0.02)
+        _, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", wyoming_port), 10)
+        writer.close()
         ready = await listener.wait_for("READY=1")
         assert "STATUS=" in ready
-        status, body = await get(port, "/readyz")
-        assert status == 200, body
         status_doc = json.loads((await get(port, "/status"))[1])
         assert {"stt", "llm", "tts"} <= set(status_doc["model_load_s"])
         assert all(seconds > 0 for seconds in status_doc["model_load_s"].values())
