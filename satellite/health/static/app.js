@@ -119,8 +119,12 @@ function render(status) {
   document.getElementById("reasons").textContent =
     [...new Set([...health.reasons, ...ready.reasons])].join(" · ");
 
-  const latency = status.latency_ms.first_reply_audio_ms || status.latency_ms.first_audio_ms
-    || status.latency_ms.total_ms;
+  const measures = [["first_reply_audio_ms", "end of speech → first reply audio"],
+                    ["first_audio_ms", "question → first reply audio"],
+                    ["total_ms", "question → whole reply"]];
+  const [key, label] = measures.find(([k]) => status.latency_ms[k]) || measures[0];
+  const latency = status.latency_ms[key];
+  document.getElementById("p50-label").textContent = label;
   document.getElementById("p50").textContent = latency ? ms(latency.p50) : "–";
   document.getElementById("p90").textContent = latency ? ms(latency.p90) : "–";
   document.getElementById("turn-count").textContent = status.turns.length;
@@ -140,6 +144,7 @@ function render(status) {
   if (typeof status.audio.last_mic_frame_age_s === "number") {
     devices.push(["last mic frame", `${status.audio.last_mic_frame_age_s.toFixed(1)} s ago`]);
   }
+  if (!devices.length) devices.push(["none", "no audio input or output (serve mode, or off)"]);
   fillRows(document.querySelector("#devices tbody"), devices);
   fillRows(document.querySelector("#turns tbody"), status.turns.map((t) => [
     new Date(t.at_s * 1000).toLocaleTimeString(), t.door, t.transcript, t.reply, t.source,
