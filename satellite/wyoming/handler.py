@@ -174,7 +174,7 @@ class WyomingHandler(AsyncEventHandler):
             await self.speech.stop()
         elif Recognize.is_type(event.type):
             recognize = parse(Recognize, event)
-            await self._send_intent(recognize.text, recognize.context)
+            await self._send_intent(recognize.text, recognize.context, self._recognize(recognize.text))
         elif Transcript.is_type(event.type):
             await self._transcript(parse(Transcript, event))
         else:
@@ -221,8 +221,8 @@ class WyomingHandler(AsyncEventHandler):
         self.speech.check_text(text)
         return self.recognizer.recognize(text)
 
-    async def _send_intent(self, text: str, context: dict[str, Any] | None) -> None:
-        match = self._recognize(text)
+    async def _send_intent(self, text: str, context: dict[str, Any] | None,
+                           match: IntentMatch | None) -> None:
         if match is None:
             await self.write_event(NotRecognized(text=text, context=context).event())
             return
@@ -235,12 +235,12 @@ class WyomingHandler(AsyncEventHandler):
         text = transcript.text
         self.speech.check_text(text)
         if self.program == INTENT_PROGRAM:
-            await self._send_intent(text, transcript.context)
+            await self._send_intent(text, transcript.context, self._recognize(text))
             return
         if self.program != HANDLE_PROGRAM:
             match = self._recognize(text)
             if match is not None:
-                await self._send_intent(text, transcript.context)
+                await self._send_intent(text, transcript.context, match)
                 self.state.record_turn("wyoming", text, match.reply or match.name, "intent", {})
                 return
         await self._handle(transcript)
