@@ -65,6 +65,10 @@ class TtsConfig:
     volume: float = opt(1.0, min=0.0, max=4.0)
     extra_voices: list[str] = opt([], help="more Piper .onnx files served over Wyoming")
     low_memory: bool = opt(True, help="onnxruntime arena off: ~190 MB less RSS, slightly slower")
+    lead_words: int = opt(3, min=0, max=20,
+                          help="first words of a reply synthesized alone, for a sooner first audio")
+    max_chunk_words: int = opt(16, min=0, max=200,
+                               help="longer sentences are cut at commas: bounds Piper's memory")
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,6 @@ class WyomingConfig:
     max_text_chars: int = opt(4000, min=1, max=1_000_000)
     max_event_bytes: int = opt(4 * 1024 * 1024, min=1024)
     describe_timeout_s: float = opt(1.0, min=0.1)
-    lead_words: int = opt(3, min=0, max=20,
-                          help="speak a reply's first words on their own: first audio sooner; 0 = off")
 
 
 @dataclass(frozen=True)

@@ -13,8 +13,9 @@ import contextlib
 import datetime as dt
 import logging
 import sqlite3
+import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass, field
 
 from satellite.audio.pcm import Pcm
@@ -30,6 +31,7 @@ from satellite.pipeline.local_answers import local_answer
 from satellite.pipeline.memory import ConversationMemory
 from satellite.pipeline.scheduler import EngineScheduler
 from satellite.pipeline.sentences import SentenceSplitter, split_sentences
+from satellite.pipeline.speech_chunks import speech_chunks
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -191,11 +193,24 @@ class VoicePipeline:
         if not guard.accepted:
             yield "Sorry, I can't help with that yet."
 
-    async def speak(self, text: str, voice: str | None = None, speaker: int | None = None
-                    ) -> AsyncIterator[Pcm]:
-        """Synthesize ``text``: PCM blocks (one per Piper sentence) at the voice's rate."""
+    async def speak(self, text: str, voice: str | None = None, speaker: int | None = None,
+                    *, lead: bool = False) -> AsyncIterator[Pcm]:
+        """Synthesize ``text``: PCM blocks at the voice's rate, in bounded chunks.
+
+        ``lead``: this is the start of a reply, so its first words are spoken on
+        their own for a sooner first audio (see ``speech_chunks``).
+        """
         tts = self.voice(voice)
-        stream = self.scheduler.stream("tts", lambda cancel: tts.synthesize(text, speaker))
+        chunks = speech_chunks(text, lead_words=self.config.tts.lead_words if lead else 0,
+                               max_words=self.config.tts.max_chunk_words)
+
+        def synthesize(cancel: threading.Event) -> Iterator[Pcm]:
+            for chunk in chunks:
+                if cancel.is_set():
+                    return
+                yield from tts.synthesize(chunk, speaker)
+
+        stream = self.scheduler.stream("tts", synthesize)
         try:
             async for pcm in stream:
                 yield pcm
@@ -260,7 +275,7 @@ class VoicePipeline:
 
     async def _spoken(self, text: str, timings: TurnTimings, t0: float, audio: list[Pcm]
                       ) -> AsyncIterator[Pcm]:
-        blocks = self.speak(text)
+        blocks = self.speak(text, lead=not audio)
         async with contextlib.aclosing(blocks):
             async for pcm in blocks:
                 if timings.first_audio_ms is None:

@@ -51,7 +51,6 @@ class ConnectionLimits:
     max_text_chars: int
     max_event_bytes: int
     body_timeout_s: float = 10.0
-    lead_words: int = 0
 
 
 def parse(cls: type[E], event: Event) -> E:
@@ -89,7 +88,7 @@ class WyomingHandler(AsyncEventHandler):
         self._language: str | None = None
         self._audio: AudioCollector | None = None
         self.speech = SpeechOut(pipeline, self.write_event, self._busy_in_stream, peer=self.peer,
-                                max_text_chars=limits.max_text_chars, lead_words=limits.lead_words)
+                                max_text_chars=limits.max_text_chars)
 
     # -- the connection --------------------------------------------------------------------------
 

@@ -30,8 +30,7 @@ class WyomingService:
         self.pipeline = pipeline
         self.state = state
         self.limits = ConnectionLimits(config.wyoming.max_audio_s, config.wyoming.max_text_chars,
-                                       config.wyoming.max_event_bytes, body_timeout_s,
-                                       config.wyoming.lead_words)
+                                       config.wyoming.max_event_bytes, body_timeout_s)
         self._server: AsyncServer | None = None
         self._zeroconf: Any = None
         self._port: int | None = None

@@ -6,13 +6,14 @@ cut from the arriving text with ``SentenceSplitter`` and spoken by one task as
 soon as each is complete, under one ``audio-start`` for the whole stream (Home
 Assistant builds one WAV header from it), then ``audio-stop`` and
 ``synthesize-stopped``. The full-text ``synthesize`` Home Assistant also sends
-with a stream is not spoken twice. A reply's first words are synthesized on
-their own (``split_lead``) so the first audio leaves sooner.
+with a stream is not spoken twice. The pipeline's ``speak(lead=True)`` says a
+reply's first words on their own, so the first audio leaves sooner.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -25,7 +26,6 @@ from satellite.audio.pcm import Pcm
 from satellite.errors import BusyError, InputError
 from satellite.pipeline.sentences import SentenceSplitter
 from satellite.pipeline.turn import VoicePipeline
-from satellite.wyoming.lead import split_lead
 
 _LOGGER = logging.getLogger(__name__)
 SAMPLES_PER_CHUNK = 1024
@@ -53,12 +53,11 @@ class TtsStream:
 
 class SpeechOut:
     def __init__(self, pipeline: VoicePipeline, send: Send, on_busy: Callable[[BusyError], Awaitable[None]],
-                 *, max_text_chars: int, lead_words: int, peer: str = ""):
+                 *, max_text_chars: int, peer: str = ""):
         self.pipeline = pipeline
         self._send = send
         self._on_busy = on_busy
         self.max_text_chars = max_text_chars
-        self.lead_words = lead_words
         self.peer = peer
         self._stream: TtsStream | None = None
         self._last_stream_text: str | None = None
@@ -96,7 +95,7 @@ class SpeechOut:
             return
         self.check_text(request.text)
         voice, speaker = self.voice(request.voice)
-        started = await self._speak(split_lead(request.text, self.lead_words), voice, speaker)
+        started = await self._speak(request.text, voice, speaker)
         if not started:  # nothing speakable: still one start/stop pair, as clients expect
             rate = self.pipeline.voice(voice).voice.sample_rate_hz
             await self._send(AudioStart(rate, 2, 1).event())
@@ -160,8 +159,7 @@ class SpeechOut:
         started = False
         try:
             while (sentence := await stream.queue.get()) is not None:
-                parts = [sentence] if started else split_lead(sentence, self.lead_words)
-                started = await self._speak(parts, stream.voice, stream.speaker, started)
+                started = await self._speak(sentence, stream.voice, stream.speaker, started)
             if stream.failed:
                 return
             if not started:
@@ -174,11 +172,12 @@ class SpeechOut:
         except ConnectionError:
             stream.failed = True
 
-    async def _speak(self, parts: list[str], voice: str | None, speaker: int | None,
+    async def _speak(self, text: str, voice: str | None, speaker: int | None,
                      started: bool = False) -> bool:
-        """Send the audio of ``parts`` in order; audio-start before the first chunk. True once started."""
-        for part in parts:
-            async for pcm in self.pipeline.speak(part, voice, speaker):
+        """Send the audio of ``text``; audio-start before the first chunk. True once started."""
+        blocks = self.pipeline.speak(text, voice, speaker, lead=not started)
+        async with contextlib.aclosing(blocks):
+            async for pcm in blocks:
                 if not started:
                     started = True
                     await self._send(AudioStart(pcm.rate_hz, pcm.width, pcm.channels).event())

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from satellite.wyoming.lead import split_lead
+from satellite.pipeline.speech_chunks import split_lead
 from satellite.wyoming.limits import ProtocolError, parse_header
 
 
