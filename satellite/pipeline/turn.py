@@ -9,6 +9,7 @@ its own worker thread, so the first audio leaves long before the reply ends.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import datetime as dt
 import logging
@@ -32,6 +33,7 @@ from satellite.pipeline.memory import ConversationMemory
 from satellite.pipeline.scheduler import EngineScheduler
 from satellite.pipeline.sentences import SentenceSplitter, split_sentences
 from satellite.pipeline.speech_chunks import speech_chunks
+from satellite.runtime.heap import trim_heap
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -270,6 +272,7 @@ class VoicePipeline:
                 joined = Pcm(b"".join(p.audio for p in audio), audio[0].rate_hz) if audio else None
                 self.cache.put(text, " ".join(sentences), joined, voice_name)
         timings.total_ms = self._ms(t0)
+        await asyncio.get_running_loop().run_in_executor(None, trim_heap)
         audio_s = sum(p.seconds for p in audio)
         yield TurnResult(text, " ".join(sentences), timings, audio_s, sentences=sentences)
 
