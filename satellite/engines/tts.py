@@ -32,24 +32,6 @@ class VoiceInfo:
 class TextToSpeech(Protocol):
     voice: VoiceInfo
 
-    def _load_piper(self, meta: dict[str, Any]) -> PiperVoice:
-        """PiperVoice with our own onnxruntime session options.
-
-        onnxruntime's CPU arena and memory patterns keep the peak of every input
-        length ever seen: ~190 MB more after a few dozen sentences. With
-        ``tts.low_memory`` they are off (see docs/benchmarks.md for the cost).
-        """
-        import onnxruntime
-        from piper import PiperVoice
-        from piper.config import PiperConfig
-
-        options = onnxruntime.SessionOptions()
-        options.enable_cpu_mem_arena = not self.config.low_memory
-        options.enable_mem_pattern = not self.config.low_memory
-        session = onnxruntime.InferenceSession(str(self.model_path), sess_options=options,
-                                               providers=["CPUExecutionProvider"])
-        return PiperVoice(session=session, config=PiperConfig.from_dict(meta))
-
     def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
         """Yield 16-bit mono PCM at ``voice.sample_rate_hz``, one block per sentence."""
         ...
