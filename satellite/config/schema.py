@@ -67,6 +67,9 @@ class TtsConfig:
     low_memory: bool = opt(True, help="onnxruntime arena off: ~190 MB less RSS, slightly slower")
     lead_words: int = opt(3, min=0, max=20,
                           help="first words of a reply synthesized alone, for a sooner first audio")
+    first_clause_words: int = opt(4, min=0, max=50,
+                                  help="speak the reply's first clause (up to a comma) this long or more "
+                                       "without waiting for the sentence to end; 0 = off")
     max_chunk_words: int = opt(16, min=0, max=200,
                                help="longer sentences are cut at commas: bounds Piper's memory")
 

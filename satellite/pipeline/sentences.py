@@ -25,12 +25,23 @@ def clean_for_speech(text: str) -> str:
     return _SPACES.sub(" ", text).strip()
 
 
-class SentenceSplitter:
-    """Feed text pieces; get back the sentences completed so far. ``flush()`` returns the rest."""
+_CLAUSE_END = re.compile(r"[,;:](?=\s)")
 
-    def __init__(self, min_chars: int = 2):
+
+class SentenceSplitter:
+    """Feed text pieces; get back the sentences completed so far. ``flush()`` returns the rest.
+
+    With ``first_clause_words``, the very first piece may end at a clause seam
+    (, ; :) once it has that many words: the voice can start on "The first moon
+    landing," while the model is still writing the rest of the sentence.
+    """
+
+    def __init__(self, min_chars: int = 2, first_clause_words: int = 0):
         self._buffer = ""
         self._min_chars = min_chars
+        self._first_clause_words = first_clause_words
+        self._emitted = False
+        self.clause_emitted = False  # the first piece was a clause, not a whole sentence
 
     def feed(self, piece: str) -> list[str]:
         self._buffer += piece
@@ -48,7 +59,21 @@ class SentenceSplitter:
             elif not any(c.isalnum() for c in sentence):
                 start = end
         self._buffer = self._buffer[start:]
+        if not sentences and not self._emitted and self._first_clause_words:
+            clause = self._first_clause()
+            if clause:
+                sentences.append(clause)
+                self.clause_emitted = True
+        self._emitted = self._emitted or bool(sentences)
         return sentences
+
+    def _first_clause(self) -> str | None:
+        for match in _CLAUSE_END.finditer(self._buffer):
+            clause = clean_for_speech(self._buffer[:match.end()])
+            if len(clause.split()) >= self._first_clause_words:
+                self._buffer = self._buffer[match.end():]
+                return clause
+        return None
 
     def flush(self) -> list[str]:
         rest = clean_for_speech(self._buffer)

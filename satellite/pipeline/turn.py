@@ -162,7 +162,7 @@ class VoicePipeline:
                              ) -> AsyncIterator[str]:
         messages = [ChatMessage("system", self.config.llm.system_prompt), *history,
                     ChatMessage("user", text)]
-        splitter = SentenceSplitter()
+        splitter = SentenceSplitter(first_clause_words=self.config.tts.first_clause_words)
         guard = ReplyGuard(self.config.llm.max_sentences, echo_of=text)
         stream = self.scheduler.stream("llm", lambda cancel: self.engines.llm.stream(messages, cancel))
         try:
@@ -172,6 +172,8 @@ class VoicePipeline:
                 if on_token:
                     on_token(piece)
                 for sentence in splitter.feed(piece):
+                    if splitter.clause_emitted and guard.max_sentences == self.config.llm.max_sentences:
+                        guard.max_sentences += 1  # a first clause does not use up a sentence
                     spoken = guard.accept(sentence)
                     if spoken is not None:
                         if timings.first_sentence_ms is None:

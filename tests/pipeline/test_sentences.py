@@ -34,3 +34,16 @@ def test_sentences_come_out_as_soon_as_they_end() -> None:
 
 def test_clean_for_speech_removes_markdown() -> None:
     assert clean_for_speech("# Title with `code` and *stars*") == "Title with code and stars"
+
+
+def test_first_clause_goes_out_early_then_whole_sentences() -> None:
+    splitter = SentenceSplitter(first_clause_words=4)
+    assert splitter.feed("I'm sorry, but") == []  # too short a clause to say alone
+    assert splitter.feed(" the moon landing, which") == ["I'm sorry, but the moon landing,"]
+    assert splitter.feed(" was in 1969, is famous. It was") == ["which was in 1969, is famous."]
+    assert splitter.flush() == ["It was"]
+
+
+def test_numbers_with_commas_are_not_clause_seams() -> None:
+    splitter = SentenceSplitter(first_clause_words=2)
+    assert splitter.feed("About 14,000,000 people live") == []

@@ -178,3 +178,14 @@ async def test_real_first_audio_arrives_while_llm_still_generates(real_pipeline)
                 still_generating = "llm" in [name for name, _ in real_pipeline.scheduler.running()]
                 break
     assert still_generating is True
+
+
+async def test_first_clause_is_spoken_before_its_sentence_ends(tmp_path: Path) -> None:
+    llm = FakeLlm(["The first", " moon landing,", " which NASA", " planned,", " was in 1969.",
+                   " Two more.", " Three more.", " Four."], delay_s=0.01)
+    pipe, engines = fake_pipeline(tmp_path, llm, llm__max_sentences=3)
+    events = await collect(pipe.turn(Pcm.silence(1.0)))
+    sentences = [e.text for e in events if isinstance(e, ReplySentence)]
+    assert sentences == ["The first moon landing,", "which NASA planned, was in 1969.",
+                         "Two more.", "Three more."]
+    assert engines.tts.spoken[0] == "The first moon landing,"
