@@ -233,7 +233,7 @@ def report(stt: dict, tts: dict, ours: str, fw: str, piper: str, args: argparse.
                          f"{ratio(rows[ours]['Total_mean'], rows[piper]['Total_mean'])}.")
     lines += ["", "Goal: streaming time to first audio <= 0.5x wyoming-piper's.", "",
               "Why ours starts sooner: the first three words of a reply are synthesized on their own "
-              "(`wyoming.lead_words`), and audio is sent from memory as each piece is ready; "
+              "(`tts.lead_words`), and audio is sent from memory as each piece is ready; "
               "wyoming-piper synthesizes each whole sentence to a temporary WAV first.",
               "The price is a slightly longer total: one more Piper call per reply for the lead "
               "words, and onnxruntime's memory arena is off by default (`tts.low_memory`, about "
