@@ -26,6 +26,7 @@ from satellite.config import Config
 from satellite.errors import SatelliteError
 from satellite.intents import intent_answer_for
 from satellite.pipeline import TurnResult, create_pipeline
+from satellite.runtime import resident_memory_bytes
 
 DEFAULT_DEV_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dev"
 
@@ -82,6 +83,7 @@ async def _bench(config: Config, clips: list[tuple[Path, str]], json_path: Path 
         hit_results = await _turns(warm, audio)
     rows = _stage_rows(cold_results, hit_results, config)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    steady_mb = resident_memory_bytes() / 1e6
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"models: stt={engines.stt.name} llm={engines.llm.name} tts={engines.tts.voice.name}")
     print(f"clips: {len(audio)} (cache off), then the same {len(audio)} as cache hits\n")
@@ -95,12 +97,13 @@ async def _bench(config: Config, clips: list[tuple[Path, str]], json_path: Path 
     for result in cold_results:
         sources[result.timings.source] = sources.get(result.timings.source, 0) + 1
     print(f"\nreply sources (cache off): {sources}")
-    print(f"peak RSS, all models loaded: {rss_mb:.0f} MB")
+    print(f"peak RSS, all models loaded: {rss_mb:.0f} MB (transient, during turns)")
+    print(f"RSS after the {2 * len(audio)} turns: {steady_mb:.0f} MB")
     print(f"process start -> models ready: {ready_s:.2f} s")
     if json_path:
         json_path.write_text(json.dumps({
             "stages_ms": {n: {"p50": a, "p95": b} for n, a, b in rows},
-            "peak_rss_mb": rss_mb, "ready_s": ready_s, "sources": sources,
+            "peak_rss_mb": rss_mb, "steady_rss_mb": steady_mb, "ready_s": ready_s, "sources": sources,
             "turns": [{"transcript": r.transcript, "reply": r.reply, **r.timings.as_dict()}
                       for r in cold_results],
         }, indent=2))
