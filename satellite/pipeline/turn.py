@@ -112,20 +112,48 @@ class VoicePipeline:
     async def reply(self, text: str, conversation: str = "", *,
                     timings: TurnTimings | None = None, t0: float | None = None,
                     on_token: Callable[[str], None] | None = None,
-                    use_cache: bool = True) -> AsyncIterator[ReplySentence]:
-        """The reply to ``text`` as speakable sentences; remembers the exchange."""
+                    use_cache: bool = True, intents: bool = True) -> AsyncIterator[ReplySentence]:
+        """The reply to ``text`` as speakable sentences; remembers the exchange.
+
+        ``intents=False``: the caller has already tried the intent fast path.
+        """
         timings = timings if timings is not None else TurnTimings()
         t0 = self._clock() if t0 is None else t0
+        history = self.memory.history(conversation)
+        fixed = self._fast_answer(text, intents=intents)
+        if fixed is None and use_cache and not history:
+            hit = self.cache.get(text)
+            fixed = (hit.reply, "cache") if hit is not None else None
+        sentences = self._sentences(text, conversation, history, fixed, timings, t0, on_token)
+        async with contextlib.aclosing(sentences):
+            async for sentence in sentences:
+                yield sentence
+
+    def _fast_answer(self, text: str, *, intents: bool = True) -> tuple[str, str] | None:
+        """(reply, source) when no model is needed: no words, a clock question, a home command."""
+        if not text.strip():
+            return "Sorry, I didn't catch that.", "local"
+        answer = local_answer(text, self._now)
+        if answer:
+            return answer, "local"
+        if intents and self.intent_answer is not None:
+            answer = self.intent_answer(text)
+            if answer:
+                return answer, "intent"
+        return None
+
+    async def _sentences(self, text: str, conversation: str, history: list[ChatMessage],
+                         fixed: tuple[str, str] | None, timings: TurnTimings, t0: float,
+                         on_token: Callable[[str], None] | None) -> AsyncIterator[ReplySentence]:
+        """Speakable sentences of a reply known already (``fixed``) or from the LLM."""
         text = text.strip()
         if len(text) > 4 * self.config.wyoming.max_text_chars:
             raise InputError("question too long")
         spoken: list[str] = []
-        history = self.memory.history(conversation)
-
-        fixed, source = self._fixed_reply(text, use_cache=use_cache and not history)
         if fixed is not None:
+            reply, source = fixed
             timings.source = source
-            for sentence in split_sentences(fixed) or [fixed]:
+            for sentence in split_sentences(reply) or [reply]:
                 if timings.first_sentence_ms is None:
                     timings.first_token_ms = timings.first_sentence_ms = self._ms(t0)
                 if on_token:
@@ -140,22 +168,6 @@ class VoicePipeline:
                     spoken.append(sentence)
                     yield ReplySentence(sentence, "llm")
         self.memory.add_exchange(conversation, text, " ".join(spoken))
-
-    def _fixed_reply(self, text: str, use_cache: bool) -> tuple[str | None, str]:
-        if not text:
-            return "Sorry, I didn't catch that.", "local"
-        answer = local_answer(text, self._now)
-        if answer:
-            return answer, "local"
-        if self.intent_answer is not None:
-            answer = self.intent_answer(text)
-            if answer:
-                return answer, "intent"
-        if use_cache:
-            hit = self.cache.get(text)
-            if hit is not None:
-                return hit.reply, "cache"
-        return None, ""
 
     async def _llm_sentences(self, text: str, history: list[ChatMessage], timings: TurnTimings,
                              t0: float, on_token: Callable[[str], None] | None
@@ -240,8 +252,9 @@ class VoicePipeline:
         timings = timings if timings is not None else TurnTimings()
         sentences: list[str] = []
         audio: list[Pcm] = []
-        fresh = not self.memory.history(conversation)
-        cached = self.cache.get(text) if fresh and self._fixed_reply_is_llm(text) else None
+        history = self.memory.history(conversation)
+        fixed = self._fast_answer(text)
+        cached = self.cache.get(text) if fixed is None and not history else None
         voice_name = self.engines.tts.voice.name if speak else None
         if cached is not None:
             timings.source = "cache"
@@ -259,8 +272,7 @@ class VoicePipeline:
                     async for pcm in spoken:
                         yield pcm
         else:
-            replies = self.reply(text, conversation, timings=timings, t0=t0, on_token=on_token,
-                                 use_cache=False)
+            replies = self._sentences(text, conversation, history, fixed, timings, t0, on_token)
             async with contextlib.aclosing(replies):
                 async for sentence in replies:
                     sentences.append(sentence.text)
@@ -270,7 +282,7 @@ class VoicePipeline:
                         async with contextlib.aclosing(spoken):
                             async for pcm in spoken:
                                 yield pcm
-            if timings.source == "llm" and fresh:
+            if timings.source == "llm" and not history:
                 joined = Pcm(b"".join(p.audio for p in audio), audio[0].rate_hz) if audio else None
                 self.cache.put(text, " ".join(sentences), joined, voice_name)
         timings.total_ms = self._ms(t0)
@@ -302,12 +314,6 @@ class VoicePipeline:
                 if isinstance(event, TurnResult):
                     event.transcript = transcript.text
                 yield event
-
-    def _fixed_reply_is_llm(self, text: str) -> bool:
-        """True if neither a local answer nor the intent fast path takes this question."""
-        if not text.strip() or local_answer(text, self._now) is not None:
-            return False
-        return self.intent_answer is None or self.intent_answer(text) is None
 
     def _ms(self, t0: float) -> float:
         return (self._clock() - t0) * 1000.0

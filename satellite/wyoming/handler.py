@@ -252,8 +252,9 @@ class WyomingHandler(AsyncEventHandler):
         t0 = self._clock()
         sentences: list[str] = []
         await self.write_event(HandledStart(context=transcript.context).event())
-        async for sentence in self.pipeline.reply(transcript.text, conversation,
-                                                  timings=timings, t0=t0):
+        tried_intents = self.program != HANDLE_PROGRAM  # _transcript() asked hassil already
+        async for sentence in self.pipeline.reply(transcript.text, conversation, timings=timings,
+                                                  t0=t0, intents=not tried_intents):
             sentences.append(sentence.text)
             await self.write_event(HandledChunk(text=sentence.text + " ").event())
         timings.total_ms = (self._clock() - t0) * 1000.0

@@ -189,3 +189,20 @@ async def test_first_clause_is_spoken_before_its_sentence_ends(tmp_path: Path) -
     assert sentences == ["The first moon landing,", "which NASA planned, was in 1969.",
                          "Two more.", "Three more."]
     assert engines.tts.spoken[0] == "The first moon landing,"
+
+
+async def test_intent_fast_path_is_asked_once_per_turn(tmp_path: Path) -> None:
+    asked: list[str] = []
+
+    def intents(text: str) -> str | None:
+        asked.append(text)
+        return None
+
+    llm = FakeLlm(["Waves are fun."], delay_s=0.0)
+    cfg = make_config(tmp_path)
+    engines = Engines(FakeStt("tell me about the sea"), llm, FakeTts())  # type: ignore[arg-type]
+    pipe = create_pipeline(cfg, engines, intent_answer=intents)
+    await collect(pipe.turn(Pcm.silence(1.0)))
+    assert asked == ["tell me about the sea"]
+    await collect(pipe.reply("tell me about the waves", intents=False))
+    assert asked == ["tell me about the sea"]
