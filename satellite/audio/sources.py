@@ -152,7 +152,7 @@ class WavFileSource(AudioSource):
 
     async def open(self) -> None:
         try:
-            pcm = PcmConverter().convert(read_wav(self.path))
+            pcm = read_wav(self.path)  # already 16 kHz mono 16-bit
         except (OSError, ValueError) as error:
             raise AudioError(f"cannot read {self.path}: {error}") from error
         self._audio = pcm.audio

@@ -16,6 +16,7 @@ from typing import Any
 from satellite import __version__
 from satellite.cli import ask, bench, cache, check, run, say, transcribe, turn
 from satellite.config import Config, load_config
+from satellite.config.schema import choices_of
 from satellite.errors import SatelliteError
 
 COMMANDS: list[ModuleType] = [transcribe, ask, say, turn, check, cache, bench, run]
@@ -45,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--stt-model", help="CTranslate2 Whisper directory (stt.model)")
     parser.add_argument("--llm-model", help="GGUF file, e.g. LFM2-1.2B-Q4_K_M.gguf (llm.model)")
     parser.add_argument("--voice", help="Piper .onnx voice (tts.voice)")
-    parser.add_argument("--log-level", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
+    parser.add_argument("--log-level", choices=choices_of("log.level"),
                         help="log level (log.level)")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in COMMANDS:

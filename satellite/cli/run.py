@@ -10,6 +10,7 @@ import argparse
 from typing import Any
 
 from satellite.config import Config, load_config
+from satellite.config.schema import choices_of
 
 # flag dest -> dotted config key (shared by both subcommands)
 DOOR_FLAGS = {
@@ -42,26 +43,26 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                             "Wyoming and health")
     _door_flags(run_parser)
     audio = run_parser.add_argument_group("audio")
-    audio.add_argument("--input", choices=["mic", "file", "command", "none"],
+    audio.add_argument("--input", choices=choices_of("audio.input"),
                        help="audio source (audio.input; implied by the flags below)")
     audio.add_argument("--input-device", help="microphone name or index (audio.input_device)")
     audio.add_argument("--input-file", metavar="WAV", help="listen to a WAV file (audio.input_file)")
     audio.add_argument("--mic-command", metavar="CMD",
                        help="raw s16le mono PCM from this command (audio.mic_command)")
     audio.add_argument("--mic-rate", type=int, help="its sample rate (audio.mic_rate_hz)")
-    audio.add_argument("--output", choices=["speaker", "command", "dir", "none"],
+    audio.add_argument("--output", choices=choices_of("audio.output"),
                        help="reply sink (audio.output; implied by the flags below)")
     audio.add_argument("--output-device", help="speaker name or index (audio.output_device)")
     audio.add_argument("--output-dir", metavar="DIR", help="write replies as WAVs (audio.output_dir)")
     audio.add_argument("--snd-command", metavar="CMD",
                        help="raw s16le mono PCM to this command's stdin (audio.snd_command)")
     audio.add_argument("--snd-rate", type=int, help="its sample rate, 0 = voice's (audio.snd_rate_hz)")
-    audio.add_argument("--wake", choices=["none", "micro", "openwakeword", "phrase"],
+    audio.add_argument("--wake", choices=choices_of("wake.engine"),
                        help="wake word mode (wake.engine)")
     audio.add_argument("--wake-model", help="okay_nabu, hey_jarvis, alexa, hey_mycroft or a path "
                                             "(wake.model)")
     audio.add_argument("--wake-threshold", type=float, help="(wake.threshold)")
-    audio.add_argument("--vad", choices=["webrtc", "silero"], help="(vad.engine)")
+    audio.add_argument("--vad", choices=choices_of("vad.engine"), help="(vad.engine)")
     audio.add_argument("--awake-wav", help="chime on wake word (audio.awake_wav)")
     audio.add_argument("--done-wav", help="chime at the end of the question (audio.done_wav)")
     audio.add_argument("--barge-in", action="store_const", const=True, dest="barge_in",

