@@ -35,10 +35,8 @@ from satellite.daemon.listener import Listener  # noqa: E402
 from satellite.engines import Engines, load_engines  # noqa: E402
 from satellite.engines.vad import create_vad  # noqa: E402
 from satellite.engines.wake import create_wake_detector  # noqa: E402
-from satellite.intents import intent_answer_for  # noqa: E402
-from satellite.pipeline import create_pipeline  # noqa: E402
+from satellite.pipeline import create_turn_service  # noqa: E402
 from satellite.pipeline.segmenter import UtteranceEnded, VadSegmenter  # noqa: E402
-from satellite.runtime.state import RuntimeState  # noqa: E402
 
 DEV = REPO.parent / "shared" / "data" / "dev"
 
@@ -87,9 +85,9 @@ async def idle_cpu(config: Config, engines: Engines, seconds: float, tmp: Path) 
     noise = np.random.default_rng(0).normal(0, 0.003, int(16000 * seconds))
     wav = tmp / "room.wav"
     write_wav(wav, Pcm.from_float32(noise, 16000))
-    state = RuntimeState()
-    pipeline = create_pipeline(config, engines, intent_answer_for(config))
-    listener = Listener(config, pipeline, state, None, create_vad(config.vad),
+    pipeline = create_turn_service(config, engines)
+    state = pipeline.state
+    listener = Listener(config, pipeline, None, create_vad(config.vad),
                         create_wake_detector(config.wake))
     cpu0, wall0 = time.process_time(), time.monotonic()
     await CaptureSupervisor(WavFileSource(wav, realtime=True), state, listener.on_audio).run()
@@ -99,16 +97,17 @@ async def idle_cpu(config: Config, engines: Engines, seconds: float, tmp: Path) 
 async def reply_latency(config: Config, engines: Engines, limit: int | None, tmp: Path,
                         speculative: bool) -> list[dict[str, object]]:
     """Each clip played in real time to the listener; its turn's timings."""
-    pipeline = create_pipeline(config, engines, intent_answer_for(config))
+    pipeline = create_turn_service(config, engines)
     rows = []
     for n, (path, _) in enumerate(clips(limit)):
         pcm = to_stt_format(read_wav(path))
         wav = tmp / f"q{n}.wav"
         write_wav(wav, Pcm.silence(0.3) + pcm + Pcm.silence(0.8))
-        state = RuntimeState()
+        state = pipeline.state
+        state.turns.clear()
         sink = WavDirSink(tmp / f"replies-{speculative}-{n}")
         await sink.open()
-        listener = Listener(config, pipeline, state, sink, create_vad(config.vad), None,
+        listener = Listener(config, pipeline, sink, create_vad(config.vad), None,
                             speculative_stt=speculative)
         await CaptureSupervisor(WavFileSource(wav, realtime=True), state, listener.on_audio).run()
         listener.end_of_input()

@@ -45,6 +45,13 @@ class Pcm:
     def silence(seconds: float, rate_hz: int = STT_RATE_HZ) -> Pcm:
         return Pcm(bytes(2 * int(seconds * rate_hz)), rate_hz)
 
+    def slice(self, start_s: float, end_s: float | None = None) -> Pcm:
+        """The audio from ``start_s`` to ``end_s`` (or the end), in seconds from its start."""
+        frame_bytes = self.width * self.channels
+        start = max(0, int(start_s * self.rate_hz)) * frame_bytes
+        end = len(self.audio) if end_s is None else int(end_s * self.rate_hz) * frame_bytes
+        return Pcm(self.audio[start:end], self.rate_hz, self.width, self.channels)
+
     def __add__(self, other: Pcm) -> Pcm:
         if (self.rate_hz, self.width, self.channels) != (other.rate_hz, other.width, other.channels):
             raise ValueError("cannot join PCM of different formats")

@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import sys
 
-from satellite.cli.common import fmt_ms, pipeline
+from satellite.cli.common import fmt_ms, turn_service
 from satellite.config import Config
-from satellite.pipeline import TurnResult, TurnTimings
+from satellite.pipeline import TurnRequest, TurnResult
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -24,18 +24,21 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 
 async def _ask(args: argparse.Namespace, config: Config) -> int:
-    pipe = pipeline(config, only=("llm",))
-    timings = TurnTimings()
+    turns = turn_service(config, only=("llm",))
 
     def show(piece: str) -> None:
         sys.stdout.write(piece)
         sys.stdout.flush()
 
     result: TurnResult | None = None
-    async for event in pipe.answer(args.text, args.conversation, timings=timings, on_token=show,
-                                   speak=False):
-        if isinstance(event, TurnResult):
-            result = event
+    request = TurnRequest(args.text, door="cli", conversation=args.conversation, speak=False,
+                          on_token=show)
+    try:
+        async for event in turns.answer(request):
+            if isinstance(event, TurnResult):
+                result = event
+    finally:
+        turns.close()
     sys.stdout.write("\n")
     if args.timings and result:
         t = result.timings

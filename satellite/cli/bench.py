@@ -24,8 +24,7 @@ from satellite.audio import read_wav
 from satellite.cli.common import load
 from satellite.config import Config
 from satellite.errors import SatelliteError
-from satellite.intents import intent_answer_for
-from satellite.pipeline import TurnResult, create_pipeline
+from satellite.pipeline import TurnRequest, TurnResult, create_turn_service
 from satellite.runtime import resident_memory_bytes
 
 DEFAULT_DEV_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dev"
@@ -74,9 +73,8 @@ async def _bench(config: Config, clips: list[tuple[Path, str]], json_path: Path 
     with tempfile.TemporaryDirectory() as state:
         cold_config = dataclasses.replace(config, state_dir=state,
                                           cache=dataclasses.replace(config.cache, enabled=False))
-        cold = create_pipeline(cold_config, engines, intent_answer_for(config))
-        warm = create_pipeline(dataclasses.replace(config, state_dir=state), engines,
-                               intent_answer_for(config))
+        cold = create_turn_service(cold_config, engines)
+        warm = create_turn_service(dataclasses.replace(config, state_dir=state), engines)
         await _turns(cold, audio[:1])  # warm-up: first inference allocates
         cold_results = await _turns(cold, audio)
         await _turns(warm, audio)  # fills the cache
@@ -113,7 +111,7 @@ async def _bench(config: Config, clips: list[tuple[Path, str]], json_path: Path 
 async def _turns(pipeline: Any, audio: list) -> list[TurnResult]:
     results = []
     for _, pcm in audio:
-        async for event in pipeline.turn(pcm):
+        async for event in pipeline.turn(pcm, TurnRequest("", door="cli")):
             if isinstance(event, TurnResult):
                 results.append(event)
     return results

@@ -7,7 +7,7 @@ import time
 
 from satellite.config import Config
 from satellite.engines import ALL_STAGES, Engines, load_engines
-from satellite.pipeline import VoicePipeline, create_pipeline
+from satellite.pipeline import TurnService, create_turn_service
 
 
 def progress_printer(enabled: bool | None = None):  # type: ignore[no-untyped-def]
@@ -28,11 +28,8 @@ def load(config: Config, only: tuple[str, ...] = ALL_STAGES) -> Engines:
     return load_engines(config, progress=progress_printer(), only=only)
 
 
-def pipeline(config: Config, only: tuple[str, ...] = ALL_STAGES) -> VoicePipeline:
-    from satellite.intents import intent_answer_for
-
-    engines = load(config, only)
-    return create_pipeline(config, engines, intent_answer=intent_answer_for(config))
+def turn_service(config: Config, only: tuple[str, ...] = ALL_STAGES) -> TurnService:
+    return create_turn_service(config, load(config, only))
 
 
 def fmt_ms(value: float | None) -> str:

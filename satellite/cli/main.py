@@ -11,30 +11,15 @@ import logging
 import sys
 from collections.abc import Sequence
 from types import ModuleType
-from typing import Any
 
 from satellite import __version__
 from satellite.cli import ask, bench, cache, check, run, say, transcribe, turn
+from satellite.cli.flags import overrides_from_args
 from satellite.config import Config, load_config
 from satellite.config.schema import choices_of
 from satellite.errors import SatelliteError
 
 COMMANDS: list[ModuleType] = [transcribe, ask, say, turn, check, cache, bench, run]
-
-# CLI flags that mirror a config key: flag dest -> dotted key.
-SHARED_FLAGS = {
-    "state_dir": "state_dir",
-    "stt_model": "stt.model",
-    "llm_model": "llm.model",
-    "voice": "tts.voice",
-}
-
-
-def register(module: ModuleType) -> None:
-    """Add a subcommand module (used by the front doors that live in other packages)."""
-    if module not in COMMANDS:
-        COMMANDS.append(module)
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="satellite", description=__doc__.splitlines()[0])
@@ -52,25 +37,6 @@ def build_parser() -> argparse.ArgumentParser:
     for module in COMMANDS:
         module.add_parser(sub)
     return parser
-
-
-def overrides_from_args(args: argparse.Namespace) -> dict[str, Any]:
-    overrides: dict[str, Any] = {}
-    for item in args.set:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise SatelliteError(f"--set {item!r}: expected KEY=VALUE, e.g. --set llm.max_tokens=64")
-        overrides[key.strip()] = value
-    for dest, key in SHARED_FLAGS.items():
-        if getattr(args, dest, None) is not None:
-            overrides[key] = getattr(args, dest)
-    if args.log_level:
-        overrides["log.level"] = args.log_level
-    for dest, key in getattr(args, "config_flags", {}).items():
-        value = getattr(args, dest, None)
-        if value is not None:
-            overrides[key] = value
-    return overrides
 
 
 def configure_logging(config: Config, one_shot: bool = False) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from satellite.cli.flags import overrides_from_args
 from satellite.config import Config, load_config
 from satellite.config.schema import choices_of
 
@@ -111,7 +112,6 @@ def implied_input(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    from satellite.cli.main import overrides_from_args
     from satellite.daemon.app import run_daemon
 
     overrides = {**implied_input(args), **overrides_from_args(args)}

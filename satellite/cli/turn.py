@@ -7,10 +7,10 @@ import asyncio
 import json
 
 from satellite.audio import Pcm, read_wav, write_wav
-from satellite.cli.common import fmt_ms, pipeline
+from satellite.cli.common import fmt_ms, turn_service
 from satellite.config import Config
 from satellite.engines.stt import Transcript
-from satellite.pipeline import ReplySentence, TurnResult
+from satellite.pipeline import ReplySentence, TurnRequest, TurnResult
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -28,18 +28,22 @@ def run(args: argparse.Namespace, config: Config) -> int:
 
 async def _turn(args: argparse.Namespace, config: Config) -> int:
     question = read_wav(args.input)
-    pipe = pipeline(config)
+    turns = turn_service(config)
     audio: list[Pcm] = []
     result: TurnResult | None = None
-    async for event in pipe.turn(question, args.conversation):
-        if isinstance(event, Transcript) and not args.json:
-            print(f"you said:  {event.text}", flush=True)
-        elif isinstance(event, ReplySentence) and not args.json:
-            print(f"reply:     {event.text}", flush=True)
-        elif isinstance(event, Pcm):
-            audio.append(event)
-        elif isinstance(event, TurnResult):
-            result = event
+    try:
+        async for event in turns.turn(question, TurnRequest("", door="cli",
+                                                            conversation=args.conversation)):
+            if isinstance(event, Transcript) and not args.json:
+                print(f"you said:  {event.text}", flush=True)
+            elif isinstance(event, ReplySentence) and not args.json:
+                print(f"reply:     {event.text}", flush=True)
+            elif isinstance(event, Pcm):
+                audio.append(event)
+            elif isinstance(event, TurnResult):
+                result = event
+    finally:
+        turns.close()
     assert result is not None
     if args.output and audio:
         write_wav(args.output, Pcm(b"".join(p.audio for p in audio), audio[0].rate_hz))

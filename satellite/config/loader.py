@@ -47,7 +47,21 @@ def load_config(
     for dotted, value in (overrides or {}).items():
         _set_dotted(tree, dotted, _parse_scalar(value) if isinstance(value, str) else value,
                     source="command line")
-    return _build(Config, tree, prefix="")
+    config: Config = _build(Config, tree, prefix="")
+    check_consistency(config)
+    return config
+
+
+WAKE_MODEL_ENGINES = ("micro", "openwakeword")
+
+
+def check_consistency(config: Config) -> None:
+    """Rules that span keys; ``ConfigError`` names both keys and why."""
+    if config.audio.barge_in and config.wake.engine not in WAKE_MODEL_ENGINES:
+        raise ConfigError(
+            f"'audio.barge_in' = true needs a wake word model ('wake.engine' micro or openwakeword, "
+            f"not {config.wake.engine}): without an echo canceller the reply's own voice, heard "
+            "by the microphone, would interrupt it")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

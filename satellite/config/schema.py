@@ -13,9 +13,13 @@ from typing import Any
 
 
 def opt(default: Any, *, choices: tuple[Any, ...] | None = None, min: float | None = None,
-        max: float | None = None, help: str = "") -> Any:  # noqa: A002 - mirrors argparse
-    """A config field with its constraints, as dataclass metadata."""
-    meta = {"choices": choices, "min": min, "max": max, "help": help}
+        max: float | None = None, help: str = "", live: bool = False) -> Any:  # noqa: A002
+    """A config field with its constraints, as dataclass metadata.
+
+    ``live``: the running daemon applies a new value on SIGHUP; any other change
+    is reported as needing a restart.
+    """
+    meta = {"choices": choices, "min": min, "max": max, "help": help, "live": live}
     if isinstance(default, list):
         return field(default_factory=lambda: list(default), metadata=meta)
     return field(default=default, metadata=meta)
@@ -81,6 +85,8 @@ class CacheConfig:
     ttl_s: float = opt(7 * 24 * 3600.0, min=0.0)
     max_entries: int = opt(2000, min=1)
     store_audio: bool = opt(True, help="keep the spoken reply so a hit needs no TTS")
+    max_audio_bytes: int = opt(64 * 1024 * 1024, min=0,
+                               help="reply audio kept in all; the least recently used goes first")
 
 
 @dataclass(frozen=True)
@@ -103,33 +109,37 @@ class AudioConfig:
     output_dir: str = opt("", help="directory of WAV replies for output: dir")
     snd_command: str = opt("", help="command reading raw s16le mono PCM on stdin")
     snd_rate_hz: int = opt(0, min=0, max=192000, help="0 = the voice's rate")
-    exit_at_end: bool = opt(True, help="exit when a file or mic command ends")
-    awake_wav: str = opt("")
-    done_wav: str = opt("")
-    barge_in: bool = opt(False, help="speech during playback stops it and starts a turn")
-    turn_grace_s: float = opt(5.0, min=0.0, max=120.0, help="time a turn gets to finish at shutdown")
+    exit_at_end: bool = opt(True, help="exit when a file or mic command ends", live=True)
+    awake_wav: str = opt("", live=True)
+    done_wav: str = opt("", live=True)
+    barge_in: bool = opt(False, live=True,
+                         help="speech during playback stops it and starts a turn; needs a wake word "
+                              "(wake.engine micro or openwakeword): there is no echo canceller")
+    turn_grace_s: float = opt(5.0, min=0.0, max=120.0, live=True,
+                              help="time a turn gets to finish at shutdown")
 
 
 @dataclass(frozen=True)
 class VadConfig:
     engine: str = opt("webrtc", choices=("webrtc", "silero"))
-    aggressiveness: int = opt(2, min=0, max=3)
+    aggressiveness: int = opt(2, min=0, max=3, live=True)
     frame_ms: int = opt(30, choices=(10, 20, 30))
-    preroll_ms: int = opt(300, min=0, max=2000)
-    hangover_ms: int = opt(300, min=60, max=3000, help="silence that ends an utterance")
-    min_speech_ms: int = opt(250, min=0, max=5000)
-    max_utterance_s: float = opt(15.0, min=1.0, max=120.0)
-    silero_threshold: float = opt(0.5, min=0.0, max=1.0)
+    preroll_ms: int = opt(300, min=0, max=2000, live=True)
+    hangover_ms: int = opt(300, min=60, max=3000, help="silence that ends an utterance", live=True)
+    min_speech_ms: int = opt(250, min=0, max=5000, live=True)
+    max_utterance_s: float = opt(15.0, min=1.0, max=120.0, live=True)
+    silero_threshold: float = opt(0.5, min=0.0, max=1.0, live=True)
 
 
 @dataclass(frozen=True)
 class WakeConfig:
     engine: str = opt("none", choices=("none", "micro", "openwakeword", "phrase"))
     model: str = opt("hey_jarvis", help="shipped model name or a path")
-    threshold: float = opt(0.5, min=0.0, max=1.0)
-    refractory_s: float = opt(2.0, min=0.0, max=60.0)
-    phrase: str = opt("sarai", help="assistant's name for engine: phrase")
-    followup_s: float = opt(8.0, min=0.0, max=120.0, help="no wake word needed this long after a reply")
+    threshold: float = opt(0.5, min=0.0, max=1.0, live=True)
+    refractory_s: float = opt(2.0, min=0.0, max=60.0, live=True)
+    phrase: str = opt("sarai", help="assistant's name for engine: phrase", live=True)
+    followup_s: float = opt(8.0, min=0.0, max=120.0, live=True,
+                            help="no wake word needed this long after a reply")
 
 
 @dataclass(frozen=True)
@@ -159,14 +169,21 @@ class HealthConfig:
     port: int = opt(10780, min=0, max=65535)
     stuck_after_s: float = opt(60.0, min=1.0, help="an engine call longer than this fails liveness")
     loop_blocked_s: float = opt(10.0, min=0.2, help="no event-loop heartbeat this long fails liveness")
-    mic_stall_s: float = opt(5.0, min=0.5, help="no mic frames this long = degraded")
+    mic_stall_s: float = opt(5.0, min=0.5, help="no mic frames this long = degraded", live=True)
     recent_turns: int = opt(50, min=1, max=10000)
     watchdog: bool = opt(True, help="systemd WATCHDOG=1 pings when WATCHDOG_USEC is set")
 
 
 @dataclass(frozen=True)
+class DaemonConfig:
+    shutdown_timeout_s: float = opt(15.0, min=1.0, max=600.0,
+                                    help="the whole shutdown (turn grace included) ends within this")
+    self_test: bool = opt(True, help="one tiny inference per engine before ready (also warms them)")
+
+
+@dataclass(frozen=True)
 class LogConfig:
-    level: str = opt("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"))
+    level: str = opt("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), live=True)
 
 
 @dataclass(frozen=True)
@@ -183,7 +200,20 @@ class Config:
     intent: IntentConfig = field(default_factory=IntentConfig)
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    daemon: DaemonConfig = field(default_factory=DaemonConfig)
     log: LogConfig = field(default_factory=LogConfig)
+
+
+def live_keys() -> set[str]:
+    """``section.key`` of every setting the running daemon takes on SIGHUP."""
+    defaults = Config()
+    keys: set[str] = set()
+    for section in dataclasses.fields(defaults):
+        value = getattr(defaults, section.name)
+        if dataclasses.is_dataclass(value):
+            keys |= {f"{section.name}.{item.name}" for item in dataclasses.fields(value)
+                     if item.metadata.get("live")}
+    return keys
 
 
 def choices_of(dotted: str) -> list[str]:

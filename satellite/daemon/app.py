@@ -1,12 +1,18 @@
 """The daemon's lifecycle: startup → main loop → shutdown, one asyncio process.
 
-Startup loads the models off the event loop (recording load times in
-``RuntimeState``), builds the pipeline, starts the Wyoming and health servers
-when enabled and the audio loop when configured, then tells systemd it is
-ready. The main loop waits for a signal or the end of the audio input.
-Shutdown gives the current turn ``audio.turn_grace_s`` to finish, aborts it
-after that, stops the servers, closes the devices and the state database.
-SIGHUP re-reads the configuration and applies what is safe to change live.
+Startup loads the models off the event loop, self-tests them (one tiny
+inference each, which also warms them), builds the turn service, starts the
+Wyoming and health servers when enabled and the audio loop when configured,
+then tells systemd it is ready. The main loop waits for a signal or the end of
+the audio input. SIGHUP re-reads the configuration and applies the keys the
+schema marks ``live``.
+
+Shutdown is bounded whatever a device or a client does: each step (capture,
+listener, doors, speaker, turn service and database) runs with its own time
+limit, its failure is logged and the next step runs anyway, and the whole
+shutdown fits in ``daemon.shutdown_timeout_s``. ``run_daemon`` adds a last
+guard: if the process still cannot end (a thread stuck in a driver), it exits
+without waiting for it.
 """
 
 from __future__ import annotations
@@ -14,46 +20,35 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
-import importlib
 import logging
+import os
 import signal
+import sys
+import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from satellite.audio.sinks import AudioSink, create_sink
 from satellite.audio.sources import create_source
-from satellite.config.schema import Config
+from satellite.config.schema import Config, live_keys
 from satellite.daemon.capture import CaptureSupervisor
 from satellite.daemon.listener import Listener
+from satellite.daemon.notify import SystemdNotifier
 from satellite.engines import ALL_STAGES, Engines, load_engines
 from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
 from satellite.errors import AudioError, ConfigError
-from satellite.pipeline import VoicePipeline, create_pipeline
+from satellite.health.server import HealthServer
+from satellite.pipeline import TurnService, create_turn_service
 from satellite.runtime.state import RuntimeState
+from satellite.wyoming.service import WyomingService
 
 _LOGGER = logging.getLogger(__name__)
-
-# Settings the running daemon can take on SIGHUP; anything else is reported as needing a restart.
-LIVE_KEYS = {
-    "vad": {"aggressiveness", "preroll_ms", "hangover_ms", "min_speech_ms", "max_utterance_s",
-            "silero_threshold"},
-    "wake": {"threshold", "refractory_s", "phrase", "followup_s"},
-    "audio": {"barge_in", "turn_grace_s", "awake_wav", "done_wav", "exit_at_end"},
-    "log": {"level"},
-    "health": {"mic_stall_s"},
-}
-
-
-def _optional(module: str, name: str) -> Any:
-    """A door written beside this one (Wyoming, health, systemd); None while it is not there."""
-    try:
-        return getattr(importlib.import_module(module), name)
-    except ModuleNotFoundError as error:
-        if error.name is not None and module.startswith(error.name):
-            return None
-        raise
+EXIT_FORCED = 70  # shutdown could not finish in time: the process was ended without waiting
+FORCE_EXIT_MARGIN_S = 5.0  # beyond daemon.shutdown_timeout_s before the last guard fires
+THREAD_JOIN_S = 2.0  # threads get this long to end after the loop has closed
 
 
 class SatelliteDaemon:
@@ -65,12 +60,12 @@ class SatelliteDaemon:
         self.reload_config = reload_config
         self.state = state or RuntimeState(recent_turns_max=config.health.recent_turns)
         self.engines = engines
-        self.pipeline: VoicePipeline | None = None
+        self.turns: TurnService | None = None
         self.listener: Listener | None = None
         self.sink: AudioSink | None = None
-        self.wyoming: Any = None
-        self.health: Any = None
-        self.notifier: Any = None
+        self.wyoming: WyomingService | None = None
+        self.health: HealthServer | None = None
+        self.notifier = SystemdNotifier(watchdog_enabled=config.health.watchdog)
         self.should_exit = asyncio.Event()
         self.exit_reason = ""
         self._capture: asyncio.Task[None] | None = None
@@ -123,7 +118,6 @@ class SatelliteDaemon:
 
     async def startup(self) -> None:
         config = self.config
-        self._notifier_start()
         loop = asyncio.get_running_loop()
         for stage in ALL_STAGES:
             self.state.set_component(stage, "starting", "loading model")
@@ -139,25 +133,33 @@ class SatelliteDaemon:
                                  "" if wyoming_on else "wyoming.enabled: false")
         await self._start_health()
         if self.engines is None:
-            self._status("loading models")
+            self.notifier.status("loading models")
             self.engines = await loop.run_in_executor(None, self._load_engines)
-        for stage in ALL_STAGES:
-            self.state.set_component(stage, "ready")
         self.state.model_load_s.update({k: round(v, 3) for k, v in self.engines.load_s.items()})
         self.state.models.update(_model_names(self.engines))
-        from satellite.intents import intent_answer_for
-
-        self.pipeline = create_pipeline(config, self.engines, intent_answer_for(config))
+        self.turns = create_turn_service(config, self.engines, self.state)
         if self.health is not None:
-            self.health.scheduler = self.pipeline.scheduler
+            self.health.scheduler = self.turns.scheduler
+        await self._self_test()
         await self._start_wyoming()
         if input_on or output_on:
             await self._start_audio(input_on, output_on)
         self.started.set()
-        if self.notifier is not None:
-            self.notifier.ready(self._summary())
+        self.notifier.ready(self._summary())
         self._watchdog_start()
         _LOGGER.info("satellite ready (%s)", self._summary())
+
+    async def _self_test(self) -> None:
+        assert self.turns is not None
+        if self.config.daemon.self_test:
+            self.notifier.status("self-testing models")
+            for stage in ALL_STAGES:
+                self.state.set_component(stage, "starting", "self-test")
+            took_ms = await self.turns.self_test()  # ModelError ends startup with one message
+            _LOGGER.info("engines self-tested: %s",
+                         ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in took_ms.items()))
+        for stage in ALL_STAGES:
+            self.state.set_component(stage, "ready")
 
     def _summary(self) -> str:
         return ", ".join(f"{c.name} {c.state}" for c in self.state.components.values())
@@ -173,28 +175,19 @@ class SatelliteDaemon:
         """Early, so /healthz answers and /readyz says what is missing while models load."""
         if not self.config.health.enabled:
             return
-        server_cls = _optional("satellite.health.server", "HealthServer")
-        if server_cls is None:
-            _LOGGER.warning("health server not available in this build")
-            return
-        self.health = server_cls(self.config, self.state, None)
+        self.health = HealthServer(self.config, self.state, None)
         await self.health.start()
 
     async def _start_wyoming(self) -> None:
         if not self.config.wyoming.enabled:
-            self.state.set_component("wyoming", "off", "wyoming.enabled: false")
             return
-        service_cls = _optional("satellite.wyoming.service", "WyomingService")
-        if service_cls is None:
-            _LOGGER.warning("Wyoming service not available in this build")
-            return
-        self.state.set_component("wyoming", "starting")
-        self.wyoming = service_cls(self.config, self.pipeline, self.state)
+        assert self.turns is not None
+        self.wyoming = WyomingService(self.config, self.turns, self.state)
         await self.wyoming.start()
 
     async def _start_audio(self, input_on: bool, output_on: bool) -> None:
         config = self.config
-        assert self.pipeline is not None
+        assert self.turns is not None
         loop = asyncio.get_running_loop()
         if output_on:
             try:
@@ -213,7 +206,8 @@ class SatelliteDaemon:
         wake = await loop.run_in_executor(None, create_wake_detector, config.wake)
         if wake is not None:
             self.state.models["wake"] = wake.name
-        self.listener = Listener(config, self.pipeline, self.state, self.sink, vad, wake)
+        self.listener = Listener(config, self.turns, self.sink, vad, wake)
+        await self.listener.prepare()
         try:
             source = create_source(config.audio, self.state.metrics)
         except AudioError as error:
@@ -251,8 +245,7 @@ class SatelliteDaemon:
         except ConfigError as error:
             _LOGGER.error("SIGHUP: configuration not reloaded: %s", error)
             return
-        if self.notifier is not None:
-            self.notifier.reloading()
+        self.notifier.reloading()
         live, restart = config_changes(self.config, new)
         self.config = _apply_live(self.config, new, live)
         logging.getLogger().setLevel(self.config.log.level)
@@ -263,57 +256,67 @@ class SatelliteDaemon:
         _LOGGER.info("SIGHUP: configuration reloaded; applied: %s", ", ".join(live) or "nothing")
         if restart:
             _LOGGER.warning("SIGHUP: these changes need a restart: %s", ", ".join(restart))
-        if self.notifier is not None:
-            self.notifier.ready(self._summary())
+        self.notifier.ready(self._summary())
 
     # -- shutdown ------------------------------------------------------------------------------
 
     async def shutdown(self) -> None:
+        """Every step bounded and independent of the others' failures."""
         _LOGGER.info("shutting down%s", f" ({self.exit_reason})" if self.exit_reason else "")
-        if self.notifier is not None:
-            self.notifier.stopping()
+        self.notifier.stopping()
+        started = time.monotonic()
+        budget_s = self.config.daemon.shutdown_timeout_s
+        grace_s = min(self.config.audio.turn_grace_s, budget_s / 2)
+
+        def left(share: float) -> float:
+            return max(0.5, min(share, budget_s - (time.monotonic() - started)))
+
         if self._capture is not None:
-            self._capture.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._capture
+            await _step("capture", _cancel(self._capture), left(2.0))
         if self.listener is not None:
-            await self.listener.stop(self.config.audio.turn_grace_s)
-        for door in (self.wyoming, self.health):
-            if door is not None:
-                await door.stop()
+            await _step("listener", self.listener.stop(grace_s), left(grace_s + 4.0))
+        if self.wyoming is not None:
+            await _step("wyoming", self.wyoming.stop(), left(3.0))
+        if self.health is not None:
+            await _step("health", self.health.stop(), left(2.0))
         if self.sink is not None:
-            with contextlib.suppress(AudioError):
-                await self.sink.close()
+            await _step("speaker", self.sink.close(), left(2.0))
         for task in self._tasks:
             task.cancel()
-        if self.pipeline is not None:
-            self.pipeline.close()
-        if self.notifier is not None:
-            self.notifier.close()
-        _LOGGER.info("stopped")
+        if self.turns is not None:
+            turns = self.turns
+            await _step("turn service", asyncio.to_thread(turns.close, left(3.0)), left(4.0))
+        self.notifier.close()
+        _LOGGER.info("stopped in %.1f s", time.monotonic() - started)
 
     # -- systemd -------------------------------------------------------------------------------
 
-    def _notifier_start(self) -> None:
-        notifier_cls = _optional("satellite.daemon.notify", "SystemdNotifier")
-        if notifier_cls is not None:
-            self.notifier = notifier_cls(watchdog_enabled=self.config.health.watchdog)
-
     def _watchdog_start(self) -> None:
-        if self.notifier is None:
-            return
         probe = self.health.alive if self.health is not None else None
         task = self.notifier.start_watchdog(probe)
         if task is not None:
             self._tasks.append(task)
 
-    def _status(self, text: str) -> None:
-        if self.notifier is not None:
-            self.notifier.status(text)
+
+async def _cancel(task: asyncio.Task[Any]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+async def _step(name: str, step: Awaitable[Any], timeout_s: float) -> None:
+    """One shutdown step: its failure or overrun is logged, and shutdown goes on."""
+    try:
+        await asyncio.wait_for(step, timeout_s)
+    except TimeoutError:
+        _LOGGER.warning("shutdown: %s did not stop within %.1f s; going on", name, timeout_s)
+    except Exception:
+        _LOGGER.exception("shutdown: %s failed; going on", name)
 
 
 def config_changes(old: Config, new: Config) -> tuple[list[str], list[str]]:
     """Changed keys as ``section.key``: those applied live, and those that need a restart."""
+    live_ok = live_keys()
     live: list[str] = []
     restart: list[str] = []
     for section in dataclasses.fields(old):
@@ -326,7 +329,7 @@ def config_changes(old: Config, new: Config) -> tuple[list[str], list[str]]:
         for item in dataclasses.fields(before):
             if getattr(before, item.name) != getattr(after, item.name):
                 key = f"{section.name}.{item.name}"
-                (live if item.name in LIVE_KEYS.get(section.name, set()) else restart).append(key)
+                (live if key in live_ok else restart).append(key)
     return live, restart
 
 
@@ -357,9 +360,75 @@ def _model_names(engines: Engines) -> dict[str, str]:
 
 def run_daemon(config: Config, *, audio: bool = True,
                reload_config: Callable[[], Config] | None = None) -> int:
-    """The process entry: run the daemon, translate a startup failure into a message."""
+    """The process entry: run the daemon; never outlive a bounded shutdown."""
     started = time.perf_counter()
+    daemon = SatelliteDaemon(config, audio=audio, reload_config=reload_config)
+    code = _run_loop(daemon, config.daemon.shutdown_timeout_s)
+    _LOGGER.info("daemon ran for %.1f s", time.perf_counter() - started)
+    stuck = _threads_still_busy(THREAD_JOIN_S)
+    if stuck:
+        # Engine or device threads still in native code (a Whisper call finishing, a driver
+        # that does not return): the interpreter would wait for them at exit. The state is
+        # saved already, so end now.
+        _LOGGER.warning("not waiting for %d busy thread(s) at exit: %s", len(stuck),
+                        ", ".join(stuck))
+        logging.shutdown()
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    return code
+
+
+def _threads_still_busy(wait_s: float) -> list[str]:
+    deadline = time.monotonic() + wait_s
+    for thread in threading.enumerate():
+        if thread is threading.main_thread() or thread.daemon:
+            continue
+        thread.join(max(0.0, deadline - time.monotonic()))
+    return [t.name for t in threading.enumerate()
+            if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+
+
+def _run_loop(daemon: SatelliteDaemon, shutdown_timeout_s: float) -> int:
+    """Like asyncio.run, but the loop's own cleanup is bounded too (asyncio.run waits for
+    every thread of the default executor), and a guard ends the process if shutdown hangs."""
+    loop = asyncio.new_event_loop()
+    executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="daemon")
+    loop.set_default_executor(executor)
+    guards: list[threading.Timer] = []
+
+    def arm_guard(_: object) -> None:  # from the moment shutdown starts, the clock runs
+        guard = threading.Timer(shutdown_timeout_s + FORCE_EXIT_MARGIN_S, _force_exit,
+                                args=(shutdown_timeout_s + FORCE_EXIT_MARGIN_S,))
+        guard.daemon = True
+        guard.start()
+        guards.append(guard)
+
     try:
-        return asyncio.run(SatelliteDaemon(config, audio=audio, reload_config=reload_config).serve())
+        main = loop.create_task(daemon.serve(), name="daemon")
+        exit_watch = loop.create_task(daemon.should_exit.wait(), name="exit watch")
+        exit_watch.add_done_callback(arm_guard)
+        try:
+            return loop.run_until_complete(main)
+        finally:
+            _cancel_all(loop)
     finally:
-        _LOGGER.info("daemon ran for %.1f s", time.perf_counter() - started)
+        for guard in guards:
+            guard.cancel()
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        executor.shutdown(wait=False, cancel_futures=True)
+        loop.close()
+
+
+def _cancel_all(loop: asyncio.AbstractEventLoop) -> None:
+    tasks = [t for t in asyncio.all_tasks(loop) if not t.done()]
+    for task in tasks:
+        task.cancel()
+    if tasks:
+        loop.run_until_complete(asyncio.wait(tasks, timeout=2.0))
+
+
+def _force_exit(limit_s: float) -> None:
+    _LOGGER.error("shutdown did not finish within %.0f s: exiting without waiting", limit_s)
+    logging.shutdown()
+    os._exit(EXIT_FORCED)

@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 from satellite.config.paths import default_llm_model
 from satellite.config.schema import LlmConfig
-from satellite.errors import ModelError
+from satellite.errors import InputError, ModelError
 
 _LOGGER = logging.getLogger(__name__)
 GGUF_MAGIC = b"GGUF"
@@ -30,10 +30,15 @@ class ChatMessage:
 class LanguageModel(Protocol):
     name: str
     identity: str
+    context_tokens: int  # prompt + reply must fit in this many tokens
 
-    def stream(self, messages: list[ChatMessage], cancel: threading.Event | None = None
-               ) -> Iterator[str]:
+    def stream(self, messages: list[ChatMessage], cancel: threading.Event | None = None,
+               max_tokens: int | None = None) -> Iterator[str]:
         """Yield pieces of the assistant's reply as they are generated."""
+        ...
+
+    def count_tokens(self, text: str) -> int:
+        """How many tokens ``text`` takes in the prompt."""
         ...
 
 
@@ -57,13 +62,32 @@ class LlamaCppLlm:
                              "set llm.model to a GGUF file") from None
         self.name = self.path.stem
         self.identity = f"{self.path.name}:{self.path.stat().st_size}"
+        self.context_tokens = self._llama.n_ctx()
 
-    def stream(self, messages: list[ChatMessage], cancel: threading.Event | None = None
-               ) -> Iterator[str]:
+    def count_tokens(self, text: str) -> int:
+        return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def stream(self, messages: list[ChatMessage], cancel: threading.Event | None = None,
+               max_tokens: int | None = None) -> Iterator[str]:
+        chunks = self._stream_chunks(messages, max_tokens or self.config.max_tokens)
+        try:
+            for piece in chunks:
+                if cancel is not None and cancel.is_set():
+                    break
+                yield piece
+        except ValueError as error:  # llama-cpp-python: "Requested tokens (N) exceed context window"
+            if "context window" in str(error):
+                raise InputError(f"the conversation is too long for the model ({error})") from None
+            raise
+        finally:
+            chunks.close()
+
+    def _stream_chunks(self, messages: list[ChatMessage], max_tokens: int
+                       ) -> Generator[str, None, None]:
         chunks = self._llama.create_chat_completion(
             messages=[{"role": m.role, "content": m.content} for m in messages],
             stream=True,
-            max_tokens=self.config.max_tokens,
+            max_tokens=max_tokens,
             temperature=self.config.temperature,
             top_p=self.config.top_p,
             repeat_penalty=self.config.repeat_penalty,
@@ -71,8 +95,6 @@ class LlamaCppLlm:
         )
         try:
             for chunk in chunks:
-                if cancel is not None and cancel.is_set():
-                    break
                 delta = chunk["choices"][0].get("delta", {})  # type: ignore[index]
                 piece = delta.get("content")
                 if piece:

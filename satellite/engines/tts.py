@@ -36,6 +36,10 @@ class TextToSpeech(Protocol):
         """Yield 16-bit mono PCM at ``voice.sample_rate_hz``, one block per sentence."""
         ...
 
+    def identity(self, speaker: int | None = None) -> str:
+        """Everything that changes the sound: stored audio is replayed only for the same identity."""
+        ...
+
 
 class PiperTts:
     def __init__(self, config: TtsConfig, voice_path: str | Path | None = None):
@@ -86,6 +90,13 @@ class PiperTts:
         session = onnxruntime.InferenceSession(str(self.model_path), sess_options=options,
                                                providers=["CPUExecutionProvider"])
         return PiperVoice(session=session, config=PiperConfig.from_dict(meta))
+
+    def identity(self, speaker: int | None = None) -> str:
+        c = self.config
+        size = self.model_path.stat().st_size if self.model_path.is_file() else 0
+        speaker_id = speaker if speaker is not None else c.speaker
+        return (f"{self.voice.name}:{size}:speaker={speaker_id}:length={c.length_scale}:"
+                f"noise={c.noise_scale}/{c.noise_w}:volume={c.volume}")
 
     def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
         from piper import SynthesisConfig

@@ -152,5 +152,23 @@ def strip_wake_phrase(text: str, phrase: str) -> str | None:
     return None if match is None else text[match.end():].strip()
 
 
+def after_wake_phrase(text: str, phrase: str) -> str | None:
+    """What follows the first ``phrase`` anywhere in ``text`` (a wake word heard mid-sentence,
+    or over the assistant's own voice), or None when the phrase is not in it."""
+    pattern = _phrase_pattern(phrase)
+    if pattern is None:
+        return text.strip()
+    match = re.search(pattern, text, flags=re.IGNORECASE)
+    return None if match is None else text[match.end():].strip()
+
+
+def _phrase_pattern(phrase: str) -> str | None:
+    words = re.findall(r"[a-z0-9']+", phrase.lower())
+    if not words:
+        return None
+    parts = [r"(?:ok|okay|o\.k\.)" if w in ("ok", "okay") else re.escape(w) for w in words]
+    return r"\b" + r"[\s,.!?-]*".join(parts) + r"\b[\s,.!?-]*"
+
+
 __all__ = ["MicroWakeWordDetector", "OpenWakeWordDetector", "SHIPPED_PHRASES", "WakeWordDetector",
-           "create_wake_detector", "strip_wake_phrase"]
+           "after_wake_phrase", "create_wake_detector", "strip_wake_phrase"]

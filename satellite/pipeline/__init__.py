@@ -1,23 +1,26 @@
-"""The turn: audio → text → answer → audio, streamed; cache, memory, sentence splitting, scheduling."""
+"""The turn service: audio → text → answer → audio, streamed; cache, memory, scheduling."""
 
 from satellite.pipeline.cache import ResponseCache
-from satellite.pipeline.factory import create_pipeline
+from satellite.pipeline.factory import create_turn_service
 from satellite.pipeline.guard import ReplyGuard
 from satellite.pipeline.memory import ConversationMemory
-from satellite.pipeline.scheduler import EngineScheduler
+from satellite.pipeline.scheduler import EngineScheduler, Priority
 from satellite.pipeline.sentences import SentenceSplitter, split_sentences
-from satellite.pipeline.turn import ReplySentence, TurnResult, TurnTimings, VoicePipeline
+from satellite.pipeline.service import TurnService
+from satellite.pipeline.turn import ReplySentence, TurnRequest, TurnResult, TurnTimings
 
 __all__ = [
     "ConversationMemory",
     "EngineScheduler",
+    "Priority",
     "ReplyGuard",
     "ReplySentence",
     "ResponseCache",
     "SentenceSplitter",
+    "TurnRequest",
     "TurnResult",
+    "TurnService",
     "TurnTimings",
-    "VoicePipeline",
-    "create_pipeline",
+    "create_turn_service",
     "split_sentences",
 ]

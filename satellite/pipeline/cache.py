@@ -3,7 +3,14 @@
 Key: normalized transcript + model identity + system prompt, hashed. Policy:
 time-sensitive questions are never stored or served (``is_time_sensitive``), nor
 are turns inside a running conversation (their answer depends on the history).
-Entries expire after ``ttl_s``; beyond ``max_entries`` the least recently used go.
+Entries expire after ``ttl_s``; beyond ``max_entries`` the least recently used go,
+and beyond ``max_audio_bytes`` of audio in all, the least recently used replies
+lose their audio (their text stays). Stored audio carries the identity of the
+voice that made it (model, speaker, length and noise scales, volume), and is
+replayed only for the same identity.
+
+The methods are synchronous (tests drive them with plain data); the turn
+service calls them on the state database's own thread.
 """
 
 from __future__ import annotations
@@ -106,6 +113,7 @@ class ResponseCache:
                      audio.rate_hz if audio else None),
                 )
                 self._evict(now)
+                self._evict_audio()
         except sqlite3.Error as error:
             _LOGGER.warning("cache write failed: %s", error)
             return False
@@ -117,6 +125,15 @@ class ResponseCache:
         self._conn.execute(
             "DELETE FROM responses WHERE key IN (SELECT key FROM responses ORDER BY used_s DESC"
             " LIMIT -1 OFFSET ?)", (self.config.max_entries,))
+
+    def _evict_audio(self) -> None:
+        """Drop the audio of the least recently used replies beyond ``max_audio_bytes`` in all."""
+        assert self._conn is not None
+        self._conn.execute(
+            "UPDATE responses SET audio=NULL, audio_rate_hz=NULL, voice=NULL WHERE key IN ("
+            " SELECT key FROM (SELECT key, SUM(LENGTH(audio)) OVER (ORDER BY used_s DESC, key)"
+            " AS running_bytes FROM responses WHERE audio IS NOT NULL) WHERE running_bytes > ?)",
+            (self.config.max_audio_bytes,))
 
     def stats(self) -> CacheStats:
         if self._conn is None:

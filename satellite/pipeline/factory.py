@@ -1,22 +1,27 @@
-"""Assemble a ``VoicePipeline`` from the config and loaded engines (state DB, cache, memory, scheduler)."""
+"""Assemble a ``TurnService`` from the config and loaded engines (state DB, cache, memory, scheduler)."""
 
 from __future__ import annotations
+
+import functools
 
 from satellite.config.paths import resolve_state_dir
 from satellite.config.schema import Config
 from satellite.engines import Engines
+from satellite.intents import recognizer_for
 from satellite.pipeline.cache import ResponseCache
 from satellite.pipeline.memory import ConversationMemory
 from satellite.pipeline.scheduler import EngineScheduler
-from satellite.pipeline.store import open_state_db
-from satellite.pipeline.turn import IntentAnswer, VoicePipeline
+from satellite.pipeline.service import TurnService
+from satellite.pipeline.store import close_state_db, open_state_db
+from satellite.runtime.state import RuntimeState
 
 
-def create_pipeline(config: Config, engines: Engines,
-                    intent_answer: IntentAnswer | None = None) -> VoicePipeline:
+def create_turn_service(config: Config, engines: Engines, state: RuntimeState | None = None
+                        ) -> TurnService:
     conn = open_state_db(resolve_state_dir(config.state_dir))
     cache = ResponseCache(conn, config.cache, engines.llm.identity, config.llm.system_prompt)
     memory = ConversationMemory(conn, config.llm.history_turns, config.llm.history_ttl_s)
     scheduler = EngineScheduler(config.scheduler.workers, config.scheduler.max_queue)
-    return VoicePipeline(config, engines, scheduler, cache, memory, intent_answer=intent_answer,
-                         state_db=conn)
+    return TurnService(config, engines, scheduler, cache, memory, recognizer=recognizer_for(config),
+                       state=state,
+                       close_db=functools.partial(close_state_db, conn) if conn is not None else None)

@@ -1,19 +1,32 @@
-"""Share the loaded engines between the mic loop and network clients.
+"""Share the loaded engines between the room and network clients.
 
 Engines are synchronous and CPU-bound; they run on a bounded thread pool owned
-here, one call at a time per engine (an asyncio lock per engine, taken before a
-thread is used, so a waiting request never holds a worker). Requests beyond
-``max_queue`` waiting ones are refused at once with ``BusyError``: never a hang.
+here, one unit of work at a time per engine (a transcription, one TTS chunk, one
+LLM generation). The rules:
+
+- An engine is held for the computation only, never while a consumer is slow:
+  a stream's items are handed over through a buffer, and the engine is free as
+  soon as the producer thread returns.
+- The engine stays held until its thread has really returned, also when the
+  awaiting task is cancelled (barge-in, shutdown): two Whisper calls never run
+  at once. A unit cancelled before its thread started is skipped.
+- The room goes first: waiting ``Priority.ROOM`` requests are served before any
+  ``Priority.CLIENT`` request, and are never refused. Beyond ``max_queue``
+  waiting client requests, a client is refused at once with ``BusyError``.
+- ``running()`` lists units that are computing, so stuck-engine detection never
+  mistakes a client that does not read for an engine that does not finish.
 """
 
 from __future__ import annotations
 
 import asyncio
+import enum
+import heapq
 import itertools
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
@@ -24,73 +37,133 @@ T = TypeVar("T")
 _DONE = object()
 
 
+class Priority(enum.IntEnum):
+    ROOM = 0  # the person in the room: served first, never refused
+    CLIENT = 1  # a network client (Wyoming): queued up to max_queue, then "busy"
+
+
+class _EngineTurn:
+    """Who holds one engine, and who waits for it in priority order (FIFO within a priority)."""
+
+    def __init__(self) -> None:
+        self.held = False
+        self.waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+
+    def release(self) -> None:
+        while self.waiters:
+            _, _, waiter = heapq.heappop(self.waiters)
+            if not waiter.done():
+                waiter.set_result(None)  # the engine passes to it, still held
+                return
+        self.held = False
+
+
 class EngineScheduler:
     def __init__(self, workers: int = 3, max_queue: int = 8,
                  clock: Callable[[], float] = time.monotonic):
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
         self.max_queue = max_queue
-        self._locks: dict[str, asyncio.Lock] = {}
-        self._waiting = 0
+        self._engines: dict[str, _EngineTurn] = {}
         self._running: dict[int, tuple[str, float]] = {}
         self._ids = itertools.count()
         self._clock = clock
         self.refused = 0
+        self.closed = False
 
     @property
     def queue_depth(self) -> int:
-        return self._waiting
+        return sum(1 for turn in self._engines.values() for *_, w in turn.waiters if not w.done())
+
+    def _client_waiting(self) -> int:
+        return sum(1 for turn in self._engines.values()
+                   for priority, _, w in turn.waiters if priority == Priority.CLIENT and not w.done())
 
     def running(self) -> list[tuple[str, float]]:
-        """(engine, seconds running) for each engine call in progress."""
+        """(engine, seconds computing) for each unit of work in progress on a thread."""
         now = self._clock()
         return [(name, now - start) for name, start in list(self._running.values())]
 
     def oldest_call_s(self) -> float:
         return max((age for _, age in self.running()), default=0.0)
 
-    async def _acquire(self, engine: str) -> asyncio.Lock:
-        lock = self._locks.setdefault(engine, asyncio.Lock())
-        if lock.locked():
-            if self._waiting >= self.max_queue:
-                self.refused += 1
-                raise BusyError(f"busy: {self._waiting} requests already waiting")
-            self._waiting += 1
-            try:
-                await lock.acquire()
-            finally:
-                self._waiting -= 1
-        else:
-            await lock.acquire()
-        return lock
+    async def _acquire(self, engine: str, priority: Priority) -> _EngineTurn:
+        if self.closed:
+            raise BusyError("shutting down")
+        turn = self._engines.setdefault(engine, _EngineTurn())
+        if not turn.held:
+            turn.held = True
+            return turn
+        if priority != Priority.ROOM and self._client_waiting() >= self.max_queue:
+            self.refused += 1
+            raise BusyError(f"busy: {self._client_waiting()} requests already waiting")
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        heapq.heappush(turn.waiters, (int(priority), next(self._ids), waiter))
+        try:
+            await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                turn.release()  # it was handed the engine just as it was cancelled: pass it on
+            else:
+                waiter.cancel()
+            task = asyncio.current_task()
+            if self.closed and task is not None and not task.cancelling():
+                raise BusyError("shutting down") from None
+            raise
+        return turn
 
-    async def run(self, engine: str, fn: Callable[..., T], *args: Any) -> T:
-        """Run ``fn(*args)`` on the pool, holding ``engine``'s turn."""
-        lock = await self._acquire(engine)
+    def _start(self, engine: str) -> int:
         call_id = next(self._ids)
         self._running[call_id] = (engine, self._clock())
+        return call_id
+
+    def _finish(self, call_id: int, turn: _EngineTurn) -> None:
+        self._running.pop(call_id, None)
+        turn.release()
+
+    async def run(self, engine: str, fn: Callable[..., T], *args: Any,
+                  priority: Priority = Priority.CLIENT) -> T:
+        """Run ``fn(*args)`` on the pool as one unit of work on ``engine``."""
+        turn = await self._acquire(engine, priority)
+        skip = threading.Event()
+        call_id = self._start(engine)
+
+        def unit() -> T:
+            if skip.is_set():
+                raise _Skipped  # cancelled before it started: never computed
+            return fn(*args)
+
         try:
-            loop = asyncio.get_running_loop()
-            return await loop.run_in_executor(self._executor, lambda: fn(*args))
-        finally:
-            self._running.pop(call_id, None)
-            lock.release()
+            future = asyncio.get_running_loop().run_in_executor(self._executor, unit)
+        except RuntimeError:  # the pool is shut down
+            self._finish(call_id, turn)
+            raise BusyError("shutting down") from None
+        future.add_done_callback(lambda _: self._finish(call_id, turn))
+        try:
+            return await asyncio.shield(future)
+        except asyncio.CancelledError:
+            skip.set()  # the engine is released by the done callback, when the thread returns
+            future.add_done_callback(_retrieve)
+            raise
 
-    async def stream(self, engine: str, make_iter: Callable[[threading.Event], Iterator[T]]
-                     ) -> AsyncIterator[T]:
-        """Iterate a synchronous generator on the pool, yielding its items on the event loop.
+    async def stream(self, engine: str, make_iter: Callable[[threading.Event], Iterator[T]],
+                     priority: Priority = Priority.CLIENT) -> AsyncGenerator[T, None]:
+        """Iterate a synchronous generator on the pool (one unit of work), items on the loop.
 
-        Closing the async iterator early sets the cancel event handed to
-        ``make_iter`` and waits for the worker to let go of the engine.
+        Items are buffered, so the engine is free once the generator has finished,
+        however slowly they are consumed; the caller bounds how many there are (an
+        LLM's max_tokens). Closing the iterator early sets the cancel event handed to
+        ``make_iter``; the engine is released when the worker has let go.
         """
-        lock = await self._acquire(engine)
+        turn = await self._acquire(engine, priority)
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         cancel = threading.Event()
-        call_id = next(self._ids)
-        self._running[call_id] = (engine, self._clock())
+        call_id = self._start(engine)
 
         def produce() -> None:
             try:
+                if cancel.is_set():
+                    return
                 for item in make_iter(cancel):
                     loop.call_soon_threadsafe(queue.put_nowait, item)
                     if cancel.is_set():
@@ -100,7 +173,13 @@ class EngineScheduler:
             finally:
                 loop.call_soon_threadsafe(queue.put_nowait, _DONE)
 
-        future = loop.run_in_executor(self._executor, produce)
+        try:
+            future = loop.run_in_executor(self._executor, produce)
+        except RuntimeError:
+            self._finish(call_id, turn)
+            raise BusyError("shutting down") from None
+        future.add_done_callback(lambda _: self._finish(call_id, turn))
+        future.add_done_callback(_retrieve)
         try:
             while True:
                 item = await queue.get()
@@ -111,11 +190,22 @@ class EngineScheduler:
                 yield item
         finally:
             cancel.set()
-            try:
-                await asyncio.shield(future)
-            finally:
-                self._running.pop(call_id, None)
-                lock.release()
 
     def shutdown(self) -> None:
+        """Refuse new work and stop the pool without waiting for running units."""
+        self.closed = True
+        for turn in self._engines.values():
+            for *_, waiter in turn.waiters:
+                if not waiter.done():
+                    waiter.cancel()
         self._executor.shutdown(wait=False, cancel_futures=True)
+
+
+class _Skipped(Exception):
+    """A unit whose caller went away before a thread picked it up."""
+
+
+def _retrieve(future: asyncio.Future[Any]) -> None:
+    """Consume the outcome of a unit nobody awaits any more, so it is not logged as lost."""
+    if not future.cancelled() and future.exception() is not None:
+        _LOGGER.debug("abandoned engine call ended with %r", future.exception())

@@ -2,13 +2,23 @@
 
 WAL with ``synchronous=NORMAL`` keeps committed rows after a crash or ``kill -9``.
 An unwritable state directory degrades to no persistence with one log line.
+Every read and write runs on the ``StateDbWorker``'s own thread, never on the
+event loop: a checkpoint by ``satellite cache clear`` in another process can
+hold the database for seconds.
 """
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import logging
 import sqlite3
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 _LOGGER = logging.getLogger(__name__)
 DB_NAME = "satellite.sqlite3"
@@ -52,3 +62,50 @@ def open_state_db(state_dir: Path) -> sqlite3.Connection | None:
         _LOGGER.warning("state directory %s is not usable (%s): running without cache and memory",
                         state_dir, error)
         return None
+
+
+class StateDbWorker:
+    """One thread for the state database, with a bound on each call."""
+
+    def __init__(self, timeout_s: float = 10.0):
+        self.timeout_s = timeout_s
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state-db")
+
+    async def call(self, fn: Callable[..., T], *args: Any, default: T) -> T:
+        """``fn(*args)`` on the database thread; ``default`` (and one warning) if it takes too long."""
+        loop = asyncio.get_running_loop()
+        try:
+            future = loop.run_in_executor(self._executor, functools.partial(fn, *args))
+        except RuntimeError:  # closed
+            return default
+        try:
+            return await asyncio.wait_for(asyncio.shield(future), self.timeout_s)
+        except TimeoutError:
+            _LOGGER.warning("state database call %s took over %.0f s: going on without it",
+                            getattr(fn, "__qualname__", fn), self.timeout_s)
+            return default
+
+    def close(self, fn: Callable[[], None] | None = None, timeout_s: float = 5.0) -> bool:
+        """Run ``fn`` (the final checkpoint) last, wait at most ``timeout_s``; True if it finished."""
+        done = True
+        if fn is not None:
+            try:
+                future = self._executor.submit(fn)
+                future.result(timeout_s)
+            except RuntimeError:
+                pass
+            except TimeoutError:
+                _LOGGER.warning("closing the state database took over %.0f s: left to the OS",
+                                timeout_s)
+                done = False
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        return done
+
+
+def close_state_db(conn: sqlite3.Connection) -> None:
+    """Checkpoint the WAL into the database file and close it."""
+    try:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        conn.close()
+    except sqlite3.Error as error:
+        _LOGGER.warning("closing the state database: %s", error)

@@ -1,4 +1,4 @@
-"""One Wyoming connection: each event type in one branch, each branch a call into the pipeline.
+"""One Wyoming connection: each event type in one branch, each branch a call into the turn service.
 
 Events are read with ``read_event_bounded`` (sizes checked before reading).
 Expected failures become an ``error`` event on the same connection: a full
@@ -28,8 +28,9 @@ from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
 from satellite.errors import BusyError, InputError
-from satellite.intents import IntentMatch, IntentRecognizer
-from satellite.pipeline.turn import TurnTimings, VoicePipeline
+from satellite.intents import IntentMatch
+from satellite.pipeline.service import TurnService
+from satellite.pipeline.turn import ReplySentence, TurnRequest, TurnResult, TurnTimings
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming.audio_in import AudioCollector, check_format
 from satellite.wyoming.info import HANDLE_PROGRAM, INTENT_PROGRAM
@@ -72,14 +73,12 @@ def parse(cls: type[E], event: Event) -> E:
 
 class WyomingHandler(AsyncEventHandler):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 pipeline: VoicePipeline, state: RuntimeState, info: Event,
-                 recognizer: IntentRecognizer | None, limits: ConnectionLimits,
+                 turns: TurnService, state: RuntimeState, info: Event, limits: ConnectionLimits,
                  clock: Callable[[], float] = time.perf_counter):
         super().__init__(reader, writer)
-        self.pipeline = pipeline
+        self.turns = turns
         self.state = state
         self.info = info
-        self.recognizer = recognizer
         self.limits = limits
         self._clock = clock
         peer = writer.get_extra_info("peername")
@@ -87,7 +86,7 @@ class WyomingHandler(AsyncEventHandler):
         self.program: str | None = None
         self._language: str | None = None
         self._audio: AudioCollector | None = None
-        self.speech = SpeechOut(pipeline, self.write_event, self._busy_in_stream, peer=self.peer,
+        self.speech = SpeechOut(turns, self.write_event, self._busy_in_stream, peer=self.peer,
                                 max_text_chars=limits.max_text_chars)
 
     # -- the connection --------------------------------------------------------------------------
@@ -173,7 +172,8 @@ class WyomingHandler(AsyncEventHandler):
             await self.speech.stop()
         elif Recognize.is_type(event.type):
             recognize = parse(Recognize, event)
-            await self._send_intent(recognize.text, recognize.context, self._recognize(recognize.text))
+            await self._send_intent(recognize.text, recognize.context,
+                                    await self._recognize(recognize.text))
         elif Transcript.is_type(event.type):
             await self._transcript(parse(Transcript, event))
         else:
@@ -200,9 +200,9 @@ class WyomingHandler(AsyncEventHandler):
         if self._audio is None:
             raise InputError("audio-stop without audio-start")
         pcm, self._audio = self._audio.pcm(), None
-        language = self._language or self.pipeline.config.stt.language or None
+        language = self._language or self.turns.config.stt.language or None
         self._language = None
-        transcript = await self.pipeline.transcribe(pcm)
+        transcript = await self.turns.transcribe(pcm)
         text = transcript.text.strip()
         language = transcript.language or language
         _LOGGER.info("wyoming %s transcribed %.1f s: %r", self.peer, pcm.seconds, text)
@@ -214,11 +214,9 @@ class WyomingHandler(AsyncEventHandler):
 
     # -- intent and handle ------------------------------------------------------------------------
 
-    def _recognize(self, text: str) -> IntentMatch | None:
-        if self.recognizer is None:
-            return None
+    async def _recognize(self, text: str) -> IntentMatch | None:
         self.speech.check_text(text)
-        return self.recognizer.recognize(text)
+        return await self.turns.recognize(text)
 
     async def _send_intent(self, text: str, context: dict[str, Any] | None,
                            match: IntentMatch | None) -> None:
@@ -234,36 +232,35 @@ class WyomingHandler(AsyncEventHandler):
         text = transcript.text
         self.speech.check_text(text)
         if self.program == INTENT_PROGRAM:
-            await self._send_intent(text, transcript.context, self._recognize(text))
+            await self._send_intent(text, transcript.context, await self._recognize(text))
             return
         if self.program != HANDLE_PROGRAM:
-            match = self._recognize(text)
+            match = await self._recognize(text)
             if match is not None:
                 await self._send_intent(text, transcript.context, match)
-                self.state.record_turn("wyoming", text, match.reply or match.name, "intent", {})
+                self.turns.record(TurnRequest(text, door="wyoming"), TurnResult(
+                    text, match.reply or match.name, TurnTimings(source="intent")))
                 return
         await self._handle(transcript)
 
     async def _handle(self, transcript: Transcript) -> None:
+        """The conversation agent: the turn service's reply, sentence by sentence."""
         context = transcript.context if isinstance(transcript.context, dict) else {}
         conversation_id = context.get("conversation_id")
-        conversation = f"wyoming:{conversation_id}" if isinstance(conversation_id, str) else ""
-        timings = TurnTimings()
-        t0 = self._clock()
-        sentences: list[str] = []
+        request = TurnRequest(
+            transcript.text, door="wyoming", speak=False,
+            conversation=f"wyoming:{conversation_id}" if isinstance(conversation_id, str) else "",
+            intents=self.program == HANDLE_PROGRAM)  # otherwise _transcript() asked hassil already
         await self.write_event(HandledStart(context=transcript.context).event())
-        tried_intents = self.program != HANDLE_PROGRAM  # _transcript() asked hassil already
-        async for sentence in self.pipeline.reply(transcript.text, conversation, timings=timings,
-                                                  t0=t0, intents=not tried_intents):
-            sentences.append(sentence.text)
-            await self.write_event(HandledChunk(text=sentence.text + " ").event())
-        timings.total_ms = (self._clock() - t0) * 1000.0
-        reply = " ".join(sentences)
-        await self.write_event(Handled(text=reply, context=transcript.context).event())
+        result: TurnResult | None = None
+        async for event in self.turns.answer(request):
+            if isinstance(event, ReplySentence):
+                await self.write_event(HandledChunk(text=event.text + " ").event())
+            elif isinstance(event, TurnResult):
+                result = event
+        assert result is not None
+        await self.write_event(Handled(text=result.reply, context=transcript.context).event())
         await self.write_event(HandledStop().event())
-        self.state.record_turn("wyoming", transcript.text, reply, timings.source, timings.as_dict())
-        _LOGGER.info("wyoming %s handled %r → %r (%s, %.0f ms)", self.peer, transcript.text, reply,
-                     timings.source, timings.total_ms)
 
     # -- writing -----------------------------------------------------------------------------------
 

@@ -12,8 +12,7 @@ from wyoming.server import AsyncServer, AsyncTcpServer
 
 from satellite.config.schema import Config
 from satellite.errors import SatelliteError
-from satellite.intents import recognizer_for
-from satellite.pipeline.turn import VoicePipeline
+from satellite.pipeline.service import TurnService
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming.handler import ConnectionLimits, WyomingHandler
 from satellite.wyoming.info import build_info
@@ -24,10 +23,10 @@ LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 
 
 class WyomingService:
-    def __init__(self, config: Config, pipeline: VoicePipeline, state: RuntimeState, *,
+    def __init__(self, config: Config, turns: TurnService, state: RuntimeState, *,
                  body_timeout_s: float = 10.0):
         self.config = config
-        self.pipeline = pipeline
+        self.turns = turns
         self.state = state
         self.limits = ConnectionLimits(config.wyoming.max_audio_s, config.wyoming.max_text_chars,
                                        config.wyoming.max_event_bytes, body_timeout_s)
@@ -42,10 +41,9 @@ class WyomingService:
 
     async def start(self) -> None:
         uri = self.config.wyoming.uri
-        recognizer = recognizer_for(self.config)
-        info = build_info(self.config, self.pipeline.engines, recognizer is not None).event()
-        factory = partial(WyomingHandler, pipeline=self.pipeline, state=self.state, info=info,
-                          recognizer=recognizer, limits=self.limits)
+        info = build_info(self.config, self.turns.engines, self.turns.recognizer is not None).event()
+        factory = partial(WyomingHandler, turns=self.turns, state=self.state, info=info,
+                          limits=self.limits)
         try:
             server = AsyncServer.from_uri(uri)
             if not isinstance(server, AsyncTcpServer) and urlparse(uri).scheme != "unix":

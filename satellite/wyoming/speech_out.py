@@ -6,7 +6,7 @@ cut from the arriving text with ``SentenceSplitter`` and spoken by one task as
 soon as each is complete, under one ``audio-start`` for the whole stream (Home
 Assistant builds one WAV header from it), then ``audio-stop`` and
 ``synthesize-stopped``. The full-text ``synthesize`` Home Assistant also sends
-with a stream is not spoken twice. The pipeline's ``speak(lead=True)`` says a
+with a stream is not spoken twice. The turn service's ``speak(lead=True)`` says a
 reply's first words on their own, so the first audio leaves sooner.
 """
 
@@ -25,7 +25,7 @@ from wyoming.tts import Synthesize, SynthesizeStopped, SynthesizeVoice
 from satellite.audio.pcm import Pcm
 from satellite.errors import BusyError, InputError
 from satellite.pipeline.sentences import SentenceSplitter
-from satellite.pipeline.turn import VoicePipeline
+from satellite.pipeline.service import TurnService
 
 _LOGGER = logging.getLogger(__name__)
 SAMPLES_PER_CHUNK = 1024
@@ -52,9 +52,9 @@ class TtsStream:
 
 
 class SpeechOut:
-    def __init__(self, pipeline: VoicePipeline, send: Send, on_busy: Callable[[BusyError], Awaitable[None]],
+    def __init__(self, turns: TurnService, send: Send, on_busy: Callable[[BusyError], Awaitable[None]],
                  *, max_text_chars: int, peer: str = ""):
-        self.pipeline = pipeline
+        self.turns = turns
         self._send = send
         self._on_busy = on_busy
         self.max_text_chars = max_text_chars
@@ -67,7 +67,7 @@ class SpeechOut:
         if voice is None:
             return None, None
         name = voice.name if isinstance(voice.name, str) and voice.name else None
-        tts = self.pipeline.voice(name)
+        tts = self.turns.voice(name)
         speaker = voice.speaker
         if speaker is None or speaker == "":
             return name, None
@@ -97,7 +97,7 @@ class SpeechOut:
         voice, speaker = self.voice(request.voice)
         started = await self._speak(request.text, voice, speaker)
         if not started:  # nothing speakable: still one start/stop pair, as clients expect
-            rate = self.pipeline.voice(voice).voice.sample_rate_hz
+            rate = self.turns.voice(voice).voice.sample_rate_hz
             await self._send(AudioStart(rate, 2, 1).event())
         await self._send(AudioStop().event())
 
@@ -163,7 +163,7 @@ class SpeechOut:
             if stream.failed:
                 return
             if not started:
-                rate = self.pipeline.voice(stream.voice).voice.sample_rate_hz
+                rate = self.turns.voice(stream.voice).voice.sample_rate_hz
                 await self._send(AudioStart(rate, 2, 1).event())
             await self._send(AudioStop().event())
         except BusyError as error:
@@ -175,7 +175,7 @@ class SpeechOut:
     async def _speak(self, text: str, voice: str | None, speaker: int | None,
                      started: bool = False) -> bool:
         """Send the audio of ``text``; audio-start before the first chunk. True once started."""
-        blocks = self.pipeline.speak(text, voice, speaker, lead=not started)
+        blocks = self.turns.speak(text, voice, speaker, lead=not started)
         async with contextlib.aclosing(blocks):
             async for pcm in blocks:
                 if not started:

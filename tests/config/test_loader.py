@@ -90,3 +90,18 @@ def test_config_path_from_environment(tmp_path: Path) -> None:
 def test_lists_accept_comma_separated_text() -> None:
     config = load_config(None, env={}, overrides={"intent.areas": "attic, cellar"})
     assert config.intent.areas == ["attic", "cellar"]
+
+
+def test_barge_in_without_a_wake_word_model_is_refused_with_the_reason() -> None:
+    with pytest.raises(ConfigError, match="audio.barge_in.*wake.engine.*echo"):
+        load_config(None, env={}, overrides={"audio.barge_in": "true"})
+    config = load_config(None, env={}, overrides={"audio.barge_in": "true", "wake.engine": "micro"})
+    assert config.audio.barge_in is True
+
+
+def test_which_keys_reload_live_is_in_the_schema() -> None:
+    from satellite.config.schema import live_keys
+
+    keys = live_keys()
+    assert {"vad.hangover_ms", "wake.followup_s", "log.level", "health.mic_stall_s"} <= keys
+    assert "llm.model" not in keys and "wyoming.uri" not in keys

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from satellite.cli.main import build_parser, overrides_from_args
+from satellite.cli.flags import overrides_from_args
+from satellite.cli.main import build_parser
 from satellite.cli.run import implied_input
 from satellite.config import load_config
 

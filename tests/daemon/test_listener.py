@@ -17,8 +17,7 @@ from satellite.daemon.listener import Listener, has_words
 from satellite.engines import Engines
 from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
-from satellite.intents import intent_answer_for
-from satellite.pipeline import create_pipeline
+from satellite.pipeline import create_turn_service
 from satellite.runtime.state import RuntimeState
 from tests.conftest import make_config
 from tests.daemon.conftest import dev_clip, spoken, timeline
@@ -29,10 +28,9 @@ TIMEOUT_S = 120.0
 
 def listener_for(config: Config, engines: Engines, sink: WavDirSink | None
                  ) -> tuple[Listener, RuntimeState]:
-    state = RuntimeState()
-    pipeline = create_pipeline(config, engines, intent_answer_for(config))
+    turns = create_turn_service(config, engines)
     wake = create_wake_detector(config.wake)
-    return Listener(config, pipeline, state, sink, create_vad(config.vad), wake), state
+    return Listener(config, turns, sink, create_vad(config.vad), wake), turns.state
 
 
 async def listen(listener: Listener, state: RuntimeState, source: AudioSource) -> None:
@@ -49,7 +47,9 @@ async def test_two_questions_two_turns_two_replies(tmp_path: Path, engines: Engi
     sink = WavDirSink(tmp_path / "replies")
     await sink.open()
     listener, state = listener_for(config, engines, sink)
-    await listen(listener, state, WavFileSource(wav, realtime=True))
+    # As fast as it reads: the second question arrives before the first reply, never during
+    # it (the capture is gated while the assistant speaks), however slow the machine.
+    await listen(listener, state, WavFileSource(wav, realtime=False))
 
     turns = list(state.turns)
     assert len(turns) == 2
@@ -85,16 +85,20 @@ async def test_noise_a_click_and_silence_make_no_turn(tmp_path: Path, engines: E
 
 
 class LoopbackRoom(AudioSource):
-    """A room where the microphone hears the question, then everything the speaker plays.
+    """A room: the microphone hears the question, then whatever the speaker plays (its echo)
+    mixed with whatever the user says meanwhile, in real time.
 
     It closes (end of input) ``tail_s`` after the last sound, and not before the speaker has
     played something (however slow the reply is to come).
     """
 
+    CHUNK = 2048  # bytes: 64 ms at 16 kHz
+    ECHO_GAIN = 0.35  # the speaker across the room is heard ~9 dB below a person talking to it
+
     def __init__(self, question: Pcm, tail_s: float):
         self._heard_anything = False
         self.name = "loopback"
-        self._chunks = [question.audio[i:i + 2048] for i in range(0, len(question.audio), 2048)]
+        self._voice = question.audio
         self._echo = b""
         self.echoed_s = 0.0
         self._tail_chunks = int(tail_s / 0.064)
@@ -103,8 +107,17 @@ class LoopbackRoom(AudioSource):
         self._sent = 0
 
     def hear(self, pcm: Pcm) -> None:
+        """The speaker played this: the microphone hears it as it plays."""
         self._heard_anything = True
         self._echo += to_stt_format(pcm).audio
+
+    def stop_echo(self) -> None:
+        """The speaker stopped: what it had not played yet is never heard."""
+        self._echo = b""
+
+    def say(self, pcm: Pcm) -> None:
+        """The user speaks (over the speaker, if it is playing)."""
+        self._voice += to_stt_format(pcm).audio
 
     async def read(self) -> Pcm | None:
         loop = asyncio.get_running_loop()
@@ -113,18 +126,20 @@ class LoopbackRoom(AudioSource):
         if delay > 0:
             await asyncio.sleep(delay)
         self._sent += 1
-        if self._chunks:
-            return Pcm(self._chunks.pop(0), 16000)
-        if self._echo:
-            chunk, self._echo = self._echo[:2048], self._echo[2048:]
-            self.echoed_s += len(chunk) / 32000
-            self._tail = self._tail_chunks  # the room stays open until the sound has died down
-            return Pcm(chunk.ljust(2048, b"\0"), 16000)
+        voice, self._voice = self._voice[:self.CHUNK], self._voice[self.CHUNK:]
+        echo, self._echo = self._echo[:self.CHUNK], self._echo[self.CHUNK:]
+        self.echoed_s += len(echo) / 32000
+        if voice or echo:
+            if self._heard_anything:
+                self._tail = self._tail_chunks  # the room stays open until the sound has died down
+            mixed = (np.frombuffer(voice.ljust(self.CHUNK, b"\0"), np.int16).astype(np.int32)
+                     + self.ECHO_GAIN * np.frombuffer(echo.ljust(self.CHUNK, b"\0"), np.int16))
+            return Pcm(np.clip(mixed, -32768, 32767).astype(np.int16).tobytes(), 16000)
         if self._tail <= 0:
             return None
         if self._heard_anything:
             self._tail -= 1
-        return Pcm(bytes(2048), 16000)
+        return Pcm(bytes(self.CHUNK), 16000)
 
 
 class SpeakerInTheRoom(WavDirSink):
@@ -135,6 +150,10 @@ class SpeakerInTheRoom(WavDirSink):
     async def play(self, pcm: Pcm) -> None:
         await super().play(pcm)
         self.room.hear(pcm)
+
+    async def abort(self) -> None:
+        await super().abort()
+        self.room.stop_echo()
 
 
 async def test_never_answers_its_own_voice(tmp_path: Path, engines: Engines) -> None:
@@ -159,35 +178,58 @@ async def test_silero_segments_a_question(tmp_path: Path, engines: Engines) -> N
     assert first - 0.15 <= state.turns[0].timings_ms["utterance_start_s"] <= first + 0.15
 
 
-class SpeakerThatGetsInterrupted(WavDirSink):
-    """Plays in real time; the user starts talking (``interruption``) as soon as it does."""
+class SpeakerThatGetsInterrupted(SpeakerInTheRoom):
+    """Plays in real time into the room (its echo reaches the mic); ``after_s`` into the
+    reply, the user speaks over it (``interruption``)."""
 
-    def __init__(self, directory: Path, room: LoopbackRoom, interruption: Pcm):
-        super().__init__(directory, realtime=True)
-        self.room = room
-        self.interruption: Pcm | None = interruption
+    def __init__(self, directory: Path, room: LoopbackRoom, interruption: Pcm | None,
+                 after_s: float = 1.5):
+        super().__init__(directory, room)
+        self.interruption = interruption
+        self.after_s = after_s
 
     async def play(self, pcm: Pcm) -> None:
         await super().play(pcm)
         if self.interruption is not None:
-            self.room.hear(self.interruption)  # the user, not the echo: no AEC needed here
+            asyncio.get_running_loop().call_later(self.after_s, self.room.say, self.interruption)
             self.interruption = None
+
+
+LONG_QUESTION = "Hey Jarvis, tell me a long story about the sea and the ships."
+
+
+def barge_in_config(tmp_path: Path) -> Config:
+    return make_config(tmp_path, audio__barge_in=True, wake__engine="micro",
+                       wake__model="hey_jarvis", wake__followup_s=0.0, llm__max_sentences=6,
+                       llm__max_tokens=160)
+
+
+async def test_the_replys_own_echo_does_not_interrupt_it(tmp_path: Path, engines: Engines) -> None:
+    room = LoopbackRoom(timeline(0.5, spoken(engines, LONG_QUESTION), 0.5).pcm, tail_s=3.0)
+    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room, None)
+    await sink.open()
+    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
+    await listen(listener, state, room)
+    assert room.echoed_s > 2.0  # the whole reply came back into the microphone
+    assert listener.barge_ins == 0
+    assert len(state.turns) == 1 and "sea" in state.turns[0].transcript.lower()
+    assert len(sink.written) == 1
+    played = read_wav(sink.written[0], convert=False)
+    assert played.seconds == pytest.approx(room.echoed_s, abs=0.2)  # played to the end
 
 
 async def test_barge_in_stops_the_reply_and_answers_the_new_question(
         tmp_path: Path, engines: Engines) -> None:
-    first = spoken(engines, "Tell me a long story about the sea and the ships.")
-    room = LoopbackRoom(timeline(0.5, first, 0.5).pcm, tail_s=3.0)
-    interruption = timeline(dev_clip("syn_05a.wav"), 0.6).pcm  # right as the reply starts
+    room = LoopbackRoom(timeline(0.5, spoken(engines, LONG_QUESTION), 0.5).pcm, tail_s=3.0)
+    interruption = timeline(spoken(engines, "Hey Jarvis, turn off the bedroom lamp."), 0.6).pcm
     sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room, interruption)
     await sink.open()
-    config = make_config(tmp_path, audio__barge_in=True)
-    listener, state = listener_for(config, engines, sink)
+    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
     await listen(listener, state, room)
     assert listener.barge_ins == 1
-    assert [t.transcript for t in state.turns] == [state.turns[0].transcript]
-    assert "bedroom" in state.turns[0].transcript.lower()  # only the new question was answered
-    assert len(sink.written) == 1
+    assert "bedroom" in state.turns[-1].transcript.lower()  # the new question was answered
+    assert "bedroom" in state.turns[-1].reply.lower()
+    assert all("bedroom" not in t.transcript.lower() for t in list(state.turns)[:-1])
 
 
 async def test_wake_word_gates_turns(tmp_path: Path, engines: Engines) -> None:
@@ -277,7 +319,7 @@ async def test_follow_up_continues_the_conversation_later_turns_start_afresh(
     listener, state = listener_for(config, engines, None)
     await listen(listener, state, WavFileSource(wav, realtime=True))  # heard after the 1st reply
     assert len(state.turns) == 2
-    memory = listener.pipeline.memory
+    memory = listener.turns.memory
     base = listener._conversation_base
     exchanges = [len(memory.history(f"{base}-{n}")) // 2 for n in conversations]
     assert sum(exchanges) == 2 and all(exchanges)

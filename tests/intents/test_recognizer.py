@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from satellite.intents import IntentRecognizer, guess_domain, intent_answer_for, recognizer_for
+from satellite.intents import IntentRecognizer, guess_domain, recognizer_for
 from satellite.intents.responses import confirmation
 from tests.conftest import make_config
 
@@ -58,12 +58,12 @@ def test_fast_path_replies_confirm_actions_only(recognizer: IntentRecognizer, te
     assert match.reply == reply
 
 
-def test_intent_answer_follows_the_config(tmp_path: Path) -> None:
-    answer = intent_answer_for(make_config(tmp_path, intent__entities=["garage door"]))
-    assert answer is not None
-    assert answer("open the garage door") == "Opening the garage door."
-    assert answer("how tall is mount everest") is None
-    assert intent_answer_for(make_config(tmp_path, intent__enabled=False)) is None
+def test_recognizer_follows_the_config(tmp_path: Path) -> None:
+    recognizer = recognizer_for(make_config(tmp_path, intent__entities=["garage door"]))
+    assert recognizer is not None
+    match = recognizer.recognize("open the garage door")
+    assert match is not None and match.reply == "Opening the garage door."
+    assert recognizer.recognize("how tall is mount everest") is None
     assert recognizer_for(make_config(tmp_path, intent__enabled=False)) is None
 
 

@@ -116,3 +116,25 @@ def test_memory_without_database_still_remembers_in_process() -> None:
     memory.add_exchange("c", "q1", "a1")
     memory.add_exchange("c", "q2", "a2")
     assert [m.content for m in memory.history("c")] == ["q2", "a2"]
+
+
+def test_audio_beyond_the_byte_limit_goes_least_recently_used_first(tmp_path: Path) -> None:
+    clock = Clock()
+    second_of_audio = Pcm(b"\x01\x00" * 22050, 22050)  # 44,100 bytes
+    cache = make_cache(tmp_path, clock, max_audio_bytes=100_000)
+    for n, question in enumerate(["one", "two", "three"]):
+        clock.now = 1000.0 + n
+        assert cache.put(f"question {question}", f"answer {question}", second_of_audio, "joe")
+    stats = cache.stats()
+    assert stats.entries == 3 and stats.bytes_audio <= 100_000 and stats.with_audio == 2
+    oldest = cache.get("question one")
+    assert oldest is not None and oldest.reply == "answer one" and oldest.audio is None
+    newest = cache.get("question three")
+    assert newest is not None and newest.audio == second_of_audio
+
+
+def test_a_reply_too_big_for_the_audio_limit_keeps_its_text(tmp_path: Path) -> None:
+    cache = make_cache(tmp_path, Clock(), max_audio_bytes=1000)
+    assert cache.put("question", "answer", Pcm(b"\x01\x00" * 22050, 22050), "joe")
+    hit = cache.get("question")
+    assert hit is not None and hit.reply == "answer" and hit.audio is None

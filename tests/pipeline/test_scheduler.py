@@ -10,7 +10,7 @@ from collections.abc import Iterator
 import pytest
 
 from satellite.errors import BusyError
-from satellite.pipeline.scheduler import EngineScheduler
+from satellite.pipeline.scheduler import EngineScheduler, Priority
 
 
 async def test_full_queue_answers_busy_at_once() -> None:
@@ -84,3 +84,101 @@ async def test_stream_errors_reach_the_consumer() -> None:
         async for _ in scheduler.stream("llm", broken):
             pass
     scheduler.shutdown()
+
+
+async def test_a_cancelled_call_keeps_the_engine_until_its_thread_returns() -> None:
+    scheduler = EngineScheduler(workers=3)
+    inside = threading.Event()
+    release = threading.Event()
+    at_once: list[int] = []
+    running = 0
+    lock = threading.Lock()
+
+    def whisper(hold: bool) -> str:
+        nonlocal running
+        with lock:
+            running += 1
+            at_once.append(running)
+        inside.set()
+        if hold:
+            release.wait(5)
+        with lock:
+            running -= 1
+        return "done"
+
+    first = asyncio.create_task(scheduler.run("stt", whisper, True))
+    await asyncio.wait_for(asyncio.to_thread(inside.wait, 5), 6)
+    first.cancel()  # barge-in: nobody wants this transcript any more
+    with pytest.raises(asyncio.CancelledError):
+        await asyncio.wait_for(first, 5)
+    second = asyncio.create_task(scheduler.run("stt", whisper, False))
+    await asyncio.sleep(0.2)
+    assert not second.done()  # waits: the first thread still runs Whisper
+    assert [name for name, _ in scheduler.running()] == ["stt"]
+    release.set()
+    assert await asyncio.wait_for(second, 5) == "done"
+    assert max(at_once) == 1  # never two Whisper calls at once
+    scheduler.shutdown()
+
+
+async def test_a_call_cancelled_before_it_started_is_never_computed() -> None:
+    scheduler = EngineScheduler(workers=2)
+    release = threading.Event()
+    computed: list[str] = []
+    holder = asyncio.create_task(scheduler.run("stt", release.wait, 5))
+    await asyncio.sleep(0.05)
+    waiting = asyncio.create_task(scheduler.run("stt", computed.append, "speculative"))
+    await asyncio.sleep(0.05)
+    assert scheduler.queue_depth == 1
+    waiting.cancel()  # speech resumed: the speculative transcription is not wanted
+    await asyncio.sleep(0)
+    assert scheduler.queue_depth == 0
+    release.set()
+    await asyncio.wait_for(holder, 5)
+    assert await asyncio.wait_for(scheduler.run("stt", lambda: "free"), 5) == "free"
+    assert computed == []
+    scheduler.shutdown()
+
+
+async def test_the_room_goes_before_waiting_clients_and_is_never_refused() -> None:
+    scheduler = EngineScheduler(workers=2, max_queue=2)
+    release = threading.Event()
+    order: list[str] = []
+    holder = asyncio.create_task(scheduler.run("tts", release.wait, 5))
+    await asyncio.sleep(0.05)
+    clients = [asyncio.create_task(scheduler.run("tts", order.append, f"client {n}"))
+               for n in range(2)]
+    await asyncio.sleep(0.05)
+    with pytest.raises(BusyError):  # the client queue is full...
+        await asyncio.wait_for(scheduler.run("tts", order.append, "client 3"), 5)
+    room = asyncio.create_task(  # ...but the room still gets in, and first
+        scheduler.run("tts", order.append, "room", priority=Priority.ROOM))
+    await asyncio.sleep(0.05)
+    release.set()
+    await asyncio.wait_for(asyncio.gather(holder, room, *clients), 5)
+    assert order == ["room", "client 0", "client 1"]
+    scheduler.shutdown()
+
+
+async def test_a_consumer_that_stops_reading_does_not_hold_the_engine() -> None:
+    scheduler = EngineScheduler(workers=2)
+
+    def tokens(cancel: threading.Event) -> Iterator[int]:
+        yield from range(50)
+
+    stream = scheduler.stream("llm", tokens)
+    assert await asyncio.wait_for(anext(stream), 5) == 0
+    # The consumer now stalls (a client that does not read). The engine is free once the
+    # generation itself has finished, without the consumer taking another item.
+    assert await asyncio.wait_for(scheduler.run("llm", lambda: "next request"), 5) == "next request"
+    assert scheduler.running() == []
+    rest = [item async for item in stream]
+    assert rest == list(range(1, 50))  # nothing lost for the slow consumer
+    scheduler.shutdown()
+
+
+async def test_after_shutdown_requests_are_refused_not_hung() -> None:
+    scheduler = EngineScheduler()
+    scheduler.shutdown()
+    with pytest.raises(BusyError, match="shutting down"):
+        await asyncio.wait_for(scheduler.run("stt", lambda: 1), 5)

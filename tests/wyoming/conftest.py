@@ -13,8 +13,7 @@ from wyoming.event import Event
 
 from satellite.config import Config
 from satellite.engines import Engines
-from satellite.intents import intent_answer_for
-from satellite.pipeline.factory import create_pipeline
+from satellite.pipeline.factory import create_turn_service
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming import WyomingService
 from tests.conftest import make_config
@@ -31,14 +30,14 @@ def wyoming_config(tmp_path: Path, **overrides: object) -> Config:
 @asynccontextmanager
 async def running_service(config: Config, engines: Engines, *, body_timeout_s: float = 1.0
                           ) -> AsyncIterator[WyomingService]:
-    pipeline = create_pipeline(config, engines, intent_answer_for(config))
-    service = WyomingService(config, pipeline, RuntimeState(), body_timeout_s=body_timeout_s)
+    turns = create_turn_service(config, engines, RuntimeState())
+    service = WyomingService(config, turns, turns.state, body_timeout_s=body_timeout_s)
     await asyncio.wait_for(service.start(), TIMEOUT_S)
     try:
         yield service
     finally:
         await asyncio.wait_for(service.stop(), TIMEOUT_S)
-        pipeline.scheduler.shutdown()
+        turns.close()
 
 
 @pytest.fixture(scope="module")

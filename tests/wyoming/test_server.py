@@ -201,7 +201,7 @@ async def test_describe_answers_within_a_second_while_engines_are_busy(
             elapsed_s = time.perf_counter() - start
         assert event.type == "info"
         assert elapsed_s < 1.0, f"describe took {elapsed_s:.2f} s"  # Home Assistant's own limit
-        assert service.pipeline.scheduler.running()  # the engines really were busy
+        assert service.turns.scheduler.running()  # the engines really were busy
         await read_until(tts_client, of_type("audio-stop"))
         assert "moon" in final_text(await stt_answer)
 

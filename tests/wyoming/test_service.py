@@ -14,8 +14,7 @@ from wyoming.ping import Ping
 
 from satellite.engines import Engines
 from satellite.errors import SatelliteError
-from satellite.intents import intent_answer_for
-from satellite.pipeline.factory import create_pipeline
+from satellite.pipeline.factory import create_turn_service
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming import WyomingService
 from tests.wyoming.conftest import TIMEOUT_S, connect, of_type, read_until, running_service, wyoming_config
@@ -88,10 +87,10 @@ async def test_port_in_use_fails_with_a_clear_error(tmp_path: Path, engines: Eng
         taken.listen()
         port = taken.getsockname()[1]
         config = wyoming_config(tmp_path, wyoming__uri=f"tcp://127.0.0.1:{port}")
-        pipeline = create_pipeline(config, engines, intent_answer_for(config))
         state = RuntimeState()
-        service = WyomingService(config, pipeline, state)
+        turns = create_turn_service(config, engines, state)
+        service = WyomingService(config, turns, state)
         with pytest.raises(SatelliteError, match="cannot listen"):
             await asyncio.wait_for(service.start(), TIMEOUT_S)
         assert state.components["wyoming"].state == "failed"
-        pipeline.scheduler.shutdown()
+        turns.close()

@@ -1,0 +1,153 @@
+"""Is an utterance meant for the assistant? The wake word, the follow-up window, the name.
+
+- ``none``: every utterance is.
+- ``micro`` / ``openwakeword``: when the wake word was heard in it or shortly
+  before it (``WAKE_WINDOW_S``). The model runs on its own thread, in order,
+  never on the event loop; a backlog beyond ``WAKE_BACKLOG_CHUNKS`` is dropped
+  and counted, and an utterance waits for the model to have heard it.
+- ``phrase``: decided from the transcript, which must start with the name.
+- After a reply, ``wake.followup_s`` in which no wake word is needed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from satellite.config.schema import Config
+from satellite.engines.wake import WakeWordDetector, after_wake_phrase, strip_wake_phrase
+from satellite.pipeline.segmenter import UtteranceEnded
+from satellite.runtime.metrics import Metrics
+
+_LOGGER = logging.getLogger(__name__)
+
+WAKE_BACKLOG_CHUNKS = 50  # ~3 s of audio waiting for the wake word model: drop, count overruns
+WAKE_WINDOW_S = 5.0  # an utterance starting this long after the wake word still counts
+MODEL_MODES = ("micro", "openwakeword")
+_NON_WORDS = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*")
+
+
+def has_words(text: str) -> bool:
+    """False for empty transcripts and Whisper's non-speech tags ([BLANK_AUDIO], (music))."""
+    return bool(re.search(r"\w", _NON_WORDS.sub("", text)))
+
+
+class WakeGate:
+    def __init__(self, config: Config, detector: WakeWordDetector | None, metrics: Metrics,
+                 on_wake_word: Callable[[float], None]):
+        self.config = config
+        self.detector = detector
+        self.metrics = metrics
+        self.on_wake_word = on_wake_word
+        self.wake_s: float | None = None  # stream time of the last wake word heard
+        self.followup_from = 0.0  # wall clock: the follow-up window opens when a reply ends
+        self.followup_until = 0.0
+        self.backlog = 0
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wake")
+
+    @property
+    def mode(self) -> str:
+        return self.config.wake.engine
+
+    def reconfigure(self, config: Config) -> None:
+        self.config = config
+        if self.detector is not None:
+            self.detector.configure(config.wake)
+
+    # -- the wake word model ---------------------------------------------------------------------
+
+    def listening(self, now: float, speaking: bool) -> bool:
+        """Whether the model needs this audio: outside the follow-up window, or over a reply."""
+        return self.detector is not None and (now >= self.followup_until or speaking)
+
+    def hear(self, audio: bytes, stream_s: float) -> None:
+        """Hand a chunk to the model's thread; a backlog is counted and dropped."""
+        assert self.detector is not None
+        if self.backlog >= WAKE_BACKLOG_CHUNKS:
+            self.metrics.audio_overruns.labels(device="wake").inc()
+            return
+        self.backlog += 1
+        future = asyncio.get_running_loop().run_in_executor(
+            self._executor, self.detector.process, audio, stream_s)
+        future.add_done_callback(lambda done: self._heard(done, stream_s))
+
+    def _heard(self, done: asyncio.Future[bool], stream_s: float) -> None:
+        self.backlog -= 1
+        if done.cancelled():
+            return
+        if done.exception() is not None:
+            _LOGGER.error("wake word model failed", exc_info=done.exception())
+        elif done.result():
+            assert self.detector is not None
+            _LOGGER.info("wake word %s heard", self.detector.name)
+            self.wake_s = stream_s
+            self.on_wake_word(stream_s)
+
+    async def drain(self) -> None:
+        """Until the model has heard every chunk handed to it so far."""
+        if self.detector is not None:
+            await asyncio.get_running_loop().run_in_executor(self._executor, lambda: None)
+            await asyncio.sleep(0)  # let the last result callbacks run
+
+    def must_wait_for_model(self, event: UtteranceEnded, wall_offset: float) -> bool:
+        return self.detector is not None and self.backlog > 0 and not self.in_followup(
+            event, wall_offset)
+
+    # -- decisions -------------------------------------------------------------------------------
+
+    def woken_since(self, stream_s: float) -> bool:
+        return self.wake_s is not None and self.wake_s >= stream_s
+
+    def in_followup(self, event: UtteranceEnded, wall_offset: float) -> bool:
+        """Started inside the window after a reply (not during it: that is the reply's echo)."""
+        return self.followup_from <= event.start_s + wall_offset <= self.followup_until
+
+    def addressed(self, event: UtteranceEnded, wall_offset: float) -> bool | None:
+        """True: a turn. False: not for us. None: decided by the transcript (phrase mode)."""
+        if self.mode == "none" or self.in_followup(event, wall_offset):
+            return True
+        if self.mode == "phrase":
+            return None
+        return self.wake_s is not None and (
+            event.audio_start_s - WAKE_WINDOW_S <= self.wake_s <= event.decided_s + 0.1)
+
+    def consume(self) -> float | None:
+        """One wake word, one turn: the stream time it was heard at, if a model heard it."""
+        heard, self.wake_s = self.wake_s, None
+        return heard if self.mode in MODEL_MODES else None
+
+    def phrase_in(self, transcript: str) -> bool:
+        """Whether the recognizer heard the wake phrase itself in the transcript."""
+        return self.detector is not None and after_wake_phrase(
+            transcript, self.detector.phrase) is not None
+
+    def speculation_worthwhile(self, last_voiced_s: float, now: float) -> bool:
+        """Transcribe ahead only speech that may become a turn."""
+        if self.mode not in MODEL_MODES or now < self.followup_until:
+            return True
+        return self.woken_since(last_voiced_s - 30.0)
+
+    def open_followup(self, now: float) -> None:
+        self.followup_from = now
+        self.followup_until = now + self.config.wake.followup_s
+
+    def question(self, transcript: str, woken: bool) -> str | None:
+        """The question in a transcript, or None when it is not addressed (phrase mode)."""
+        text = transcript.strip()
+        if self.mode == "phrase" and not woken:
+            stripped = strip_wake_phrase(text, self.config.wake.phrase)
+            if stripped is None:
+                _LOGGER.debug("'%s' does not start with '%s': ignored", text, self.config.wake.phrase)
+                return None
+            return stripped or text
+        if self.detector is not None:  # the question is what follows the wake word
+            after = after_wake_phrase(text, self.detector.phrase)
+            if after is not None and has_words(after):
+                return after
+        return text
+
+    def close(self) -> None:
+        self._executor.shutdown(wait=False, cancel_futures=True)

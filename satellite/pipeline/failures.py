@@ -1,0 +1,33 @@
+"""What a failed turn means to each door: one classification, used by the room and by Wyoming."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from satellite.errors import AudioError, BusyError, InputError, SatelliteError
+
+
+@dataclass(frozen=True)
+class Failure:
+    kind: str  # metric label (satellite_errors{kind})
+    code: str  # Wyoming error code
+    spoken: str  # what the person in the room hears
+    expected: bool  # an expected failure is one warning; anything else is logged with its traceback
+
+
+BUSY = "Sorry, I'm busy right now. Please ask me again in a moment."
+TOO_LONG = "Sorry, that was too much for me. Please ask a shorter question."
+BROKEN = "Sorry, something went wrong. Please try again."
+SPOKEN_PHRASES = (BUSY, TOO_LONG, BROKEN)  # rendered at start, so saying them needs no engine
+
+
+def classify(error: BaseException) -> Failure:
+    if isinstance(error, BusyError):
+        return Failure("busy", "busy", BUSY, True)
+    if isinstance(error, InputError):
+        return Failure("bad_request", "bad-request", TOO_LONG, True)
+    if isinstance(error, AudioError):
+        return Failure("audio_output", "audio", BROKEN, True)
+    if isinstance(error, SatelliteError):
+        return Failure(type(error).__name__, "error", BROKEN, True)
+    return Failure("internal", "internal", BROKEN, False)

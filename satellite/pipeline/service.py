@@ -1,0 +1,340 @@
+"""The turn service: one object every door (mic, Wyoming, CLI) calls for a turn.
+
+It owns the rules, so no door repeats them: where a reply comes from (an empty
+question, a clock answer, the intent fast path, the response cache, then the
+LLM streamed sentence by sentence and checked by ``ReplyGuard``), conversation
+memory, writing the cache, speaking, recording the turn and its metrics, and
+what a failure means (``failures.classify``). The doors translate events.
+
+Nothing here blocks the event loop: engines run through the ``EngineScheduler``
+(one unit of work at a time per engine, the room first), the state database on
+its own thread, hassil on a worker thread.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import datetime as dt
+import logging
+import time
+from collections.abc import AsyncGenerator, Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+from satellite.audio.pcm import Pcm
+from satellite.config.schema import Config
+from satellite.engines import Engines
+from satellite.engines.llm import ChatMessage
+from satellite.engines.stt import Transcript
+from satellite.engines.tts import TextToSpeech
+from satellite.errors import InputError, ModelError
+from satellite.intents.recognizer import IntentMatch, IntentRecognizer
+from satellite.pipeline.cache import CachedReply, ResponseCache
+from satellite.pipeline.context import fit_context
+from satellite.pipeline.failures import Failure, classify
+from satellite.pipeline.guard import ReplyGuard
+from satellite.pipeline.local_answers import local_answer
+from satellite.pipeline.memory import ConversationMemory
+from satellite.pipeline.scheduler import EngineScheduler, Priority
+from satellite.pipeline.sentences import SentenceSplitter, split_sentences
+from satellite.pipeline.speech_chunks import speech_chunks
+from satellite.pipeline.store import StateDbWorker
+from satellite.pipeline.turn import ReplySentence, TurnEvent, TurnRequest, TurnResult, TurnTimings
+from satellite.runtime.heap import trim_heap
+from satellite.runtime.state import RuntimeState
+
+_LOGGER = logging.getLogger(__name__)
+TTS_AHEAD_BLOCKS = 4  # audio synthesized ahead of a slow consumer, holding no engine
+NOTHING_HEARD = "Sorry, I didn't catch that."
+NO_ANSWER = "Sorry, I can't help with that yet."
+_END = object()
+
+
+class TurnService:
+    def __init__(self, config: Config, engines: Engines, scheduler: EngineScheduler,
+                 cache: ResponseCache, memory: ConversationMemory, *,
+                 recognizer: IntentRecognizer | None = None, state: RuntimeState | None = None,
+                 db: StateDbWorker | None = None, close_db: Callable[[], None] | None = None,
+                 clock: Callable[[], float] = time.perf_counter,
+                 now: Callable[[], dt.datetime] = dt.datetime.now):
+        self.config = config
+        self.engines = engines
+        self.scheduler = scheduler
+        self.cache = cache
+        self.memory = memory
+        self.recognizer = recognizer
+        self.state = state if state is not None else RuntimeState()
+        self.db = db or StateDbWorker()
+        self._close_db = close_db
+        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-worker")
+        self.clock = clock
+        self._now = now
+
+    # -- engines -------------------------------------------------------------------------------
+
+    async def transcribe(self, pcm: Pcm, priority: Priority = Priority.CLIENT) -> Transcript:
+        return await self.scheduler.run("stt", self.engines.stt.transcribe, pcm, priority=priority)
+
+    def voice(self, name: str | None) -> TextToSpeech:
+        voices = self.engines.voices()
+        if not name:
+            return self.engines.tts
+        if name not in voices:
+            raise InputError(f"unknown voice '{name}'; available: {', '.join(voices)}")
+        return voices[name]
+
+    async def speak(self, text: str, voice: str | None = None, speaker: int | None = None, *,
+                    lead: bool = False, priority: Priority = Priority.CLIENT) -> AsyncGenerator[Pcm, None]:
+        """Synthesize ``text``: PCM blocks at the voice's rate, in bounded chunks.
+
+        Each chunk is one unit of work on the TTS engine; the next chunk is made
+        while the consumer handles this one, at most ``TTS_AHEAD_BLOCKS`` ahead, so a
+        consumer that stalls holds memory for a few blocks and no engine.
+        ``lead``: the start of a reply, whose first words are spoken on their own.
+        """
+        tts = self.voice(voice)
+        chunks = speech_chunks(text, lead_words=self.config.tts.lead_words if lead else 0,
+                               max_words=self.config.tts.max_chunk_words)
+        blocks: asyncio.Queue[Any] = asyncio.Queue(maxsize=TTS_AHEAD_BLOCKS)
+
+        async def produce() -> None:
+            try:
+                for chunk in chunks:
+                    made = await self.scheduler.run(
+                        "tts", lambda c=chunk: list(tts.synthesize(c, speaker)), priority=priority)
+                    for pcm in made:
+                        await blocks.put(pcm)
+            except Exception as error:  # handed to the consumer, raised there
+                await blocks.put(error)
+            await blocks.put(_END)
+
+        producer = asyncio.get_running_loop().create_task(produce(), name="tts chunks")
+        try:
+            while (item := await blocks.get()) is not _END:
+                if isinstance(item, BaseException):
+                    raise item
+                yield item
+        finally:
+            producer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await producer
+
+    async def recognize(self, text: str) -> IntentMatch | None:
+        """The intent fast path (hassil, pure Python: long text takes a while), off the event loop."""
+        if self.recognizer is None or not text.strip():
+            return None
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(self._worker, self.recognizer.recognize, text)
+
+    # -- turns ---------------------------------------------------------------------------------
+
+    async def turn(self, pcm: Pcm, request: TurnRequest, transcript: Transcript | None = None
+                   ) -> AsyncGenerator[TurnEvent, None]:
+        """A whole voice turn: the transcript (given, or made here), then ``answer``'s events."""
+        request.t0 = self.clock() if request.t0 is None else request.t0
+        if transcript is None:
+            transcript = await self.transcribe(pcm, request.priority)
+        request.timings.stt_ms = self._ms(request.t0)
+        yield transcript
+        request.text = transcript.text
+        answer = self.answer(request)
+        async with contextlib.aclosing(answer):
+            async for event in answer:
+                yield event
+
+    async def answer(self, request: TurnRequest) -> AsyncGenerator[ReplySentence | Pcm | TurnResult, None]:
+        """The reply to ``request.text``: sentences and (``speak``) their audio as they come, then
+        the result. Memory and the cache are written, and the turn recorded, before the result."""
+        t0 = request.t0 = self.clock() if request.t0 is None else request.t0
+        timings = request.timings
+        text = request.text.strip()
+        if len(text) > self.config.wyoming.max_text_chars:
+            raise InputError(f"question longer than {self.config.wyoming.max_text_chars} characters")
+        identity = self.engines.tts.identity() if request.speak else None
+        fixed = await self._fast_answer(text, request.intents)
+        no_history: list[ChatMessage] = []
+        history = await self.db.call(self.memory.history, request.conversation, default=no_history)
+        cached: CachedReply | None = None
+        if fixed is None and not history:
+            cached = await self.db.call(self.cache.get, text, default=None)
+        stored_audio = cached.audio if cached is not None and cached.voice == identity else None
+        if cached is not None:
+            fixed = (cached.reply, "cache")
+        sentences: list[str] = []
+        audio: list[Pcm] = []
+        replies = (self._fixed_sentences(*fixed, request) if fixed is not None
+                   else self._llm_sentences(text, history, request))
+        async with contextlib.aclosing(replies):
+            async for sentence in replies:
+                if timings.first_sentence_ms is None:
+                    timings.first_sentence_ms = self._ms(t0)
+                sentences.append(sentence.text)
+                yield sentence
+                if not request.speak:
+                    continue
+                if stored_audio is not None:
+                    spoken = _one(stored_audio)
+                else:
+                    spoken = self.speak(sentence.text, lead=not audio, priority=request.priority)
+                async with contextlib.aclosing(spoken):
+                    async for pcm in spoken:
+                        if timings.first_audio_ms is None:
+                            timings.first_audio_ms = self._ms(t0)
+                        audio.append(pcm)
+                        yield pcm
+        reply = " ".join(sentences)
+        await self.db.call(self.memory.add_exchange, request.conversation, text, reply, default=None)
+        if timings.source == "llm" and not history:
+            joined = Pcm(b"".join(p.audio for p in audio), audio[0].rate_hz) if audio else None
+            await self.db.call(self.cache.put, text, reply, joined, identity, default=False)
+        timings.total_ms = self._ms(t0)
+        result = TurnResult(text, reply, timings, sum(p.seconds for p in audio), sentences=sentences)
+        self.record(request, result)
+        await asyncio.get_running_loop().run_in_executor(self._worker, trim_heap)
+        yield result
+
+    async def _fast_answer(self, text: str, intents: bool) -> tuple[str, str] | None:
+        """(reply, source) when no model is needed: no words, a clock question, a home command."""
+        if not text:
+            return NOTHING_HEARD, "local"
+        answer = local_answer(text, self._now)
+        if answer:
+            return answer, "local"
+        if intents:
+            match = await self.recognize(text)
+            if match is not None and match.reply:
+                return match.reply, "intent"
+        return None
+
+    async def _fixed_sentences(self, reply: str, source: str, request: TurnRequest
+                               ) -> AsyncGenerator[ReplySentence, None]:
+        request.timings.source = source
+        # A cached reply is one piece, as its stored audio is; a fresh one goes sentence by sentence.
+        for sentence in ([reply] if source == "cache" else split_sentences(reply) or [reply]):
+            if request.timings.first_token_ms is None:
+                request.timings.first_token_ms = self._ms(request.t0 or self.clock())
+            if request.on_token:
+                request.on_token(sentence + " ")
+            yield ReplySentence(sentence, source)
+
+    async def _llm_sentences(self, text: str, history: list[ChatMessage], request: TurnRequest
+                             ) -> AsyncGenerator[ReplySentence, None]:
+        timings, t0 = request.timings, request.t0 or self.clock()
+        timings.source = "llm"
+        llm, llm_config = self.engines.llm, self.config.llm
+
+        def generate(cancel: Any) -> Any:
+            messages = fit_context(llm_config.system_prompt, history, text,
+                                   count_tokens=llm.count_tokens, context_tokens=llm.context_tokens,
+                                   reply_tokens=llm_config.max_tokens)
+            if len(messages) - 2 < len(history):
+                _LOGGER.info("conversation trimmed to fit the context: %d of %d messages kept",
+                             len(messages) - 2, len(history))
+            yield from llm.stream(messages, cancel)
+
+        splitter = SentenceSplitter(first_clause_words=self.config.tts.first_clause_words)
+        guard = ReplyGuard(llm_config.max_sentences, echo_of=text)
+        stream = self.scheduler.stream("llm", generate, priority=request.priority)
+        async with contextlib.aclosing(stream):
+            async for piece in stream:
+                if timings.first_token_ms is None:
+                    timings.first_token_ms = self._ms(t0)
+                if request.on_token:
+                    request.on_token(piece)
+                for sentence in splitter.feed(piece):
+                    if splitter.clause_emitted and guard.max_sentences == llm_config.max_sentences:
+                        guard.max_sentences += 1  # a first clause does not use up a sentence
+                    spoken = guard.accept(sentence)
+                    if spoken is not None:
+                        yield ReplySentence(spoken, "llm")
+                    if guard.stopped:
+                        break
+                if guard.stopped:
+                    break
+        if not guard.stopped:
+            for sentence in splitter.flush():
+                spoken = guard.accept(sentence)
+                if spoken is not None:
+                    yield ReplySentence(spoken, "llm")
+        if guard.stopped_because and guard.stopped_because != "max_sentences":
+            _LOGGER.info("reply cut short: %s", guard.stopped_because)
+        if not guard.accepted:
+            yield ReplySentence(NO_ANSWER, "llm")
+
+    # -- recording -----------------------------------------------------------------------------
+
+    def record(self, request: TurnRequest, result: TurnResult) -> None:
+        """One turn: RuntimeState (status page, metrics) and one INFO line."""
+        t = result.timings
+        timings: dict[str, Any] = {**t.as_dict(), **request.details}
+        self.state.record_turn(request.door, result.transcript, result.reply, t.source, timings)
+        _LOGGER.info(
+            "turn (%s): %r -> %r (%s) | end of speech %s · stt %s · first token %s · first audio %s"
+            " · last voiced → first reply audio %s · total %s", request.door, result.transcript,
+            result.reply, t.source or "-", _ms(t.end_of_speech_ms), _ms(t.stt_ms),
+            _ms(t.first_token_ms), _ms(t.first_audio_ms), _ms(t.first_reply_audio_ms),
+            _ms(t.total_ms))
+
+    def record_failure(self, door: str, error: BaseException) -> Failure:
+        """Count and log a failed turn once; the door presents the returned ``Failure``."""
+        failure = classify(error)
+        self.state.metrics.errors.labels(kind=failure.kind).inc()
+        if failure.expected:
+            _LOGGER.warning("%s turn failed: %s", door, error)
+        else:
+            _LOGGER.error("%s turn failed", door, exc_info=error)
+        return failure
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def self_test(self) -> dict[str, float]:
+        """One tiny inference per engine (ms each), which also warms them: the LLM keeps the
+        system prompt's state for the first real turn. Raises ``ModelError`` when one fails."""
+        llm, prompt = self.engines.llm, self.config.llm.system_prompt
+        tests: dict[str, Callable[[], Any]] = {
+            "stt": lambda: self.engines.stt.transcribe(Pcm.silence(0.5)),
+            "llm": lambda: "".join(llm.stream([ChatMessage("system", prompt),
+                                               ChatMessage("user", "Hello.")], max_tokens=2)),
+            "tts": lambda: list(self.engines.tts.synthesize("Ready.")),
+        }
+        took_ms: dict[str, float] = {}
+        for stage, test in tests.items():
+            start = self.clock()
+            try:
+                await self.scheduler.run(stage, test, priority=Priority.ROOM)
+            except Exception as error:
+                raise ModelError(f"{stage} self-test failed: {type(error).__name__}: {error}"
+                                 ) from error
+            took_ms[stage] = self._ms(start)
+        return took_ms
+
+    async def prerender(self, texts: tuple[str, ...]) -> dict[str, Pcm]:
+        """Audio of fixed phrases, made now so that saying them later needs no engine."""
+        rendered: dict[str, Pcm] = {}
+        for text in texts:
+            blocks = await self.scheduler.run("tts", lambda t=text: list(self.engines.tts.synthesize(t)),
+                                              priority=Priority.ROOM)
+            if blocks:
+                rendered[text] = Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz)
+        return rendered
+
+    def close(self, timeout_s: float = 5.0) -> None:
+        """Stop the engine pool (running units are not awaited) and close the state database."""
+        self.scheduler.shutdown()
+        self._worker.shutdown(wait=False, cancel_futures=True)
+        self.db.close(self._close_db, timeout_s)
+
+    def _ms(self, t0: float) -> float:
+        return (self.clock() - t0) * 1000.0
+
+
+async def _one(pcm: Pcm) -> AsyncGenerator[Pcm, None]:
+    yield pcm
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+__all__ = ["TurnService", "TurnTimings"]

@@ -1,0 +1,291 @@
+"""The turn service: contract tests on fast fakes, then the same behaviour on the real models."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from satellite.audio import Pcm, read_wav
+from satellite.config import Config
+from satellite.engines import Engines
+from satellite.engines.llm import ChatMessage
+from satellite.engines.stt import Transcript
+from satellite.engines.tts import VoiceInfo
+from satellite.errors import InputError
+from satellite.pipeline import (
+    ReplySentence,
+    TurnRequest,
+    TurnResult,
+    TurnService,
+    create_turn_service,
+)
+from tests.conftest import make_config
+
+
+class FakeStt:
+    name = "fake"
+    languages = ["en"]
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def transcribe(self, pcm: Pcm) -> Transcript:
+        return Transcript(self.text, "en", pcm.seconds)
+
+
+class FakeLlm:
+    name = "fake-llm"
+    identity = "fake-llm:1"
+    context_tokens = 2048
+
+    def __init__(self, pieces: list[str], delay_s: float = 0.05):
+        self.pieces = pieces
+        self.delay_s = delay_s
+        self.finished = threading.Event()
+        self.calls = 0
+        self.last_messages: list[ChatMessage] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: list[ChatMessage], cancel: threading.Event | None = None,
+               max_tokens: int | None = None) -> Iterator[str]:
+        self.calls += 1
+        self.finished.clear()
+        self.last_messages = messages
+        try:
+            for piece in self.pieces:
+                if cancel is not None and cancel.is_set():
+                    return
+                time.sleep(self.delay_s)
+                yield piece
+        finally:
+            self.finished.set()
+
+
+class FakeTts:
+    voice = VoiceInfo("fake-voice", "en_US", 16000, [], Path("fake.onnx"))
+
+    def __init__(self) -> None:
+        self.spoken: list[str] = []
+        self.speed = 1.0
+
+    def identity(self, speaker: int | None = None) -> str:
+        return f"fake-voice:{speaker}:{self.speed}"
+
+    def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
+        self.spoken.append(text)
+        yield Pcm(b"\x00\x10" * 160, 16000)
+
+
+def fake_service(tmp_path: Path, llm: FakeLlm, heard: str = "tell me about the sea",
+                 **config: object) -> tuple[TurnService, Engines]:
+    cfg = make_config(tmp_path, **config)
+    engines = Engines(FakeStt(heard), llm, FakeTts())  # type: ignore[arg-type]
+    return create_turn_service(cfg, engines), engines
+
+
+def voice_turn(turns: TurnService, conversation: str = ""):
+    return turns.turn(Pcm.silence(1.0), TurnRequest("", conversation=conversation))
+
+
+def ask(turns: TurnService, text: str, conversation: str = "", **request: object):
+    return turns.answer(TurnRequest(text, conversation=conversation, **request))  # type: ignore[arg-type]
+
+
+async def collect(agen, timeout: float = 30.0) -> list:
+    async def run() -> list:
+        return [event async for event in agen]
+    return await asyncio.wait_for(run(), timeout)
+
+
+async def test_first_audio_arrives_before_llm_finishes(tmp_path: Path) -> None:
+    llm = FakeLlm(["The sea", " is big.", " It is", " deep.", " It is", " salty."])
+    turns, _ = fake_service(tmp_path, llm)
+    llm_done_at_first_audio = None
+    events = []
+    async for event in voice_turn(turns):
+        if isinstance(event, Pcm) and llm_done_at_first_audio is None:
+            llm_done_at_first_audio = llm.finished.is_set()
+        events.append(event)
+    assert llm_done_at_first_audio is False
+    sentences = [e.text for e in events if isinstance(e, ReplySentence)]
+    assert sentences == ["The sea is big.", "It is deep.", "It is salty."]
+    result = events[-1]
+    assert isinstance(result, TurnResult)
+    t = result.timings
+    assert t.source == "llm"
+    assert t.stt_ms <= t.first_token_ms <= t.first_sentence_ms <= t.first_audio_ms <= t.total_ms
+
+
+async def test_second_identical_question_comes_from_cache_with_its_audio(tmp_path: Path) -> None:
+    llm = FakeLlm(["Waves", " are fun."])
+    turns, engines = fake_service(tmp_path, llm)
+    await collect(voice_turn(turns))
+    assert llm.calls == 1
+    events = await collect(voice_turn(turns))
+    assert llm.calls == 1
+    result = events[-1]
+    assert result.timings.source == "cache" and result.reply == "Waves are fun."
+    assert len(engines.tts.spoken) == 1  # audio came from the cache too
+    assert any(isinstance(e, Pcm) for e in events)
+
+
+async def test_clock_question_never_reaches_the_llm(tmp_path: Path) -> None:
+    llm = FakeLlm(["It is noon."])
+    turns, _ = fake_service(tmp_path, llm, heard="What time is it?")
+    events = await collect(voice_turn(turns))
+    assert llm.calls == 0
+    assert events[-1].timings.source == "local" and events[-1].reply.startswith("It's ")
+
+
+async def test_rambling_model_is_cut_to_max_sentences(tmp_path: Path) -> None:
+    llm = FakeLlm(["One. ", "Two. ", "Three. ", "Four. ", "Five. ", "Six. "], delay_s=0.01)
+    turns, _ = fake_service(tmp_path, llm, llm__max_sentences=2)
+    events = await collect(voice_turn(turns))
+    assert [e.text for e in events if isinstance(e, ReplySentence)] == ["One.", "Two."]
+
+
+async def test_conversation_memory_reaches_the_model(tmp_path: Path) -> None:
+    llm = FakeLlm(["Sure."], delay_s=0.0)
+    turns, _ = fake_service(tmp_path, llm)
+    await collect(ask(turns, "my name is Ada", "room-1"))
+    await collect(ask(turns, "what is my name", "room-1"))
+    contents = [m.content for m in llm.last_messages]
+    assert "my name is Ada" in contents and contents[-1] == "what is my name"
+    await collect(ask(turns, "what is my name", "room-2"))
+    assert "my name is Ada" not in [m.content for m in llm.last_messages]
+
+
+async def test_empty_transcript_gets_a_polite_reply(tmp_path: Path) -> None:
+    llm = FakeLlm(["x"])
+    turns, _ = fake_service(tmp_path, llm, heard="")
+    events = await collect(voice_turn(turns))
+    assert llm.calls == 0 and "didn't catch" in events[-1].reply
+
+
+# -- the same behaviour on the real models -------------------------------------------------------
+
+
+@pytest.fixture
+def real_turns(tmp_path: Path, engines: Engines) -> TurnService:
+    config: Config = make_config(tmp_path, llm__max_tokens=160, llm__max_sentences=6)
+    return create_turn_service(config, engines)
+
+
+async def test_real_turn_from_wav_to_speech(real_turns, dev_set) -> None:
+    clip = next(c for c in dev_set if c.path.name == "syn_29a.wav")  # population of tokyo
+    events = await collect(real_turns.turn(read_wav(clip.path), TurnRequest("")), timeout=120)
+    transcript = events[0]
+    assert isinstance(transcript, Transcript) and "tokyo" in transcript.text.lower()
+    audio = [e for e in events if isinstance(e, Pcm)]
+    result = events[-1]
+    assert isinstance(result, TurnResult) and result.reply.strip()
+    assert audio and sum(a.seconds for a in audio) > 0.5
+    assert result.timings.first_audio_ms is not None
+
+
+async def test_real_first_audio_arrives_while_llm_still_generates(real_turns) -> None:
+    still_generating = None
+    answer = ask(real_turns,
+                 "Describe the moon in several sentences: its size, its surface and its orbit.")
+    async with contextlib.aclosing(answer):
+        async for event in answer:
+            if isinstance(event, Pcm):
+                still_generating = "llm" in [name for name, _ in real_turns.scheduler.running()]
+                break
+    assert still_generating is True
+
+
+async def test_first_clause_is_spoken_before_its_sentence_ends(tmp_path: Path) -> None:
+    llm = FakeLlm(["The first", " moon landing,", " which NASA", " planned,", " was in 1969.",
+                   " Two more.", " Three more.", " Four."], delay_s=0.01)
+    turns, engines = fake_service(tmp_path, llm, llm__max_sentences=3)
+    events = await collect(voice_turn(turns))
+    sentences = [e.text for e in events if isinstance(e, ReplySentence)]
+    assert sentences == ["The first moon landing,", "which NASA planned, was in 1969.",
+                         "Two more.", "Three more."]
+    assert engines.tts.spoken[0] == "The first moon landing,"
+
+
+class CountingRecognizer:
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def recognize(self, text: str) -> None:
+        self.asked.append(text)
+        return None
+
+
+async def test_intent_fast_path_is_asked_once_per_turn(tmp_path: Path) -> None:
+    recognizer = CountingRecognizer()
+    turns, _ = fake_service(tmp_path, FakeLlm(["Waves are fun."], delay_s=0.0))
+    turns.recognizer = recognizer  # type: ignore[assignment]
+    await collect(voice_turn(turns))
+    assert recognizer.asked == ["tell me about the sea"]
+    await collect(ask(turns, "tell me about the waves", intents=False))
+    assert recognizer.asked == ["tell me about the sea"]
+
+
+async def test_an_answer_given_as_text_is_cached_for_every_door(tmp_path: Path) -> None:
+    llm = FakeLlm(["Waves", " are fun."], delay_s=0.0)
+    turns, engines = fake_service(tmp_path, llm)
+    await collect(ask(turns, "tell me about the sea", door="wyoming", speak=False))
+    assert llm.calls == 1
+    events = await collect(voice_turn(turns))  # the room asks the same: no LLM, spoken anew
+    assert llm.calls == 1 and events[-1].timings.source == "cache"
+    assert engines.tts.spoken == ["Waves are fun."]
+    assert [t.door for t in turns.state.turns] == ["wyoming", "cli"]
+
+
+async def test_a_cached_answer_reaches_the_token_callback(tmp_path: Path) -> None:
+    turns, _ = fake_service(tmp_path, FakeLlm(["Waves", " are fun."], delay_s=0.0))
+    await collect(ask(turns, "tell me about the sea", speak=False))
+    printed: list[str] = []
+    events = await collect(ask(turns, "tell me about the sea", speak=False, on_token=printed.append))
+    assert events[-1].timings.source == "cache"
+    assert "".join(printed).strip() == "Waves are fun."
+
+
+async def test_cached_audio_is_replayed_only_in_the_same_voice(tmp_path: Path) -> None:
+    llm = FakeLlm(["Waves are fun."], delay_s=0.0)
+    turns, engines = fake_service(tmp_path, llm)
+    await collect(voice_turn(turns))
+    await collect(voice_turn(turns))
+    assert engines.tts.spoken == ["Waves are fun."]  # the second came with its audio
+    engines.tts.speed = 0.8  # e.g. a new tts.length_scale: the old audio sounds different
+    events = await collect(voice_turn(turns))
+    assert events[-1].timings.source == "cache" and llm.calls == 1
+    assert engines.tts.spoken == ["Waves are fun.", "Waves are fun."]
+
+
+async def test_a_long_conversation_is_trimmed_to_fit_the_context(tmp_path: Path) -> None:
+    llm = FakeLlm(["Sure."], delay_s=0.0)
+    llm.context_tokens = 400
+    turns, _ = fake_service(tmp_path, llm, llm__max_tokens=64, llm__history_turns=20)
+    long_words = " ".join(["word"] * 60)
+    for n in range(8):
+        events = await collect(ask(turns, f"question {n} {long_words}", "room", speak=False))
+        assert isinstance(events[-1], TurnResult) and events[-1].reply == "Sure."
+    sent = llm.last_messages
+    assert sent[0].role == "system" and sent[-1].content.startswith("question 7")
+    assert sum(llm.count_tokens(m.content) + 8 for m in sent) <= 400 - 64
+    assert 1 <= (len(sent) - 2) // 2 < 7  # the newest exchanges kept, the oldest dropped
+
+
+async def test_a_question_too_long_for_the_context_is_refused_clearly(tmp_path: Path) -> None:
+    llm = FakeLlm(["Sure."], delay_s=0.0)
+    llm.context_tokens = 300
+    turns, _ = fake_service(tmp_path, llm, llm__max_tokens=64)
+    with pytest.raises(InputError, match="too long for the model"):
+        await collect(ask(turns, " ".join(["word"] * 400), speak=False))
+    failure = turns.record_failure("mic", InputError("too long"))
+    assert failure.code == "bad-request" and "shorter" in failure.spoken
+    events = await collect(ask(turns, "and a short one", speak=False))  # the service goes on
+    assert events[-1].reply == "Sure."
