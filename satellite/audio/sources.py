@@ -17,6 +17,7 @@ import os
 import shlex
 import signal
 import threading
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
@@ -74,8 +75,12 @@ class MicSource(AudioSource):
     only when ``read()`` is waiting for them. When the deque is full the block
     is counted as an overrun right there and nothing is scheduled on the loop,
     so a device that delivers far faster than real time cannot flood the loop
-    with callbacks. Opening and closing the stream run on the device's own
-    thread, each bounded.
+    with callbacks. A full deque means the consumer holds the source back on
+    purpose (``CaptureSupervisor`` paces a source faster than real time): the
+    callback then also sleeps one block, so a device without a clock (an ALSA
+    ``null`` or ``file`` plugin delivers hundreds of times real time) cannot spin
+    a core either; a real device that far behind has overrun anyway. Opening and
+    closing the stream run on the device's own thread, each bounded.
     """
 
     live = True
@@ -130,6 +135,7 @@ class MicSource(AudioSource):
             except (sd.PortAudioError, ValueError):
                 info = sd.query_devices(self.device, "input")
                 rate = int(info["default_samplerate"])
+            self._rate_hz = rate
             stream = sd.RawInputStream(device=self.device, samplerate=rate, channels=1,
                                        dtype="int16", blocksize=int(rate * CHUNK_S),
                                        callback=self._on_frames)
@@ -144,11 +150,15 @@ class MicSource(AudioSource):
         with self._lock:
             if status and status.input_overflow:
                 self._count_overrun()
-            if len(self._frames) >= self._max_chunks:
+            full = len(self._frames) >= self._max_chunks
+            if full:
                 self._count_overrun()
             else:
                 self._frames.append(bytes(indata))
                 wakeup, self._wakeup = self._wakeup, None
+        if full:
+            time.sleep(frames / self._rate_hz)  # back-pressure: the block's own length
+            return
         if wakeup is not None and self._loop is not None:
             try:
                 self._loop.call_soon_threadsafe(_wake, wakeup)
