@@ -113,9 +113,12 @@ class MicSource(AudioSource):
             self._frames.clear()
         label = self.device if self.device is not None else "default"
         thread = DeviceThread(f"mic {label}")
+        abandoned = threading.Event()
         try:
-            self._stream, self._rate_hz = await thread.call(self.call_timeout_s, self._start, sd)
+            self._stream, self._rate_hz = await thread.call(self.call_timeout_s, self._start, sd,
+                                                            abandoned)
         except DeviceTimeout as error:
+            abandoned.set()  # should the open finish after all, the stream is closed at once
             raise AudioError(f"microphone {label} did not open within {self.call_timeout_s:g} s "
                              f"({error})") from error
         except BaseException:
@@ -125,7 +128,7 @@ class MicSource(AudioSource):
         self._converter = PcmConverter() if self._rate_hz != STT_RATE_HZ else None
         self.name = f"mic:{label}@{self._rate_hz}Hz"
 
-    def _start(self, sd: Any) -> tuple[Any, int]:
+    def _start(self, sd: Any, abandoned: threading.Event) -> tuple[Any, int]:
         """On the device thread: pick a rate the device takes, open and start the stream."""
         try:
             rate = STT_RATE_HZ
@@ -142,6 +145,9 @@ class MicSource(AudioSource):
             stream.start()
         except (sd.PortAudioError, ValueError) as error:
             raise AudioError(f"cannot open microphone {self.device or 'default'}: {error}") from error
+        if abandoned.is_set():
+            _close_stream(stream)
+            raise AudioError("microphone opened after its caller gave up; closed")
         return stream, rate
 
     def _on_frames(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
