@@ -2,7 +2,9 @@
 
 A reply is a sequence of ``play(pcm)`` calls followed by ``end_reply()``, which
 returns once the audio has been played out (so the listener knows when its own
-voice stops). ``abort()`` stops a reply at once (barge-in, shutdown).
+voice stops). ``abort()`` stops a reply at once (barge-in, shutdown). Every wait
+on a device or a command is bounded (``audio.output_timeout_s`` beyond the audio's
+own length): a hung speaker fails the reply with ``AudioError``, never the daemon.
 """
 
 from __future__ import annotations
@@ -10,20 +12,27 @@ from __future__ import annotations
 import asyncio
 import logging
 import shlex
+import signal
 import time
 from abc import ABC, abstractmethod
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from satellite.audio.convert import PcmConverter
+from satellite.audio.device_thread import DeviceThread, DeviceTimeout
 from satellite.audio.pcm import SAMPLE_WIDTH, Pcm
-from satellite.audio.sources import parse_device
+from satellite.audio.sources import DEVICE_CALL_TIMEOUT_S, parse_device, signal_process_group
 from satellite.audio.wav import write_wav
 from satellite.config.schema import AudioConfig
 from satellite.errors import AudioError
 
 _LOGGER = logging.getLogger(__name__)
 BLOCK_S = 0.1  # playback is written in blocks this long so an abort is heard quickly
+OUTPUT_TIMEOUT_S = 3.0  # default of audio.output_timeout_s
+CONVERT_ON_LOOP_MAX_S = 0.25  # longer blocks are resampled on a worker thread
+KILL_WAIT_S = 5.0  # a killed snd command is reaped within this, or left with a warning
+T = TypeVar("T")
 
 
 class AudioSink(ABC):
@@ -53,14 +62,24 @@ def _blocks(pcm: Pcm) -> list[bytes]:
 
 
 class SpeakerSink(AudioSink):
-    """sounddevice output; the blocking writes run in a thread, never on the loop."""
+    """sounddevice output; every blocking call runs on the device's own thread, each one bounded.
 
-    def __init__(self, device: str = ""):
+    A write must return within its block's length plus ``timeout_s``, the final
+    ``stop`` within the audio still buffered plus ``timeout_s``. A call that does
+    not is abandoned with its stream and thread (a daemon thread, which cannot
+    hold the process at exit): the reply fails with ``AudioError`` and the next
+    reply opens a fresh stream.
+    """
+
+    def __init__(self, device: str = "", timeout_s: float = OUTPUT_TIMEOUT_S):
         self.device = parse_device(device)
+        self.timeout_s = timeout_s
         self.name = f"speaker:{device or 'default'}"
         self._stream: Any = None
+        self._thread: DeviceThread | None = None
         self._rate_hz = 0
         self._aborted = False
+        self._plays_until_s = 0.0  # monotonic time the audio written so far has played out
 
     async def open(self) -> None:
         try:
@@ -73,16 +92,30 @@ class SpeakerSink(AudioSink):
             raise AudioError(f"no audio output {self.device or 'default'}: {error}") from error
 
     async def play(self, pcm: Pcm) -> None:
-        loop = asyncio.get_running_loop()
         if self._stream is None or self._rate_hz != pcm.rate_hz:
             await self.end_reply()
             self._aborted = False
-            self._stream = await loop.run_in_executor(None, self._open_stream, pcm.rate_hz)
+            self._stream = await self._call(DEVICE_CALL_TIMEOUT_S, "open", self._open_stream,
+                                            pcm.rate_hz)
             self._rate_hz = pcm.rate_hz
+            self._plays_until_s = time.monotonic()
         for block in _blocks(pcm):
             if self._aborted or self._stream is None:
                 return
-            await loop.run_in_executor(None, self._write, self._stream, block)
+            block_s = len(block) / (SAMPLE_WIDTH * pcm.rate_hz)
+            self._plays_until_s = max(self._plays_until_s, time.monotonic()) + block_s
+            await self._call(block_s + self.timeout_s, "play audio", self._write, self._stream, block)
+
+    async def _call(self, timeout_s: float, what: str, function: Callable[..., T], *args: Any) -> T:
+        if self._thread is None:
+            self._thread = DeviceThread(f"speaker {self.device or 'default'}")
+        try:
+            return await self._thread.call(timeout_s, function, *args)
+        except DeviceTimeout as error:
+            self._stream, self._thread = None, None  # both left to the stuck thread
+            raise AudioError(f"speaker {self.device or 'default'} did not {what} within "
+                             f"{timeout_s:.1f} s; stream abandoned, the next reply reopens it"
+                             ) from error
 
     def _open_stream(self, rate_hz: int) -> Any:
         import sounddevice as sd
@@ -108,20 +141,37 @@ class SpeakerSink(AudioSink):
 
     async def end_reply(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            await asyncio.get_running_loop().run_in_executor(None, _drain, stream, self._aborted)
+        if stream is None:
+            return
+        if self._aborted:
+            await self._call(self.timeout_s, "stop", _drain, stream, True)
+            return
+        buffered_s = max(0.0, self._plays_until_s - time.monotonic())
+        await self._call(buffered_s + self.timeout_s, "finish playing", _drain, stream, False)
 
     async def abort(self) -> None:
         self._aborted = True
         await self.end_reply()
 
+    async def close(self) -> None:
+        try:
+            await self.abort()
+        finally:
+            thread, self._thread = self._thread, None
+            if thread is not None:
+                thread.stop()
+
 
 def _drain(stream: Any, aborted: bool) -> None:
+    import sounddevice as sd
+
     try:
         if aborted:
             stream.abort()
         else:
             stream.stop()  # returns once the buffered audio has been played
+    except sd.PortAudioError as error:
+        raise AudioError(f"speaker stop failed: {error}") from error
     finally:
         stream.close()
 
@@ -129,54 +179,106 @@ def _drain(stream: Any, aborted: bool) -> None:
 class CommandSink(AudioSink):
     """Raw s16le mono PCM to a command's stdin (e.g. ``aplay -r 22050 -c 1 -f S16_LE -t raw``).
 
-    One process per reply; the audio is converted to ``rate_hz`` (0 = the voice's own rate).
+    One process per reply; the audio is converted to ``rate_hz`` (0 = the voice's own rate),
+    off the event loop when the block is long. A real-time player drains its input at
+    playback speed, so a write must be taken within the block's length plus ``timeout_s``,
+    and the exit at ``end_reply`` must come within the audio still to play plus
+    ``timeout_s``. A command that does not is killed (with whatever it started) and the
+    reply fails with ``AudioError``.
     """
 
-    def __init__(self, command: str, rate_hz: int = 0):
+    def __init__(self, command: str, rate_hz: int = 0, timeout_s: float = OUTPUT_TIMEOUT_S):
         if not command.strip():
             raise AudioError("audio.output is 'command' but audio.snd_command is empty")
         self.command = command
         self.rate_hz = rate_hz
+        self.timeout_s = timeout_s
         self.name = f"command:{shlex.split(command)[0]}"
         self._process: asyncio.subprocess.Process | None = None
         self._converter: PcmConverter | None = None
+        self._plays_until_s = 0.0  # monotonic time the audio written so far has played out
 
     async def play(self, pcm: Pcm) -> None:
         if self._process is None:
             try:
                 self._process = await asyncio.create_subprocess_exec(
-                    *shlex.split(self.command), stdin=asyncio.subprocess.PIPE)
+                    *shlex.split(self.command), stdin=asyncio.subprocess.PIPE,
+                    start_new_session=True)
             except OSError as error:
                 raise AudioError(f"cannot start snd command {self.command!r}: {error}") from error
             self._converter = PcmConverter(self.rate_hz) if self.rate_hz else None
+            self._plays_until_s = time.monotonic()
+        process = self._process
         if self._converter is not None:
-            pcm = self._converter.convert(pcm)
-        assert self._process.stdin is not None
+            pcm = await _convert(self._converter, pcm)
+        self._plays_until_s = max(self._plays_until_s, time.monotonic()) + pcm.seconds
+        bound_s = pcm.seconds + self.timeout_s
+        assert process.stdin is not None
         try:
-            self._process.stdin.write(pcm.audio)
-            await self._process.stdin.drain()
+            async with asyncio.timeout(bound_s):
+                process.stdin.write(pcm.audio)
+                await process.stdin.drain()
+        except TimeoutError:
+            await self._kill(process)
+            raise AudioError(f"snd command {self.command!r} did not accept audio within "
+                             f"{bound_s:.1f} s; killed") from None
         except (BrokenPipeError, ConnectionResetError) as error:
+            await self._kill(process)
             raise AudioError(f"snd command closed its input: {error}") from error
 
     async def end_reply(self) -> None:
-        process, self._process = self._process, None
+        process = self._process
         if process is None:
             return
+        bound_s = max(0.0, self._plays_until_s - time.monotonic()) + self.timeout_s
         assert process.stdin is not None
-        process.stdin.close()
         try:
-            await process.stdin.wait_closed()
-        except (BrokenPipeError, ConnectionResetError):
-            pass  # the command exited early: its exit status says what happened
-        code = await process.wait()
+            async with asyncio.timeout(bound_s):
+                process.stdin.close()
+                try:
+                    await process.stdin.wait_closed()
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the command exited early: its exit status says what happened
+                code = await process.wait()
+        except TimeoutError:
+            await self._kill(process)
+            raise AudioError(f"snd command {self.command!r} did not play audio within "
+                             f"{bound_s:.1f} s; killed") from None
+        except asyncio.CancelledError:
+            await self._kill(process)  # barge-in or shutdown: the reply stops now
+            raise
+        finally:
+            if self._process is process:
+                self._process = None
         if code != 0:
             raise AudioError(f"snd command exited with status {code}")
 
     async def abort(self) -> None:
         process, self._process = self._process, None
-        if process is not None and process.returncode is None:
-            process.kill()
-            await process.wait()
+        if process is not None:
+            await self._kill(process)
+
+    async def _kill(self, process: asyncio.subprocess.Process) -> None:
+        """SIGKILL to the command and what it started; drop unwritten audio; reap it, bounded."""
+        if self._process is process:
+            self._process = None
+        if process.returncode is None:
+            signal_process_group(process, signal.SIGKILL)
+        if process.stdin is not None and not process.stdin.transport.is_closing():
+            process.stdin.transport.abort()  # our end of the pipe, now, buffered audio dropped
+        try:
+            async with asyncio.timeout(KILL_WAIT_S):
+                await process.wait()
+        except TimeoutError:
+            _LOGGER.warning("snd command %r (pid %d) did not exit after SIGKILL", self.command,
+                            process.pid)
+
+
+async def _convert(converter: PcmConverter, pcm: Pcm) -> Pcm:
+    """A long block (a whole sentence) is resampled on a worker thread, not on the event loop."""
+    if pcm.seconds > CONVERT_ON_LOOP_MAX_S:
+        return await asyncio.to_thread(converter.convert, pcm)
+    return converter.convert(pcm)
 
 
 class WavDirSink(AudioSink):
@@ -230,9 +332,9 @@ class WavDirSink(AudioSink):
 def create_sink(config: AudioConfig) -> AudioSink | None:
     """The configured sink, or None when output is off."""
     if config.output == "speaker":
-        return SpeakerSink(config.output_device)
+        return SpeakerSink(config.output_device, config.output_timeout_s)
     if config.output == "command":
-        return CommandSink(config.snd_command, config.snd_rate_hz)
+        return CommandSink(config.snd_command, config.snd_rate_hz, config.output_timeout_s)
     if config.output == "dir":
         if not config.output_dir:
             raise AudioError("audio.output is 'dir' but audio.output_dir is empty")

@@ -3,20 +3,27 @@
 Every source yields 16 kHz mono s16le ``Pcm`` chunks through ``await read()``;
 ``None`` means end of input (a file played out, a mic command that exited).
 The microphone's PortAudio callback runs on PortAudio's thread and only copies
-the frames into the loop with ``call_soon_threadsafe``; a full queue or an
-input overflow is counted in ``audio_overruns``, never dropped silently.
+the frames into a bounded queue; a full queue or an input overflow is counted in
+``audio_overruns``, never dropped silently. Sources marked ``real_time`` (the
+microphone, a mic command) are paced and watched by ``CaptureSupervisor``.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import logging
+import os
 import shlex
+import signal
+import threading
+import time
 from abc import ABC, abstractmethod
 from pathlib import Path
 from typing import Any
 
 from satellite.audio.convert import PcmConverter
+from satellite.audio.device_thread import DeviceThread, DeviceTimeout
 from satellite.audio.pcm import SAMPLE_WIDTH, STT_RATE_HZ, Pcm
 from satellite.audio.wav import read_wav
 from satellite.config.schema import AudioConfig
@@ -25,6 +32,8 @@ from satellite.runtime.metrics import Metrics
 
 _LOGGER = logging.getLogger(__name__)
 CHUNK_S = 0.064  # 1024 samples at 16 kHz: small enough for VAD latency, large enough for Python
+DEVICE_CALL_TIMEOUT_S = 10.0  # opening or closing a PortAudio stream
+COMMAND_EXIT_TIMEOUT_S = 2.0  # a mic command asked to terminate, before it is killed
 
 
 class AudioSource(ABC):
@@ -32,6 +41,9 @@ class AudioSource(ABC):
 
     name = "source"
     live = False  # a device that can stall and be reopened (vs. a file that ends)
+    # Audio captured as it happens (a microphone, a mic command): it cannot honestly arrive
+    # faster than real time, so the supervisor paces it and reports a flood or a stall.
+    real_time = False
 
     async def open(self) -> None:  # noqa: B027 - an optional hook
         """Start capturing; raises ``AudioError`` when the device is not there."""
@@ -56,33 +68,68 @@ def parse_device(value: str) -> int | str | None:
 
 
 class MicSource(AudioSource):
-    """A sounddevice input stream at 16 kHz mono, or the device's rate converted."""
+    """A sounddevice input stream at 16 kHz mono, or the device's rate converted.
+
+    PortAudio calls ``_on_frames`` on its own thread. The frames go into a
+    bounded deque under a lock; the loop is woken (one ``call_soon_threadsafe``)
+    only when ``read()`` is waiting for them. When the deque is full the block
+    is counted as an overrun right there and nothing is scheduled on the loop,
+    so a device that delivers far faster than real time cannot flood the loop
+    with callbacks. A full deque means the consumer holds the source back on
+    purpose (``CaptureSupervisor`` paces a source faster than real time): the
+    callback then also sleeps one block, so a device without a clock (an ALSA
+    ``null`` or ``file`` plugin delivers hundreds of times real time) cannot spin
+    a core either; a real device that far behind has overrun anyway. Opening and
+    closing the stream run on the device's own thread, each bounded.
+    """
 
     live = True
+    real_time = True
 
-    def __init__(self, device: str = "", metrics: Metrics | None = None, queue_chunks: int = 100):
+    def __init__(self, device: str = "", metrics: Metrics | None = None, queue_chunks: int = 100,
+                 call_timeout_s: float = DEVICE_CALL_TIMEOUT_S):
         self.device = parse_device(device)
         self.metrics = metrics
+        self.call_timeout_s = call_timeout_s
         self.name = f"mic:{device or 'default'}"
-        self._queue: asyncio.Queue[bytes] = asyncio.Queue(maxsize=queue_chunks)
+        self._max_chunks = queue_chunks
+        self._frames: collections.deque[bytes] = collections.deque()
+        self._lock = threading.Lock()  # guards _frames, _wakeup and overruns (PortAudio's thread)
+        self._wakeup: asyncio.Future[None] | None = None  # set while read() waits for frames
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._overrun_counter = (metrics.audio_overruns.labels(device="mic")
+                                 if metrics is not None else None)
         self._stream: Any = None
+        self._thread: DeviceThread | None = None
         self._converter: PcmConverter | None = None
         self._rate_hz = STT_RATE_HZ
         self.overruns = 0
         self.frames_in = 0
 
     async def open(self) -> None:
+        sd = _sounddevice("input")
+        self._loop = asyncio.get_running_loop()
+        with self._lock:
+            self._frames.clear()
+        label = self.device if self.device is not None else "default"
+        thread = DeviceThread(f"mic {label}")
+        abandoned = threading.Event()
         try:
-            import sounddevice as sd
-        except OSError as error:  # PortAudio missing
-            raise AudioError(f"no audio input: {error}") from error
-        loop = asyncio.get_running_loop()
+            self._stream, self._rate_hz = await thread.call(self.call_timeout_s, self._start, sd,
+                                                            abandoned)
+        except DeviceTimeout as error:
+            abandoned.set()  # should the open finish after all, the stream is closed at once
+            raise AudioError(f"microphone {label} did not open within {self.call_timeout_s:g} s "
+                             f"({error})") from error
+        except BaseException:
+            thread.stop()
+            raise
+        self._thread = thread
+        self._converter = PcmConverter() if self._rate_hz != STT_RATE_HZ else None
+        self.name = f"mic:{label}@{self._rate_hz}Hz"
 
-        def callback(indata: Any, frames: int, time_info: Any, status: Any) -> None:
-            data = bytes(indata)
-            overflow = bool(status.input_overflow) if status else False
-            loop.call_soon_threadsafe(self._put, data, overflow)
-
+    def _start(self, sd: Any, abandoned: threading.Event) -> tuple[Any, int]:
+        """On the device thread: pick a rate the device takes, open and start the stream."""
         try:
             rate = STT_RATE_HZ
             try:
@@ -91,43 +138,87 @@ class MicSource(AudioSource):
             except (sd.PortAudioError, ValueError):
                 info = sd.query_devices(self.device, "input")
                 rate = int(info["default_samplerate"])
+            self._rate_hz = rate
             stream = sd.RawInputStream(device=self.device, samplerate=rate, channels=1,
                                        dtype="int16", blocksize=int(rate * CHUNK_S),
-                                       callback=callback)
+                                       callback=self._on_frames)
             stream.start()
         except (sd.PortAudioError, ValueError) as error:
             raise AudioError(f"cannot open microphone {self.device or 'default'}: {error}") from error
-        self._stream = stream
-        self._rate_hz = rate
-        self._converter = PcmConverter() if rate != STT_RATE_HZ else None
-        name = self.device if self.device is not None else "default"
-        self.name = f"mic:{name}@{rate}Hz"
+        if abandoned.is_set():
+            _close_stream(stream)
+            raise AudioError("microphone opened after its caller gave up; closed")
+        return stream, rate
 
-    def _put(self, data: bytes, overflow: bool) -> None:
-        if overflow:
-            self._overrun()
-        try:
-            self._queue.put_nowait(data)
-        except asyncio.QueueFull:
-            self._overrun()
+    def _on_frames(self, indata: Any, frames: int, time_info: Any, status: Any) -> None:
+        """PortAudio's thread: keep the block if there is room, else count it; wake a waiting read."""
+        wakeup = None
+        with self._lock:
+            if status and status.input_overflow:
+                self._count_overrun()
+            full = len(self._frames) >= self._max_chunks
+            if full:
+                self._count_overrun()
+            else:
+                self._frames.append(bytes(indata))
+                wakeup, self._wakeup = self._wakeup, None
+        if full:
+            time.sleep(frames / self._rate_hz)  # back-pressure: the block's own length
+            return
+        if wakeup is not None and self._loop is not None:
+            try:
+                self._loop.call_soon_threadsafe(_wake, wakeup)
+            except RuntimeError:  # the loop closed under a stream not yet stopped
+                pass
 
-    def _overrun(self) -> None:
+    def _count_overrun(self) -> None:
+        """With ``_lock`` held; prometheus counters are thread-safe."""
         self.overruns += 1
-        if self.metrics is not None:
-            self.metrics.audio_overruns.labels(device="mic").inc()
+        if self._overrun_counter is not None:
+            self._overrun_counter.inc()
 
     async def read(self) -> Pcm | None:
-        data = await self._queue.get()
+        loop = asyncio.get_running_loop()
+        while True:
+            wakeup = loop.create_future()
+            with self._lock:
+                if self._frames:
+                    data = self._frames.popleft()
+                    break
+                self._wakeup = wakeup
+            await wakeup
         self.frames_in += len(data) // SAMPLE_WIDTH
         pcm = Pcm(data, self._rate_hz)
         return self._converter.convert(pcm) if self._converter else pcm
 
     async def close(self) -> None:
         stream, self._stream = self._stream, None
-        if stream is not None:
-            await asyncio.get_running_loop().run_in_executor(None, _close_stream, stream)
-        while not self._queue.empty():
-            self._queue.get_nowait()
+        thread, self._thread = self._thread, None
+        if stream is not None and thread is not None:
+            try:
+                await thread.call(self.call_timeout_s, _close_stream, stream)
+            except DeviceTimeout as error:
+                _LOGGER.warning("microphone %s did not close: %s; left behind", self.name, error)
+            except _sounddevice("input").PortAudioError as error:
+                _LOGGER.warning("microphone %s: closing failed: %s", self.name, error)
+        if thread is not None:
+            thread.stop()
+        with self._lock:
+            self._frames.clear()
+            self._wakeup = None
+
+
+def _wake(wakeup: asyncio.Future[None]) -> None:
+    if not wakeup.done():
+        wakeup.set_result(None)
+
+
+def _sounddevice(direction: str) -> Any:
+    try:
+        import sounddevice as sd
+    except OSError as error:  # PortAudio missing
+        raise AudioError(f"no audio {direction}: {error}") from error
+    return sd
 
 
 def _close_stream(stream: Any) -> None:
@@ -178,7 +269,12 @@ class WavFileSource(AudioSource):
 
 
 class CommandSource(AudioSource):
-    """Raw s16le mono PCM from a command's stdout (e.g. ``arecord -r 16000 -c 1 -f S16_LE -t raw``)."""
+    """Raw s16le mono PCM from a command's stdout (e.g. ``arecord -r 16000 -c 1 -f S16_LE -t raw``).
+
+    Paced as a real-time source, but not ``live``: the command exiting is the end of input.
+    """
+
+    real_time = True
 
     def __init__(self, command: str, rate_hz: int = STT_RATE_HZ):
         self.command = command
@@ -192,7 +288,8 @@ class CommandSource(AudioSource):
             raise AudioError("audio.input is 'command' but audio.mic_command is empty")
         try:
             self._process = await asyncio.create_subprocess_exec(
-                *shlex.split(self.command), stdout=asyncio.subprocess.PIPE)
+                *shlex.split(self.command), stdout=asyncio.subprocess.PIPE,
+                start_new_session=True)
         except OSError as error:
             raise AudioError(f"cannot start mic command {self.command!r}: {error}") from error
 
@@ -209,15 +306,37 @@ class CommandSource(AudioSource):
         return self._converter.convert(pcm) if self._converter else pcm
 
     async def close(self) -> None:
+        """Stop the command (and anything it started) and reap it, each step bounded."""
         process, self._process = self._process, None
-        if process is None or process.returncode is not None:
+        if process is None:
             return
-        process.terminate()
-        try:
-            await asyncio.wait_for(process.wait(), 2.0)
-        except TimeoutError:
-            process.kill()
+        if process.returncode is None:
+            signal_process_group(process, signal.SIGTERM)
+        if not await _reap(process, COMMAND_EXIT_TIMEOUT_S):
+            signal_process_group(process, signal.SIGKILL)
+            if not await _reap(process, COMMAND_EXIT_TIMEOUT_S):
+                _LOGGER.warning("mic command %r did not exit after SIGKILL", self.command)
+
+
+async def _reap(process: asyncio.subprocess.Process, timeout_s: float) -> bool:
+    """Read what is left of stdout (a paused pipe never sees its end) and wait for the exit."""
+    try:
+        async with asyncio.timeout(timeout_s):
+            if process.stdout is not None:
+                while await process.stdout.read(1 << 16):
+                    pass
             await process.wait()
+    except TimeoutError:
+        return False
+    return True
+
+
+def signal_process_group(process: asyncio.subprocess.Process, sig: signal.Signals) -> None:
+    """Signal a command started with ``start_new_session`` and whatever it started (``sh -c``)."""
+    try:
+        os.killpg(process.pid, sig)
+    except ProcessLookupError:  # already gone
+        pass
 
 
 def create_source(config: AudioConfig, metrics: Metrics | None = None) -> AudioSource | None:
@@ -234,4 +353,4 @@ def create_source(config: AudioConfig, metrics: Metrics | None = None) -> AudioS
 
 
 __all__ = ["AudioSource", "CommandSource", "MicSource", "WavFileSource", "create_source",
-           "parse_device"]
+           "parse_device", "signal_process_group"]

@@ -117,6 +117,9 @@ class AudioConfig:
                               "(wake.engine micro or openwakeword): there is no echo canceller")
     turn_grace_s: float = opt(5.0, min=0.0, max=120.0, live=True,
                               help="time a turn gets to finish at shutdown")
+    output_timeout_s: float = opt(3.0, min=0.1, max=120.0,
+                                  help="a speaker or snd command that does not take or play the audio "
+                                       "within its length plus this is killed and the reply fails")
 
 
 @dataclass(frozen=True)

@@ -55,6 +55,16 @@ class Metrics:
                                       ["type"], registry=r)
         self.audio_overruns = Counter("satellite_audio_overruns",
                                       "Audio frames dropped or overrun", ["device"], registry=r)
+        self.audio_source_speed_ratio = Gauge(
+            "satellite_audio_source_speed_ratio",
+            "How fast the audio source delivers, in times real time, over the last window (1 = a "
+            "real device; far above 1 = no clock, paced)", registry=r)
+        self.audio_source_floods = Counter(
+            "satellite_audio_source_floods",
+            "Times the audio source delivered much faster than real time and was paced", registry=r)
+        self.audio_source_stalls = Counter(
+            "satellite_audio_source_stalls",
+            "Times the audio source delivered no frames for health.mic_stall_s", registry=r)
         self.ready = Gauge("satellite_ready", "1 when every configured part is ready", registry=r)
         r.register(_ProcessMemory())
 

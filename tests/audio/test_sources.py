@@ -223,3 +223,56 @@ def test_sounddevice_capture_and_playback_through_virtual_alsa_devices(tmp_path:
     assert result["mic:"] >= 16000 and result["mic:nullin"] >= 16000 and result["mic:1"] >= 16000
     assert result["played"] is True
     assert result["missing"] == "AudioError"
+
+
+ALSA_FLOOD_SCRIPT = textwrap.dedent("""
+    import asyncio, json, time
+    from satellite.audio.sources import MicSource
+    from satellite.daemon.capture import CaptureSupervisor
+    from satellite.runtime.state import RuntimeState
+
+    async def main():
+        state = RuntimeState()
+        mic = MicSource("", state.metrics)
+        heard = []
+        supervisor = CaptureSupervisor(mic, state, lambda pcm: heard.append(pcm.seconds), stall_s=5.0)
+        task = asyncio.create_task(supervisor.run())
+        loop = asyncio.get_running_loop()
+        started, cpu = loop.time(), time.process_time()
+        while supervisor.floods == 0 and loop.time() - started < 30:
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(3.0)
+        result = {"wall_s": loop.time() - started, "cpu_s": time.process_time() - cpu,
+                  "heard_s": sum(heard), "overruns": mic.overruns,
+                  "mic": [state.components["mic"].state, state.components["mic"].detail],
+                  "floods": state.metrics.registry.get_sample_value("satellite_audio_source_floods_total")}
+        cancelled = loop.time()
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=10)
+        result["cancelled_in_s"] = loop.time() - cancelled if done else None
+        print(json.dumps(result))
+
+    asyncio.run(main())
+""")
+
+
+def test_a_microphone_with_no_clock_is_paced_reported_and_stops_at_once(tmp_path: Path) -> None:
+    """ALSA's null and file plugins deliver capture as fast as they are read (hundreds of times
+    real time): the daemon must neither spin on it nor hang when asked to stop."""
+    (tmp_path / ".asoundrc").write_text(textwrap.dedent("""
+        pcm.!default { type asym playback.pcm "nullout" capture.pcm "floodin" }
+        pcm.nullout { type null }
+        pcm.nullin { type null }
+        pcm.floodin { type file slave.pcm "nullin" file "/dev/null" format "raw" }
+    """))
+    env = {**os.environ, "HOME": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", ALSA_FLOOD_SCRIPT], env=env, capture_output=True,
+                          text=True, timeout=90, check=False)
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    state, detail = result["mic"]
+    assert state == "degraded" and "real time (no clock?); pacing it" in detail
+    assert result["floods"] == 1.0 and result["overruns"] > 0
+    assert result["heard_s"] <= result["wall_s"] * 1.1 + 2.0  # paced to real time plus the burst
+    assert result["cpu_s"] < 0.5 * result["wall_s"], "the process spins on the clockless device"
+    assert result["cancelled_in_s"] is not None and result["cancelled_in_s"] < 5.0

@@ -1,0 +1,247 @@
+"""Sinks never hold a turn: a speaker command or device that hangs is killed or dropped within a bound."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from satellite.audio import Pcm, PcmConverter
+from satellite.audio.device_thread import DeviceThread, DeviceTimeout
+from satellite.audio.sinks import CommandSink, SpeakerSink
+from satellite.errors import AudioError
+
+TIMEOUT_S = 20.0
+
+
+def tone(seconds: float, rate_hz: int = 16000, hz: float = 440.0) -> Pcm:
+    t = np.arange(int(seconds * rate_hz)) / rate_hz
+    return Pcm.from_float32(0.3 * np.sin(2 * np.pi * hz * t), rate_hz)
+
+
+def gone(pid: int) -> bool:
+    """No such process, or a zombie nobody reaped yet (a killed orphan in a container)."""
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+async def read_pid(path: Path) -> int:
+    async with asyncio.timeout(TIMEOUT_S):
+        while not path.exists() or not path.read_text().strip():
+            await asyncio.sleep(0.02)
+    return int(path.read_text())
+
+
+async def test_a_snd_command_that_never_reads_is_killed_and_the_play_fails(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    sink = CommandSink(f"sh -c 'sleep 600 & echo $! > {pid_file}; wait'", timeout_s=0.5)
+    audio = tone(2.0, 48000)  # 192 KB: more than the pipe and the transport buffer hold
+    started = time.monotonic()
+    with pytest.raises(AudioError, match=r"did not accept audio within 2\.5 s; killed"):
+        async with asyncio.timeout(TIMEOUT_S):
+            await sink.play(audio)
+    assert time.monotonic() - started < TIMEOUT_S
+    sleeper = await read_pid(pid_file)
+    assert gone(sleeper), "the command's own children are killed too"
+    await asyncio.wait_for(sink.end_reply(), TIMEOUT_S)  # nothing left to end
+
+
+async def test_a_snd_command_that_never_exits_is_killed_at_end_of_reply(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    sink = CommandSink(f"sh -c 'echo $$ > {pid_file}; cat > /dev/null; sleep 600'", timeout_s=0.5)
+    async with asyncio.timeout(TIMEOUT_S):
+        await sink.play(tone(0.3))
+    shell = await read_pid(pid_file)
+    with pytest.raises(AudioError, match=r"did not play audio within .* s; killed"):
+        async with asyncio.timeout(TIMEOUT_S):
+            await sink.end_reply()
+    assert gone(shell)
+    # the next reply starts a fresh command
+    pid_file.unlink()
+    async with asyncio.timeout(TIMEOUT_S):
+        await sink.play(tone(0.1))
+    assert await read_pid(pid_file) != shell
+    await asyncio.wait_for(sink.abort(), TIMEOUT_S)
+
+
+async def test_end_of_reply_waits_for_a_real_time_player(tmp_path: Path) -> None:
+    """A player that takes audio at playback speed is not mistaken for a hung one."""
+    out = tmp_path / "out.raw"
+    player = textwrap.dedent(f"""
+        import sys, time
+        data = sys.stdin.buffer.read()
+        time.sleep(len(data) / 32000)
+        open("{out}", "wb").write(data)
+    """).strip()
+    sink = CommandSink(f"{sys.executable} -c '{player}'", timeout_s=1.0)
+    audio = tone(2.0)
+    async with asyncio.timeout(TIMEOUT_S):
+        await sink.play(audio)
+        await sink.end_reply()
+    assert out.read_bytes() == audio.audio
+
+
+async def test_a_cat_command_receives_every_byte_of_every_reply(tmp_path: Path) -> None:
+    out = tmp_path / "out.raw"
+    sink = CommandSink(f"sh -c 'cat >> {out}'")
+    blocks = [tone(0.05), tone(1.5, hz=330), tone(0.2, hz=550)]
+    async with asyncio.timeout(TIMEOUT_S):
+        for _ in range(2):  # two replies, two processes
+            for block in blocks:
+                await sink.play(block)
+            await sink.end_reply()
+    assert out.read_bytes() == b"".join(b.audio for b in blocks) * 2
+
+
+async def test_converted_replies_match_a_conversion_done_in_one_go(tmp_path: Path) -> None:
+    """Large blocks are resampled on a worker thread: still in order, with the resampler's state."""
+    out = tmp_path / "out.raw"
+    sink = CommandSink(f"sh -c 'cat > {out}'", rate_hz=16000)
+    blocks = [tone(0.1, 22050), tone(1.0, 22050, hz=330), tone(0.6, 22050, hz=550)]
+    async with asyncio.timeout(TIMEOUT_S):
+        for block in blocks:
+            await sink.play(block)
+        await sink.end_reply()
+    reference = PcmConverter(16000)
+    assert out.read_bytes() == b"".join(reference.convert(b).audio for b in blocks)
+
+
+async def test_abort_kills_the_player_at_once(tmp_path: Path) -> None:
+    pid_file = tmp_path / "pid"
+    sink = CommandSink(f"sh -c 'echo $$ > {pid_file}; cat > /dev/null; sleep 600'")
+    async with asyncio.timeout(TIMEOUT_S):
+        await sink.play(tone(0.3))
+        shell = await read_pid(pid_file)
+        await sink.abort()
+    assert gone(shell)
+
+
+async def test_a_cancelled_end_of_reply_kills_the_player(tmp_path: Path) -> None:
+    """Barge-in cancels the turn while it waits for the reply to play out."""
+    pid_file = tmp_path / "pid"
+    sink = CommandSink(f"sh -c 'echo $$ > {pid_file}; cat > /dev/null; sleep 600'", timeout_s=30.0)
+    await asyncio.wait_for(sink.play(tone(0.3)), TIMEOUT_S)
+    shell = await read_pid(pid_file)
+    ending = asyncio.create_task(sink.end_reply())
+    await asyncio.sleep(0.2)
+    ending.cancel()
+    done, _ = await asyncio.wait({ending}, timeout=TIMEOUT_S)
+    assert done and ending.cancelled()
+    assert gone(shell)
+
+
+class FakeStream:
+    """A PortAudio stream whose ``write`` or ``stop`` can hang like a wedged device."""
+
+    def __init__(self, hang_on: str, release: threading.Event) -> None:
+        self.hang_on = hang_on
+        self.release = release
+        self.written = 0
+        self.closed = False
+
+    def _maybe_hang(self, call: str) -> None:
+        if call == self.hang_on:
+            self.release.wait()
+
+    def write(self, block: bytes) -> bool:
+        self._maybe_hang("write")
+        self.written += len(block)
+        return False
+
+    def stop(self) -> None:
+        self._maybe_hang("stop")
+
+    def abort(self) -> None:
+        self._maybe_hang("abort")
+
+    def close(self) -> None:
+        self.closed = True
+
+
+class FakeDeviceSpeaker(SpeakerSink):
+    """The real SpeakerSink with the PortAudio stream replaced; each open hands out the next stream."""
+
+    def __init__(self, streams: list[FakeStream], timeout_s: float) -> None:
+        super().__init__("fake", timeout_s)
+        self.streams = streams
+        self.opened: list[FakeStream] = []
+
+    def _open_stream(self, rate_hz: int) -> Any:
+        stream = self.streams[len(self.opened)]
+        self.opened.append(stream)
+        return stream
+
+
+@pytest.fixture
+def release() -> Any:
+    event = threading.Event()
+    yield event
+    event.set()  # let the stuck device threads end
+
+
+@pytest.mark.parametrize("hang_on", ["write", "stop"])
+async def test_a_wedged_speaker_fails_the_reply_and_the_next_reply_reopens_it(
+        hang_on: str, release: threading.Event) -> None:
+    first, second = FakeStream(hang_on, release), FakeStream("", release)
+    sink = FakeDeviceSpeaker([first, second], timeout_s=0.3)
+    with pytest.raises(AudioError, match="stream abandoned, the next reply reopens it"):
+        async with asyncio.timeout(TIMEOUT_S):
+            await sink.play(tone(0.5))
+            await sink.end_reply()
+    async with asyncio.timeout(TIMEOUT_S):
+        await sink.play(tone(0.5))
+        await sink.end_reply()
+        await sink.close()
+    assert sink.opened == [first, second]
+    assert second.written == len(tone(0.5).audio) and second.closed
+
+
+async def test_a_wedged_speaker_cannot_hold_abort_or_close(release: threading.Event) -> None:
+    sink = FakeDeviceSpeaker([FakeStream("abort", release)], timeout_s=0.3)
+    async with asyncio.timeout(TIMEOUT_S):
+        await sink.play(tone(0.2))
+        with pytest.raises(AudioError):
+            await sink.abort()
+        await sink.close()  # nothing left open: returns at once
+
+
+async def test_device_thread_bounds_each_call(release: threading.Event) -> None:
+    thread = DeviceThread("test device")
+    assert await thread.call(1.0, sum, [1, 2, 3]) == 6
+    with pytest.raises(ZeroDivisionError):
+        await thread.call(1.0, lambda: 1 / 0)
+    with pytest.raises(DeviceTimeout):
+        await thread.call(0.2, release.wait)
+    assert thread.stuck
+    with pytest.raises(DeviceTimeout, match="stuck"):
+        await thread.call(1.0, sum, [1])
+
+
+def test_a_stuck_device_thread_does_not_hold_the_process_at_exit() -> None:
+    script = textwrap.dedent("""
+        import asyncio, threading
+        from satellite.audio.device_thread import DeviceThread, DeviceTimeout
+
+        async def main():
+            try:
+                await DeviceThread("wedged").call(0.2, threading.Event().wait)
+            except DeviceTimeout:
+                print("timed out")
+
+        asyncio.run(main())
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=60, check=False)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "timed out"
