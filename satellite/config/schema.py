@@ -163,6 +163,11 @@ class WyomingConfig:
     max_text_chars: int = opt(4000, min=1, max=1_000_000)
     max_event_bytes: int = opt(4 * 1024 * 1024, min=1024)
     describe_timeout_s: float = opt(1.0, min=0.1)
+    write_timeout_s: float = opt(10.0, min=0.1, max=600.0,
+                                 help="a client that does not take an event this long is disconnected")
+    idle_timeout_s: float = opt(120.0, min=0.1, max=86400.0,
+                                help="a connection silent this long, with nothing being answered, is closed")
+    max_connections: int = opt(16, min=1, max=1024, help="connections beyond this get 'busy' and are closed")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from satellite.runtime.state import ComponentState, RuntimeState, TurnRecord
+from satellite.runtime.state import ComponentState, RuntimeState, TurnRecord, WyomingConnection
 
 # Timings shown on the status page, in the order of a turn.
 TIMING_KEYS = ("end_of_speech_ms", "stt_ms", "first_token_ms", "first_sentence_ms",
@@ -123,9 +123,27 @@ def status_document(state: RuntimeState, *, live: Verdict, ready: Verdict, recen
         },
         "engines": {"queue_depth": queue_depth,
                     "running": [{"engine": e, "running_s": round(a, 2)} for e, a in running]},
+        "wyoming": wyoming_dict(state.wyoming_connection_list(), now_wall_s),
         "process": {"resident_memory_bytes": rss_bytes},
         "latency_ms": latency_summary(turns),
         "turns": [turn_dict(t) for t in reversed(turns)],  # newest first
+    }
+
+
+def wyoming_dict(connections: Sequence[WyomingConnection], now_wall_s: float) -> dict[str, Any]:
+    """Open Wyoming connections; those whose client is not reading what we write are listed apart.
+
+    A client that stops reading is not an engine computing: it is shown here, and the
+    connection's write timeout ends it, but it never fails liveness.
+    """
+    return {
+        "connections": len(connections),
+        "open": [{"peer": c.peer, "since_s": c.since_s, "open_s": round(now_wall_s - c.since_s, 1),
+                  "request": c.request} for c in connections],
+        "waiting_on_client": [
+            {"peer": c.peer, "request": c.request, "since_s": c.write_pending_since_s,
+             "waiting_s": round(max(0.0, now_wall_s - c.write_pending_since_s), 2)}
+            for c in connections if c.write_pending_since_s is not None],
     }
 
 

@@ -7,6 +7,7 @@ injected so tests can move it.
 from __future__ import annotations
 
 import collections
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -37,6 +38,16 @@ class TurnRecord:
 
 
 @dataclass
+class WyomingConnection:
+    """One open Wyoming connection, as /status shows it. Updated by its handler on the event loop."""
+
+    peer: str
+    since_s: float  # wall clock
+    request: str | None = None  # what the client asked and is being answered, if anything
+    write_pending_since_s: float | None = None  # wall clock; set while a write waits on the client
+
+
+@dataclass
 class RuntimeState:
     metrics: Metrics = field(default_factory=Metrics)
     recent_turns_max: int = 50
@@ -49,6 +60,7 @@ class RuntimeState:
     audio_devices: dict[str, str] = field(default_factory=dict)  # input/output -> description
     last_mic_frame_s: float | None = None
     loop_heartbeat_s: float = field(default_factory=time.monotonic)
+    wyoming_connections: dict[int, WyomingConnection] = field(default_factory=dict)
     turns: collections.deque[TurnRecord] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -85,6 +97,25 @@ class RuntimeState:
             self.metrics.cache_hits.inc()
         elif source == "llm":
             self.metrics.cache_misses.inc()
+
+    def open_wyoming_connection(self, peer: str) -> WyomingConnection:
+        connection = WyomingConnection(peer, self.clock())
+        self.wyoming_connections[id(connection)] = connection
+        self.metrics.wyoming_connections.set(len(self.wyoming_connections))
+        return connection
+
+    def close_wyoming_connection(self, connection: WyomingConnection) -> None:
+        self.wyoming_connections.pop(id(connection), None)
+        self.metrics.wyoming_connections.set(len(self.wyoming_connections))
+
+    def wyoming_connection_list(self) -> list[WyomingConnection]:
+        """A snapshot for another thread (the health server): copies, taken with a retry."""
+        for _ in range(5):
+            try:
+                return [dataclasses.replace(c) for c in list(self.wyoming_connections.values())]
+            except RuntimeError:  # changed size during the copy: try again
+                continue
+        return []
 
     def uptime_s(self) -> float:
         return self.clock() - self.started_s

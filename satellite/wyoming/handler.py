@@ -5,18 +5,23 @@ Expected failures become an ``error`` event on the same connection: a full
 engine queue (code ``busy``), bad input (``bad-request``), a bad frame
 (``bad-frame``/``too-large``, then the connection closes). Speech out
 (``synthesize`` and its streaming variant) lives in ``SpeechOut``.
+
+What one client can hold is bounded: a connection beyond ``max_connections``
+gets ``error`` (code ``busy``) and is closed; one that sends nothing for
+``idle_timeout_s`` while nothing of its own is being answered is closed; an
+event it does not take within ``write_timeout_s`` aborts the connection, which
+cancels its synthesis (freeing the TTS engine) and drops its buffered audio.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from wyoming.asr import Transcribe, Transcript, TranscriptChunk, TranscriptStart, TranscriptStop
+from wyoming.asr import Transcribe, Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.error import Error
 from wyoming.event import Event, Eventable
@@ -31,10 +36,16 @@ from satellite.errors import BusyError, InputError
 from satellite.intents import IntentMatch
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.turn import ReplySentence, TurnRequest, TurnResult, TurnTimings
-from satellite.runtime.state import RuntimeState
+from satellite.runtime.state import RuntimeState, WyomingConnection
 from satellite.wyoming.audio_in import AudioCollector, check_format
 from satellite.wyoming.info import HANDLE_PROGRAM, INTENT_PROGRAM
-from satellite.wyoming.limits import ProtocolError, read_event_bounded
+from satellite.wyoming.limits import (
+    ClientIdleError,
+    ClientStalledError,
+    ProtocolError,
+    read_event_bounded,
+    write_event_bounded,
+)
 from satellite.wyoming.speech_out import SpeechOut
 
 _LOGGER = logging.getLogger(__name__)
@@ -44,6 +55,13 @@ KNOWN_TYPES = frozenset({
     "synthesize", "synthesize-start", "synthesize-chunk", "synthesize-stop", "recognize",
     "transcript",
 })
+# The request an event belongs to, as /status shows it; other events leave it as it is.
+REQUEST_OF = {
+    "describe": "describe", "transcribe": "transcribe", "audio-start": "transcribe",
+    "audio-chunk": "transcribe", "audio-stop": "transcribe", "synthesize": "synthesize",
+    "synthesize-start": "synthesize-stream", "synthesize-chunk": "synthesize-stream",
+    "synthesize-stop": "synthesize-stream", "recognize": "recognize", "transcript": "transcript",
+}
 
 
 @dataclass(frozen=True)
@@ -52,6 +70,9 @@ class ConnectionLimits:
     max_text_chars: int
     max_event_bytes: int
     body_timeout_s: float = 10.0
+    write_timeout_s: float = 10.0
+    idle_timeout_s: float = 120.0
+    max_connections: int = 16
 
 
 def parse(cls: type[E], event: Event) -> E:
@@ -73,47 +94,85 @@ def parse(cls: type[E], event: Event) -> E:
 
 class WyomingHandler(AsyncEventHandler):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 turns: TurnService, state: RuntimeState, info: Event, limits: ConnectionLimits,
-                 clock: Callable[[], float] = time.perf_counter):
+                 turns: TurnService, state: RuntimeState, info: Event, limits: ConnectionLimits):
         super().__init__(reader, writer)
         self.turns = turns
         self.state = state
         self.info = info
         self.limits = limits
-        self._clock = clock
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "local"
         self.program: str | None = None
         self._language: str | None = None
         self._audio: AudioCollector | None = None
+        self.connection: WyomingConnection | None = None  # registered in the state once admitted
+        self._writes_pending = 0
+        self._stalled = False
         self.speech = SpeechOut(turns, self.write_event, self._busy_in_stream, peer=self.peer,
                                 max_text_chars=limits.max_text_chars)
 
     # -- the connection --------------------------------------------------------------------------
 
     async def run(self) -> None:
-        """Like the library's loop, but reading with bounds and answering bad frames."""
+        """Like the library's loop, but bounded: a connection cap, idle and write timeouts, checked frames."""
+        if len(self.state.wyoming_connections) >= self.limits.max_connections:
+            await self._refuse()
+            return
         self._is_running = True
-        self.state.metrics.wyoming_connections.inc()
+        connection = self.connection = self.state.open_wyoming_connection(self.peer)
         _LOGGER.debug("wyoming client %s connected", self.peer)
         try:
             while self._is_running:
                 try:
-                    event = await read_event_bounded(self.reader, self.limits.max_event_bytes,
-                                                     self.limits.body_timeout_s)
+                    event = await self._next_event()
                 except ProtocolError as error:
                     _LOGGER.warning("wyoming client %s: %s; closing", self.peer, error.text)
                     self.state.metrics.errors.labels(kind="wyoming_protocol").inc()
                     await self._send_error(error.text, error.code)
                     break
+                except ClientIdleError as error:
+                    _LOGGER.info("wyoming client %s idle (%s); closing", self.peer, error)
+                    break
                 if event is None or not await self.handle_event(event):
                     break
+        except ClientStalledError:
+            _LOGGER.debug("wyoming client %s: request ended by the write timeout", self.peer)
         except ConnectionError as error:
             _LOGGER.info("wyoming client %s went away (%s)", self.peer, type(error).__name__)
         finally:
-            self.state.metrics.wyoming_connections.dec()
+            self.state.close_wyoming_connection(connection)
             await self.disconnect()
-            self.writer.close()
+            await self._close()
+
+    async def _next_event(self) -> Event | None:
+        """The next event. While a synthesis stream is still speaking, a silent client is not idle."""
+        while True:
+            try:
+                return await read_event_bounded(self.reader, self.limits.max_event_bytes,
+                                                self.limits.body_timeout_s, self.limits.idle_timeout_s)
+            except ClientIdleError:
+                if not self.speech.speaking:
+                    raise
+
+    async def _refuse(self) -> None:
+        """One connection too many: one ``busy`` error, then closed; the others are not touched."""
+        limit = self.limits.max_connections
+        _LOGGER.warning("wyoming client %s refused: %d connections open (limit %d)", self.peer,
+                        len(self.state.wyoming_connections), limit)
+        self.state.metrics.errors.labels(kind="wyoming_refused").inc()
+        await self._send_error(f"busy: too many connections (limit {limit}), try again later", "busy")
+        await self._close()
+
+    async def _close(self) -> None:
+        """Close after what is buffered is sent; a peer that does not take it in time is cut off."""
+        self.writer.close()
+        try:
+            async with asyncio.timeout(self.limits.write_timeout_s):
+                await self.writer.wait_closed()
+        except TimeoutError:
+            self.writer.transport.abort()
+        except OSError as error:  # the peer reset the connection: it is closed all the same
+            _LOGGER.debug("wyoming client %s: %s while closing", self.peer, type(error).__name__)
 
     async def disconnect(self) -> None:
         """Free what an unfinished request holds: buffered audio, a running synthesis."""
@@ -131,6 +190,22 @@ class WyomingHandler(AsyncEventHandler):
         """
         label = event.type if event.type in KNOWN_TYPES else "unknown"
         self.state.metrics.wyoming_events.labels(type=label).inc()
+        connection = self.connection
+        if connection is not None:
+            connection.request = REQUEST_OF.get(event.type, connection.request)
+        try:
+            return await self._answer(event)
+        finally:
+            if connection is not None:
+                connection.request = self._ongoing_request()
+
+    def _ongoing_request(self) -> str | None:
+        """The request still open between events: audio being received, or a synthesis stream."""
+        if self._audio is not None:
+            return "transcribe"
+        return "synthesize-stream" if self.speech.streaming else None
+
+    async def _answer(self, event: Event) -> bool:
         try:
             return await self._dispatch(event)
         except BusyError as error:
@@ -206,11 +281,9 @@ class WyomingHandler(AsyncEventHandler):
         text = transcript.text.strip()
         language = transcript.language or language
         _LOGGER.info("wyoming %s transcribed %.1f s: %r", self.peer, pcm.seconds, text)
-        await self.write_event(TranscriptStart(language=language).event())
-        if text:
-            await self.write_event(TranscriptChunk(text=text).event())
+        # One final transcript: Whisper has no partial results to stream (info.py does not
+        # advertise transcript streaming), and Home Assistant reads up to this event.
         await self.write_event(Transcript(text=text, language=language).event())
-        await self.write_event(TranscriptStop().event())
 
     # -- intent and handle ------------------------------------------------------------------------
 
@@ -253,16 +326,56 @@ class WyomingHandler(AsyncEventHandler):
             intents=self.program == HANDLE_PROGRAM)  # otherwise _transcript() asked hassil already
         await self.write_event(HandledStart(context=transcript.context).event())
         result: TurnResult | None = None
-        async for event in self.turns.answer(request):
-            if isinstance(event, ReplySentence):
-                await self.write_event(HandledChunk(text=event.text + " ").event())
-            elif isinstance(event, TurnResult):
-                result = event
+        async with contextlib.aclosing(self.turns.answer(request)) as answer:
+            async for event in answer:
+                if isinstance(event, ReplySentence):
+                    await self.write_event(HandledChunk(text=event.text + " ").event())
+                elif isinstance(event, TurnResult):
+                    result = event
         assert result is not None
         await self.write_event(Handled(text=result.reply, context=transcript.context).event())
         await self.write_event(HandledStop().event())
 
     # -- writing -----------------------------------------------------------------------------------
+
+    async def write_event(self, event: Event) -> None:
+        """Write one event to the client (SpeechOut's too), bounded by ``write_timeout_s``.
+
+        A client that has not taken it in time is cut off: the connection is aborted and
+        ClientStalledError raised, here and in any other write still waiting.
+        """
+        if self._stalled:
+            raise ClientStalledError("connection aborted: the client stopped reading")
+        connection = self.connection
+        self._writes_pending += 1
+        if connection is not None and connection.write_pending_since_s is None:
+            connection.write_pending_since_s = self.state.clock()
+        try:
+            await write_event_bounded(event, self.writer, self.limits.write_timeout_s)
+        except ClientStalledError as error:
+            self._abort_stalled(error)
+            raise
+        finally:
+            self._writes_pending -= 1
+            if connection is not None and self._writes_pending == 0:
+                connection.write_pending_since_s = None
+
+    def _abort_stalled(self, error: ClientStalledError) -> None:
+        """Cut off a client that stopped reading: abort (no goodbye it would not read either).
+
+        The read loop then sees the end of the stream, and ``disconnect`` cancels the
+        synthesis and drops the audio this connection held.
+        """
+        if self._stalled:
+            return
+        self._stalled = True
+        request = self.connection.request if self.connection is not None else None
+        released = (f", its {request} request cancelled" if request else "") + (
+            f", {self._audio.seconds:.1f} s of its audio dropped" if self._audio is not None else "")
+        _LOGGER.warning("wyoming client %s stopped reading (%s); connection aborted%s", self.peer, error,
+                        released)
+        self.state.metrics.errors.labels(kind="wyoming_client_stalled").inc()
+        self.writer.transport.abort()
 
     async def _busy(self, error: BusyError) -> None:
         _LOGGER.info("wyoming client %s: %s", self.peer, error)

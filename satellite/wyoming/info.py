@@ -51,7 +51,9 @@ def build_info(config: Config, engines: Engines, intents_enabled: bool) -> Info:
         description="Whisper speech-to-text on the satellite",
         models=[AsrModel(name=stt_name, attribution=WHISPER, installed=True,
                          description="Whisper (CTranslate2)", version=None, languages=stt_languages)],
-        supports_transcript_streaming=True,
+        # Whisper has no partial results; re-running it on growing audio would cost a full
+        # encoder pass per update on a small box. One final ``transcript`` is sent.
+        supports_transcript_streaming=False,
     )
     voices = [
         TtsVoice(name=name, attribution=PIPER, installed=True, version=None,

@@ -7,6 +7,11 @@ the declared lengths by ``max_event_bytes``, and the body must arrive within
 ``body_timeout_s``; a bad frame raises ``ProtocolError`` so the door can
 answer with an ``error`` event before closing. The parsed pieces become a
 plain ``wyoming.event.Event``.
+
+Writing is bounded the other way: ``wyoming.event.async_write_event`` buffers an
+event and awaits ``drain()``, which waits as long as the client does not read.
+``write_event_bounded`` gives that wait ``write_timeout_s`` and raises
+``ClientStalledError``; the connection's owner then aborts it.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ import json
 import logging
 from typing import Any
 
-from wyoming.event import Event
+from wyoming.event import Event, async_write_event
 
 _LOGGER = logging.getLogger(__name__)
 MAX_TYPE_CHARS = 64
@@ -29,6 +34,14 @@ class ProtocolError(Exception):
         super().__init__(text)
         self.text = text
         self.code = code
+
+
+class ClientStalledError(ConnectionError):
+    """The client did not take an event within the write timeout: the connection is unusable."""
+
+
+class ClientIdleError(Exception):
+    """No event header began to arrive within the idle timeout."""
 
 
 def _length(header: dict[str, Any], key: str, max_bytes: int) -> int:
@@ -66,12 +79,20 @@ def parse_header(line: bytes, max_event_bytes: int) -> tuple[str, dict[str, Any]
 
 
 async def read_event_bounded(reader: asyncio.StreamReader, max_event_bytes: int,
-                             body_timeout_s: float = 10.0) -> Event | None:
-    """The next event, None at a clean end of stream, or ProtocolError for a bad frame."""
+                             body_timeout_s: float = 10.0, idle_timeout_s: float | None = None
+                             ) -> Event | None:
+    """The next event, None at a clean end of stream, or ProtocolError for a bad frame.
+
+    ClientIdleError when no complete header line arrives within ``idle_timeout_s``;
+    a partial line stays buffered, so reading again later loses nothing.
+    """
     try:
-        line = await reader.readline()
+        async with asyncio.timeout(idle_timeout_s):
+            line = await reader.readline()
     except ValueError:  # asyncio's LimitOverrunError, re-raised by readline
         raise ProtocolError("event header line too long", "too-large") from None
+    except TimeoutError:
+        raise ClientIdleError(f"no event for {idle_timeout_s:g} s") from None
     if not line:
         return None
     if not line.endswith(b"\n"):
@@ -97,3 +118,13 @@ async def read_event_bounded(reader: asyncio.StreamReader, max_event_bytes: int,
             raise ProtocolError("event data must be a JSON object")
         data = {**data, **extra}
     return Event(type=event_type, data=data, payload=payload)
+
+
+async def write_event_bounded(event: Event, writer: asyncio.StreamWriter, write_timeout_s: float) -> None:
+    """Write one event; ClientStalledError if the client has not taken it within ``write_timeout_s``."""
+    try:
+        async with asyncio.timeout(write_timeout_s):
+            await async_write_event(event, writer)
+    except TimeoutError:
+        raise ClientStalledError(f"the client took no {event.type} event for {write_timeout_s:g} s"
+                                 ) from None

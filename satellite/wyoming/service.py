@@ -28,8 +28,11 @@ class WyomingService:
         self.config = config
         self.turns = turns
         self.state = state
-        self.limits = ConnectionLimits(config.wyoming.max_audio_s, config.wyoming.max_text_chars,
-                                       config.wyoming.max_event_bytes, body_timeout_s)
+        wyoming = config.wyoming
+        self.limits = ConnectionLimits(wyoming.max_audio_s, wyoming.max_text_chars, wyoming.max_event_bytes,
+                                       body_timeout_s, write_timeout_s=wyoming.write_timeout_s,
+                                       idle_timeout_s=wyoming.idle_timeout_s,
+                                       max_connections=wyoming.max_connections)
         self._server: AsyncServer | None = None
         self._zeroconf: Any = None
         self._port: int | None = None

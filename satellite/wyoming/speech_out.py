@@ -8,6 +8,11 @@ Assistant builds one WAV header from it), then ``audio-stop`` and
 ``synthesize-stopped``. The full-text ``synthesize`` Home Assistant also sends
 with a stream is not spoken twice. The turn service's ``speak(lead=True)`` says a
 reply's first words on their own, so the first audio leaves sooner.
+
+Every event goes out through ``send``, the handler's ``write_event``, which
+bounds each write by the connection's write timeout: a client that stops
+reading ends its connection, and closing ``TurnService.speak`` early lets go of
+the TTS engine.
 """
 
 from __future__ import annotations
@@ -49,6 +54,7 @@ class TtsStream:
     text: str = ""
     task: asyncio.Task[None] | None = None
     failed: bool = False
+    speaking: bool = False  # a sentence's audio is being made or sent
 
 
 class SpeechOut:
@@ -61,6 +67,17 @@ class SpeechOut:
         self.peer = peer
         self._stream: TtsStream | None = None
         self._last_stream_text: str | None = None
+
+    @property
+    def streaming(self) -> bool:
+        """A synthesis stream is open (between ``synthesize-start`` and its end)."""
+        return self._stream is not None
+
+    @property
+    def speaking(self) -> bool:
+        """The open stream has audio to make or send: the client is being answered."""
+        stream = self._stream
+        return stream is not None and not stream.failed and (stream.speaking or not stream.queue.empty())
 
     def voice(self, voice: SynthesizeVoice | None) -> tuple[str | None, int | None]:
         """(voice name, speaker id) from a request; InputError for what we do not have."""
@@ -159,7 +176,9 @@ class SpeechOut:
         started = False
         try:
             while (sentence := await stream.queue.get()) is not None:
+                stream.speaking = True
                 started = await self._speak(sentence, stream.voice, stream.speaker, started)
+                stream.speaking = False
             if stream.failed:
                 return
             if not started:

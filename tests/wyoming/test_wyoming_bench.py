@@ -63,3 +63,5 @@ async def test_wyoming_bench_stt_both_modes(service: WyomingService, corpus: Pat
     output = await run_bench("stt", "--corpus", str(corpus), "--mode", "both", "--rounds", "1",
                              "--warmup", "0", f"127.0.0.1:{service.port}")
     assert "error" not in output.lower(), output
+    # One final transcript, nothing streamed: the server no longer claims transcript streaming.
+    assert "skipping streaming mode" in output and "ok=2 fail=0" in output, output
