@@ -48,7 +48,8 @@ class LlmConfig:
     n_ctx: int = opt(2048, min=256, max=131072)
     n_threads: int = opt(0, min=0, max=64, help="0 = all cores")
     max_tokens: int = opt(96, min=8, max=2048)
-    temperature: float = opt(0.2, min=0.0, max=2.0)
+    temperature: float = opt(0.0, min=0.0, max=2.0,
+                             help="0 = greedy: a small model is most factual so, and answers alike")
     top_p: float = opt(0.9, min=0.0, max=1.0)
     repeat_penalty: float = opt(1.15, min=1.0, max=2.0)
     stop: list[str] = opt(["<|im_end|>", "\nUser:", "\nuser:"])

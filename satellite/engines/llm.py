@@ -92,6 +92,7 @@ class LlamaCppLlm:
             top_p=self.config.top_p,
             repeat_penalty=self.config.repeat_penalty,
             stop=list(self.config.stop) or None,
+            seed=self.config.seed,  # each answer on its own: the same question, the same answer
         )
         try:
             for chunk in chunks:

@@ -53,7 +53,7 @@ def status(service: WyomingService) -> dict:
     """The /status document as the health server builds it, from the service's live state."""
     verdict = Verdict(True, "ok")
     return status_document(service.state, live=verdict, ready=verdict, recent_turns=10, queue_depth=0,
-                           running=service.pipeline.scheduler.running(), now_wall_s=time.time(),
+                           running=service.turns.scheduler.running(), now_wall_s=time.time(),
                            rss_bytes=0, pid=os.getpid())
 
 
@@ -131,7 +131,7 @@ async def test_a_client_that_stops_reading_is_cut_off_and_frees_the_voice(
         info, spoken = await asyncio.wait_for(others, SERVED_WITHIN_S)
         assert [e.type for e in info] == ["info"]
         assert spoken[-1].type == "audio-stop" and any(e.type == "audio-chunk" for e in spoken)
-        assert not service.pipeline.scheduler.running()  # the stalled synthesis let go of the engine
+        assert not service.turns.scheduler.running()  # the stalled synthesis let go of the engine
 
     stalled_count = service.state.metrics.errors.labels(kind="wyoming_client_stalled")._value.get()
     assert stalled_count == 1
@@ -212,7 +212,7 @@ async def test_idle_connections_are_closed_but_not_while_being_answered(
             assert "audio-stop" not in received  # still speaking: the test really was silent meanwhile
         # Leaving mid-stream frees the connection and the voice.
         await until(lambda: not service.state.wyoming_connections, "all connections gone")
-        await until(lambda: not service.pipeline.scheduler.running(), "the synthesis cancelled")
+        await until(lambda: not service.turns.scheduler.running(), "the synthesis cancelled")
 
 
 def test_status_lists_connections_and_those_waiting_on_the_client() -> None:
