@@ -27,6 +27,10 @@ class InputError(SatelliteError):
     """A client's request is malformed or over a configured limit."""
 
 
+class SpeechSetError(SatelliteError):
+    """Benchmark or test speech cannot be made or found (espeak-ng failing, no manifest)."""
+
+
 __all__ = [
     "AudioError",
     "BusyError",
@@ -34,4 +38,5 @@ __all__ = [
     "InputError",
     "ModelError",
     "SatelliteError",
+    "SpeechSetError",
 ]

@@ -3,15 +3,15 @@
 
     .venv/bin/python scripts/bench_listening.py [--clips N] [--idle-s S] [--json out.json]
 
-Uses the dev set (/work/shared/data/dev) and the default models. Results are printed as a
-Markdown table for docs/benchmarks/listening.md.
+Speech: the built-in sentences spoken with espeak-ng (Piper when espeak-ng is missing), or the
+WAVs of --dev-dir DIR (DIR/manifest.tsv: file, reference text). Default models. Results are
+printed for docs/benchmarks/listening.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import json
 import logging
 import os
@@ -29,26 +29,28 @@ sys.path.insert(0, str(REPO))
 from satellite.audio import Pcm, read_wav, to_stt_format, write_wav  # noqa: E402
 from satellite.audio.sinks import WavDirSink  # noqa: E402
 from satellite.audio.sources import WavFileSource  # noqa: E402
+from satellite.benchdata import SpeechClip, builtin_speech_set, manifest_clips  # noqa: E402
 from satellite.config import Config, load_config  # noqa: E402
 from satellite.daemon.capture import CaptureSupervisor  # noqa: E402
 from satellite.daemon.listener import Listener  # noqa: E402
 from satellite.engines import Engines, load_engines  # noqa: E402
+from satellite.engines.tts import PiperTts  # noqa: E402
 from satellite.engines.vad import create_vad  # noqa: E402
 from satellite.engines.wake import create_wake_detector  # noqa: E402
 from satellite.pipeline import create_turn_service  # noqa: E402
 from satellite.pipeline.segmenter import UtteranceEnded, VadSegmenter  # noqa: E402
-
-DEV = REPO.parent / "shared" / "data" / "dev"
 
 
 def pct(values: list[float], q: float) -> float:
     return float(np.percentile(values, q)) if values else float("nan")
 
 
-def clips(limit: int | None) -> list[tuple[Path, str]]:
-    with (DEV / "manifest.tsv").open(encoding="utf-8") as handle:
-        rows = [(DEV / r[0], r[1]) for r in csv.reader(handle, delimiter="\t")]
-    return rows[:limit] if limit else rows
+def speech_clips(dev_dir: Path | None, limit: int | None, directory: Path) -> tuple[list[SpeechClip], str]:
+    """The clips to play, and which voice made them: --dev-dir's WAVs, else the built-in set spoken."""
+    if dev_dir is not None:
+        return manifest_clips(dev_dir)[:limit], f"the WAVs of {dev_dir}"
+    speech = builtin_speech_set(directory, lambda: PiperTts(load_config(None, env={}, overrides={}).tts))
+    return speech.clips(limit), speech.speaker.description
 
 
 def speech_end_s(pcm: Pcm) -> float:
@@ -56,12 +58,12 @@ def speech_end_s(pcm: Pcm) -> float:
     return float(loud[-1] + 1) / pcm.rate_hz
 
 
-def end_of_speech_delays(config: Config, engine: str, limit: int | None) -> dict[str, list[float]]:
+def end_of_speech_delays(config: Config, engine: str, clips: list[SpeechClip]) -> dict[str, list[float]]:
     """Per clip: decision time minus the true end of speech (last loud sample), and the VAD wait."""
     cfg = load_config(None, env={}, overrides={"vad.engine": engine})
     out: dict[str, list[float]] = {"true_end_to_decision_ms": [], "last_voiced_to_decision_ms": []}
-    for path, _ in clips(limit):
-        pcm = to_stt_format(read_wav(path))
+    for clip in clips:
+        pcm = to_stt_format(read_wav(clip.path))
         audio = Pcm.silence(0.5) + pcm + Pcm.silence(2.0)
         truth = 0.5 + speech_end_s(pcm)
         vad = create_vad(cfg.vad)
@@ -94,13 +96,13 @@ async def idle_cpu(config: Config, engines: Engines, seconds: float, tmp: Path) 
     return 100.0 * (time.process_time() - cpu0) / (time.monotonic() - wall0)
 
 
-async def reply_latency(config: Config, engines: Engines, limit: int | None, tmp: Path,
+async def reply_latency(config: Config, engines: Engines, clips: list[SpeechClip], tmp: Path,
                         speculative: bool) -> list[dict[str, object]]:
     """Each clip played in real time to the listener; its turn's timings."""
     pipeline = create_turn_service(config, engines)
     rows = []
-    for n, (path, _) in enumerate(clips(limit)):
-        pcm = to_stt_format(read_wav(path))
+    for n, clip in enumerate(clips):
+        pcm = to_stt_format(read_wav(clip.path))
         wav = tmp / f"q{n}.wav"
         write_wav(wav, Pcm.silence(0.3) + pcm + Pcm.silence(0.8))
         state = pipeline.state
@@ -113,7 +115,7 @@ async def reply_latency(config: Config, engines: Engines, limit: int | None, tmp
         listener.end_of_input()
         await listener.wait_idle()
         for turn in state.turns:
-            rows.append({"clip": path.name, "source": turn.source, "transcript": turn.transcript,
+            rows.append({"clip": clip.path.name, "source": turn.source, "transcript": turn.transcript,
                          **turn.timings_ms})
     return rows
 
@@ -125,7 +127,9 @@ def summary(rows: list[dict[str, object]], key: str) -> str:
 
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--clips", type=int, default=None, help="first N dev clips (default all)")
+    parser.add_argument("--clips", type=int, default=None, help="first N clips (default all)")
+    parser.add_argument("--dev-dir", type=Path, help="WAVs and a manifest.tsv (default: the built-in "
+                        "sentences spoken with espeak-ng, or Piper without it)")
     parser.add_argument("--idle-s", type=float, default=20.0)
     parser.add_argument("--json", help="write raw results here")
     parser.add_argument("--skip-latency", action="store_true")
@@ -135,13 +139,21 @@ async def main() -> None:
                         help="config override for the latency runs, e.g. stt.beam_size=1")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
+    with tempfile.TemporaryDirectory(prefix="bench-listening-speech-") as speech_dir:
+        clips, speech_from = speech_clips(args.dev_dir, args.clips, Path(speech_dir))
+        print(f"speech: {len(clips)} clips, {speech_from}")
+        await measure(args, clips, speech_from)
+
+
+async def measure(args: argparse.Namespace, clips: list[SpeechClip], speech_from: str) -> None:
     base = load_config(None, env={}, overrides={})
     results: dict[str, object] = {"machine": f"{platform.machine()} {os.cpu_count()} cores, "
                                              f"{platform.processor() or platform.platform()}"}
+    results["speech"] = speech_from
     print(f"machine: {results['machine']}")
     extra = dict(item.split("=", 1) for item in args.set)
     for engine in () if args.skip_vad else ("webrtc", "silero"):
-        delays = end_of_speech_delays(base, engine, args.clips)
+        delays = end_of_speech_delays(base, engine, clips)
         results[f"eos_{engine}"] = delays
         print(f"end of speech [{engine}] true end → decision p50/p95 ms: "
               f"{pct(delays['true_end_to_decision_ms'], 50):.0f} / "
@@ -166,7 +178,7 @@ async def main() -> None:
             print(f"idle listening CPU [{label}]: {cpu:.1f} % of one core")
         if not args.skip_latency:
             for speculative in (True,) if args.speculative_only else (True, False):
-                rows = await reply_latency(cfg, engines, args.clips, tmp, speculative)
+                rows = await reply_latency(cfg, engines, clips, tmp, speculative)
                 results[f"latency_speculative_{speculative}"] = rows
                 tag = "speculative STT on" if speculative else "speculative STT off"
                 print(f"[{tag}] last voiced → first reply audio p50/p95 ms: "

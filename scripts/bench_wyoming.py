@@ -8,7 +8,10 @@ satellite ships. Each is started as its own process on a free loopback port
 stopped. The summary tables are parsed into a Markdown report with the
 ratios ours/peer.
 
-    .venv/bin/python scripts/bench_wyoming.py [--rounds 3] [--out docs/benchmarks/wyoming.md]
+    .venv/bin/python scripts/bench_wyoming.py [--rounds 3] [--dev-dir DIR] [--out docs/benchmarks/wyoming.md]
+
+STT corpus: the built-in sentences spoken with espeak-ng (Piper when espeak-ng is
+missing), or the WAVs of --dev-dir DIR (DIR/manifest.tsv: file, reference text).
 """
 
 from __future__ import annotations
@@ -36,10 +39,12 @@ from wyoming.info import Describe
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from satellite.benchdata import SpeechClip, builtin_speech_set, manifest_clips  # noqa: E402
+from satellite.config import load_config  # noqa: E402
 from satellite.config.paths import default_stt_model, default_tts_voice  # noqa: E402
+from satellite.engines.tts import PiperTts  # noqa: E402
 
 BIN = Path(sys.executable).parent
-DEV_DIR = REPO.parent / "shared" / "data" / "dev"
 READY_TIMEOUT_S = 180.0
 
 
@@ -154,11 +159,19 @@ def machine() -> str:
             f"Python {platform.python_version()}")
 
 
-def corpus(directory: Path, limit: int) -> Path:
-    rows = [line.split("\t") for line in (DEV_DIR / "manifest.tsv").read_text().splitlines() if line]
-    for name, text, *_ in rows[:limit]:
-        shutil.copy(DEV_DIR / name, directory / name)
-        (directory / name).with_suffix(".txt").write_text(text + "\n", encoding="utf-8")
+def speech_clips(dev_dir: Path | None, limit: int, directory: Path) -> tuple[list[SpeechClip], str]:
+    """The STT corpus's clips, and which voice made them: --dev-dir's WAVs, else the built-in set spoken."""
+    if dev_dir is not None:
+        return manifest_clips(dev_dir)[:limit], f"the WAVs of {dev_dir}"
+    speech = builtin_speech_set(directory, lambda: PiperTts(load_config(None, env={}, overrides={}).tts))
+    return speech.clips(limit), speech.speaker.description
+
+
+def corpus(directory: Path, clips: list[SpeechClip]) -> Path:
+    """wyoming-bench's corpus layout: each WAV beside a .txt with its reference text."""
+    for clip in clips:
+        shutil.copy(clip.path, directory / clip.path.name)
+        (directory / clip.path.name).with_suffix(".txt").write_text(clip.text + "\n", encoding="utf-8")
     return directory
 
 
@@ -178,7 +191,8 @@ def ratio(ours: str, peer: str) -> str:
     return f"{a / b:.2f}" if b else "n/a"
 
 
-def report(stt: dict, tts: dict, ours: str, fw: str, piper: str, args: argparse.Namespace) -> str:
+def report(stt: dict, tts: dict, ours: str, fw: str, piper: str, args: argparse.Namespace,
+           speech_from: str) -> str:
     versions = {name: _version(name) for name in
                 ("sarai-satellite", "wyoming-faster-whisper", "wyoming-piper", "wyoming-bench")}
     lines = [
@@ -188,7 +202,7 @@ def report(stt: dict, tts: dict, ours: str, fw: str, piper: str, args: argparse.
         "One run, the three servers up together on loopback, measured by `wyoming-bench`, ours "
         f"and the peer alternating round by round ({args.rounds} rounds after {args.warmup} "
         "warmup; each number is the mean over rounds; STT corpus: the first "
-        f"{args.clips} clips of the dev set, espeak-ng speech). Same models: Whisper tiny.en "
+        f"{args.clips} clips; speech: {speech_from}). Same models: Whisper tiny.en "
         "(CTranslate2 int8, beam 5) and Piper en_US-joe-medium. Regenerate with "
         "`.venv/bin/python scripts/bench_wyoming.py`.",
         "",
@@ -245,7 +259,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--warmup", type=int, default=1)
-    parser.add_argument("--clips", type=int, default=40, help="dev clips in the STT corpus")
+    parser.add_argument("--clips", type=int, default=40, help="clips in the STT corpus")
+    parser.add_argument("--dev-dir", type=Path, help="WAVs and a manifest.tsv for the STT corpus "
+                        "(default: the built-in sentences spoken with espeak-ng, or Piper without it)")
     parser.add_argument("--out", type=Path, default=REPO / "docs" / "benchmarks" / "wyoming.md")
     args = parser.parse_args()
     threads = str(os.cpu_count() or 2)
@@ -254,7 +270,8 @@ def main() -> int:
         (tmp_dir / "corpus").mkdir()
         (tmp_dir / "piper").mkdir()
         (tmp_dir / "fw").mkdir()
-        corpus_dir = corpus(tmp_dir / "corpus", args.clips)
+        clips, speech_from = speech_clips(args.dev_dir, args.clips, tmp_dir / "speech")
+        corpus_dir = corpus(tmp_dir / "corpus", clips)
         voice = default_tts_voice()
         for path in (voice, Path(f"{voice}.json")):
             (tmp_dir / "piper" / path.name).symlink_to(path)
@@ -296,7 +313,7 @@ def main() -> int:
                     raw.append(bench("tts", address, *tts_args))
                     tts_runs.append(parse_summary(raw[-1]))
     stt, tts = average(stt_runs), average(tts_runs)
-    text = report(stt, tts, ours, fw, piper, args)
+    text = report(stt, tts, ours, fw, piper, args, speech_from)
     text += "\n## Raw wyoming-bench output (every round)\n\n```\n" + "\n".join(raw) + "\n```\n"
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(text, encoding="utf-8")

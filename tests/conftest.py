@@ -2,40 +2,59 @@
 
 from __future__ import annotations
 
-import csv
-import dataclasses
+import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from satellite.benchdata import EspeakSpeaker, SpeechClip, SpeechSet, builtin_sentences
 from satellite.config import Config, load_config
 from satellite.engines import Engines, load_engines
 
 REPO = Path(__file__).resolve().parent.parent
-DEV_DIR = REPO.parent / "shared" / "data" / "dev"
+
+DevClip = SpeechClip  # path, text: a WAV of the dev set and exactly what it says
+
+_dev_speech: SpeechSet | None = None
+_dev_speech_dir: tempfile.TemporaryDirectory[str] | None = None  # removed when the session exits
+_dev_speech_lock = threading.Lock()
 
 
-@dataclasses.dataclass(frozen=True)
-class DevClip:
-    path: Path
-    text: str
+def require_espeak() -> EspeakSpeaker:
+    """espeak-ng, or the test fails (not skips: CI must run the speech-driven tests)."""
+    espeak = EspeakSpeaker.find()
+    if espeak is None:
+        pytest.fail("espeak-ng is not on PATH; the tests speak their dev set with it. Install the "
+                    "Debian package espeak-ng (sudo apt-get install espeak-ng, or scripts/setup --test)",
+                    pytrace=False)
+    return espeak
+
+
+def dev_speech() -> SpeechSet:
+    """The dev set: the built-in sentences spoken with espeak-ng into a temp dir, each on first use."""
+    global _dev_speech, _dev_speech_dir
+    with _dev_speech_lock:
+        if _dev_speech is None:
+            espeak = require_espeak()
+            _dev_speech_dir = tempfile.TemporaryDirectory(prefix="satellite-dev-speech-")
+            _dev_speech = SpeechSet(espeak, Path(_dev_speech_dir.name), builtin_sentences())
+        return _dev_speech
+
+
+def dev_wav(name: str) -> Path:
+    """One dev clip's WAV file (16 kHz mono), e.g. ``dev_wav("syn_01a.wav")``."""
+    return dev_speech().path(name)
 
 
 def dev_clips() -> list[DevClip]:
-    manifest = DEV_DIR / "manifest.tsv"
-    if not manifest.is_file():
-        return []
-    with manifest.open(encoding="utf-8") as handle:
-        return [DevClip(DEV_DIR / row[0], row[1]) for row in csv.reader(handle, delimiter="\t")]
+    return dev_speech().clips()
 
 
 @pytest.fixture(scope="session")
 def dev_set() -> list[DevClip]:
-    clips = dev_clips()
-    if not clips:
-        pytest.fail(f"dev speech set not found in {DEV_DIR}")
-    return clips
+    return dev_clips()
 
 
 def make_config(tmp_path: Path, **overrides: object) -> Config:

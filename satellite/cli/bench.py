@@ -1,4 +1,4 @@
-"""``satellite bench``: the voice turn on the dev set, per-stage p50/p95, memory, start-up time.
+"""``satellite bench``: the voice turn on speech clips, per-stage p50/p95, memory, start-up time.
 
 Turns run in-process on the loaded engines, from the end of each utterance, once
 with the response cache off (every turn reaches the LLM) and once more for cache
@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import csv
 import dataclasses
 import json
 import os
@@ -21,19 +20,18 @@ from pathlib import Path
 from typing import Any
 
 from satellite.audio import read_wav
+from satellite.benchdata import SpeechClip, builtin_speech_set, manifest_clips
 from satellite.cli.common import load
 from satellite.config import Config
-from satellite.errors import SatelliteError
 from satellite.pipeline import TurnRequest, TurnResult, create_turn_service
 from satellite.runtime import resident_memory_bytes
 
-DEFAULT_DEV_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dev"
-
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("bench", help="benchmark whole turns on a directory of speech WAVs")
-    parser.add_argument("--dev-dir", type=Path, default=DEFAULT_DEV_DIR,
-                        help="directory with WAVs and a manifest.tsv (file, reference text)")
+    parser = sub.add_parser("bench", help="benchmark whole turns on speech WAVs (built-in set by default)")
+    parser.add_argument("--dev-dir", type=Path,
+                        help="directory with WAVs and a manifest.tsv (file, reference text); default: "
+                             "the built-in sentences, spoken with espeak-ng if on PATH, else Piper")
     parser.add_argument("--clips", type=int, default=0, help="use only the first N clips")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
     parser.set_defaults(func=run)
@@ -56,20 +54,22 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    manifest = args.dev_dir / "manifest.tsv"
-    if not manifest.is_file():
-        raise SatelliteError(f"{manifest} not found; --dev-dir needs WAVs and a manifest.tsv")
-    with manifest.open(encoding="utf-8") as handle:
-        clips = [(args.dev_dir / row[0], row[1]) for row in csv.reader(handle, delimiter="\t")]
-    if args.clips:
-        clips = clips[: args.clips]
-    return asyncio.run(_bench(config, clips, args.json))
+    limit = args.clips or None
+    clips = manifest_clips(args.dev_dir)[:limit] if args.dev_dir else None
+    speech_from = f"the WAVs of {args.dev_dir}" if args.dev_dir else ""
+    return asyncio.run(_bench(config, clips, speech_from, limit, args.json))
 
 
-async def _bench(config: Config, clips: list[tuple[Path, str]], json_path: Path | None) -> int:
+async def _bench(config: Config, clips: list[SpeechClip] | None, speech_from: str, limit: int | None,
+                 json_path: Path | None) -> int:
+    """Turns on ``clips``; when None, on the built-in sentences spoken now (after the models load)."""
     engines = load(config)
     ready_s = process_age_s()
-    audio = [(path.name, read_wav(path)) for path, _ in clips]
+    with tempfile.TemporaryDirectory(prefix="satellite-bench-speech-") as speech_dir:
+        if clips is None:
+            speech = builtin_speech_set(Path(speech_dir), lambda: engines.tts)
+            clips, speech_from = speech.clips(limit), speech.speaker.description
+        audio = [(clip.path.name, read_wav(clip.path)) for clip in clips]
     with tempfile.TemporaryDirectory() as state:
         cold_config = dataclasses.replace(config, state_dir=state,
                                           cache=dataclasses.replace(config.cache, enabled=False))
@@ -84,6 +84,7 @@ async def _bench(config: Config, clips: list[tuple[Path, str]], json_path: Path 
     steady_mb = resident_memory_bytes() / 1e6
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"models: stt={engines.stt.name} llm={engines.llm.name} tts={engines.tts.voice.name}")
+    print(f"speech: {speech_from}")
     print(f"clips: {len(audio)} (cache off), then the same {len(audio)} as cache hits\n")
     print(f"{'stage':<44} {'p50':>8} {'p95':>8}")
     for name, p50, p95 in rows:
@@ -102,6 +103,7 @@ async def _bench(config: Config, clips: list[tuple[Path, str]], json_path: Path 
         json_path.write_text(json.dumps({
             "stages_ms": {n: {"p50": a, "p95": b} for n, a, b in rows},
             "peak_rss_mb": rss_mb, "steady_rss_mb": steady_mb, "ready_s": ready_s, "sources": sources,
+            "speech": speech_from,
             "turns": [{"transcript": r.transcript, "reply": r.reply, **r.timings.as_dict()}
                       for r in cold_results],
         }, indent=2))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEV_DIR
+from tests.conftest import dev_wav
 
 
 def satellite(*args: str, state: Path, timeout: float = 180, env: dict | None = None
@@ -41,14 +41,16 @@ def assert_clean_failure(proc: subprocess.CompletedProcess[str], *fragments: str
         (["--config", "/nonexistent/satellite.yaml", "cache", "stats"], ["does not exist"]),
         (["--llm-model", "/nonexistent/model.gguf", "ask", "hi"], ["/nonexistent/model.gguf",
                                                                   "does not exist", "llm.model"]),
-        (["--stt-model", "/nonexistent", "transcribe", str(DEV_DIR / "syn_01a.wav")],
+        (["--stt-model", "/nonexistent", "transcribe", "dev:syn_01a.wav"],
          ["/nonexistent", "stt.model"]),
         (["transcribe", "/nonexistent.wav"], ["no such file"]),
         (["say", "", "-o", "/tmp/x.wav"], ["empty"]),
+        (["bench", "--dev-dir", "/nonexistent"], ["/nonexistent/manifest.tsv", "not found", "--dev-dir"]),
     ],
 )
 def test_bad_input_is_one_clear_line_and_nonzero_exit(tmp_path: Path, args: list[str],
                                                        fragments: list[str]) -> None:
+    args = [str(dev_wav(a.removeprefix("dev:"))) if a.startswith("dev:") else a for a in args]
     assert_clean_failure(satellite(*args, state=tmp_path), *fragments)
 
 
@@ -81,7 +83,7 @@ def test_not_a_wav_is_refused(tmp_path: Path) -> None:
 
 
 def test_transcribe_prints_the_words(tmp_path: Path) -> None:
-    proc = satellite("transcribe", str(DEV_DIR / "syn_01a.wav"), state=tmp_path)
+    proc = satellite("transcribe", str(dev_wav("syn_01a.wav")), state=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "kitchen lights" in proc.stdout.lower()
 
@@ -102,7 +104,7 @@ def test_ask_streams_a_reply(tmp_path: Path) -> None:
 
 
 def test_turn_answers_and_cache_hits_across_restart(tmp_path: Path) -> None:
-    question = str(DEV_DIR / "syn_17a.wav")
+    question = str(dev_wav("syn_17a.wav"))
     first = satellite("turn", "--input", question, "--output", str(tmp_path / "r1.wav"), "--json",
                       state=tmp_path)
     assert first.returncode == 0, first.stderr
@@ -122,7 +124,7 @@ def test_turn_answers_and_cache_hits_across_restart(tmp_path: Path) -> None:
 
 
 def test_turn_prints_transcript_reply_and_timings(tmp_path: Path) -> None:
-    proc = satellite("turn", "--input", str(DEV_DIR / "syn_25a.wav"), state=tmp_path)
+    proc = satellite("turn", "--input", str(dev_wav("syn_25a.wav")), state=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "you said:" in proc.stdout and "joke" in proc.stdout.lower()
     assert "reply:" in proc.stdout and "first audio" in proc.stdout
@@ -146,6 +148,28 @@ def test_bench_reports_stages_memory_and_startup(tmp_path: Path) -> None:
     proc = satellite("bench", "--clips", "3", "--json", str(out), state=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "end of utterance -> first audio" in proc.stdout
+    assert "speech: espeak-ng 1." in proc.stdout
     figures = json.loads(out.read_text())
     assert figures["peak_rss_mb"] > 100 and 0 < figures["ready_s"] < 60
     assert len(figures["turns"]) == 3 and all(t["first_audio_ms"] for t in figures["turns"])
+
+
+def test_bench_without_espeak_speaks_with_the_piper_voice(tmp_path: Path) -> None:
+    out = tmp_path / "bench.json"
+    proc = satellite("bench", "--clips", "1", "--json", str(out), state=tmp_path,
+                     env={"PATH": str(tmp_path / "no-espeak")})
+    assert proc.returncode == 0, proc.stderr
+    assert "speech: Piper en_US-joe-medium (espeak-ng is not on PATH)" in proc.stdout
+    turns = json.loads(out.read_text())["turns"]
+    assert len(turns) == 1 and "kitchen" in turns[0]["transcript"].lower()
+
+
+def test_bench_reads_a_dev_dir(tmp_path: Path) -> None:
+    dev_dir = tmp_path / "dev"
+    dev_dir.mkdir()
+    (dev_dir / "q.wav").write_bytes(dev_wav("syn_15a.wav").read_bytes())
+    (dev_dir / "manifest.tsv").write_text("q.wav\tlock the front door\n", encoding="utf-8")
+    proc = satellite("bench", "--dev-dir", str(dev_dir), "--json", str(tmp_path / "b.json"), state=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert f"speech: the WAVs of {dev_dir}" in proc.stdout
+    assert "front door" in json.loads((tmp_path / "b.json").read_text())["turns"][0]["transcript"].lower()

@@ -9,8 +9,7 @@ import numpy as np
 
 from satellite.audio import Pcm, read_wav, to_stt_format, write_wav
 from satellite.engines import Engines
-
-DEV_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "dev"
+from tests.conftest import dev_wav
 
 
 @dataclass(frozen=True)
@@ -24,7 +23,7 @@ class Timeline:
 
 
 def dev_clip(name: str) -> Pcm:
-    return to_stt_format(read_wav(DEV_DIR / name))
+    return to_stt_format(read_wav(dev_wav(name)))
 
 
 def spoken(engines: Engines, text: str) -> Pcm:
