@@ -273,10 +273,13 @@ class SatelliteDaemon:
 
         if self._capture is not None:
             await _step("capture", _cancel(self._capture), left(2.0))
+        # The room's turn and the network's requests wind down side by side.
+        doors = []
         if self.listener is not None:
-            await _step("listener", self.listener.stop(grace_s), left(grace_s + 4.0))
+            doors.append(_step("listener", self.listener.stop(grace_s), left(grace_s + 4.0)))
         if self.wyoming is not None:
-            await _step("wyoming", self.wyoming.stop(), left(3.0))
+            doors.append(_step("wyoming", self.wyoming.stop(grace_s), left(grace_s + 3.0)))
+        await asyncio.gather(*doors)
         if self.health is not None:
             await _step("health", self.health.stop(), left(2.0))
         if self.sink is not None:

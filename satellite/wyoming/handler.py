@@ -106,6 +106,8 @@ class WyomingHandler(AsyncEventHandler):
         self._language: str | None = None
         self._audio: AudioCollector | None = None
         self.connection: WyomingConnection | None = None  # registered in the state once admitted
+        self._task: asyncio.Task[None] | None = None
+        self._waiting_for_client = False
         self._writes_pending = 0
         self._stalled = False
         self.speech = SpeechOut(turns, self.write_event, self._busy_in_stream, peer=self.peer,
@@ -119,6 +121,7 @@ class WyomingHandler(AsyncEventHandler):
             await self._refuse()
             return
         self._is_running = True
+        self._task = asyncio.current_task()
         connection = self.connection = self.state.open_wyoming_connection(self.peer)
         _LOGGER.debug("wyoming client %s connected", self.peer)
         try:
@@ -146,13 +149,25 @@ class WyomingHandler(AsyncEventHandler):
 
     async def _next_event(self) -> Event | None:
         """The next event. While a synthesis stream is still speaking, a silent client is not idle."""
-        while True:
-            try:
-                return await read_event_bounded(self.reader, self.limits.max_event_bytes,
-                                                self.limits.body_timeout_s, self.limits.idle_timeout_s)
-            except ClientIdleError:
-                if not self.speech.speaking:
-                    raise
+        self._waiting_for_client = True
+        try:
+            while True:
+                try:
+                    return await read_event_bounded(
+                        self.reader, self.limits.max_event_bytes, self.limits.body_timeout_s,
+                        self.limits.idle_timeout_s)
+                except ClientIdleError:
+                    if not self.speech.speaking:
+                        raise
+        finally:
+            self._waiting_for_client = False
+
+    async def stop(self) -> None:
+        """Shutdown: a connection between requests closes now; one answering a request finishes
+        it (the service gives it a grace, then cancels it)."""
+        self._is_running = False
+        if self._waiting_for_client and not self.speech.speaking and self._task is not None:
+            self._task.cancel()
 
     async def _refuse(self) -> None:
         """One connection too many: one ``busy`` error, then closed; the others are not touched."""

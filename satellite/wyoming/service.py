@@ -20,6 +20,7 @@ from satellite.wyoming.info import build_info
 _LOGGER = logging.getLogger(__name__)
 COMPONENT = "wyoming"
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+CANCEL_WAIT_S = 2.0  # a cancelled connection unwinds (closes its socket) within this
 
 
 class WyomingService:
@@ -93,15 +94,25 @@ class WyomingService:
         _LOGGER.info("zeroconf: advertised as %s._wyoming._tcp on %s:%s",
                      self.config.wyoming.zeroconf_name, zeroconf.host, self._port)
 
-    async def stop(self) -> None:
+    async def stop(self, grace_s: float = 3.0) -> None:
         if self._zeroconf is not None:
             # The library has no unregister; its AsyncZeroconf withdraws the service on close.
             aiozc = getattr(self._zeroconf, "_aiozc", None)
             if aiozc is not None:
                 await aiozc.async_close()
             self._zeroconf = None
-        if self._server is not None:
-            await self._server.stop()
-            self._server = None
+        server, self._server = self._server, None
+        if server is not None:
+            # The library keeps its connections' tasks private; they are what must end.
+            connections = list(server._handlers)  # noqa: SLF001
+            await server.stop()  # no new connections; idle ones close, busy ones finish
+            if connections:
+                done, running = await asyncio.wait(connections, timeout=grace_s)
+                if running:
+                    _LOGGER.info("Wyoming: %d request(s) still running after %.1f s: cancelled",
+                                 len(running), grace_s)
+                    for task in running:
+                        task.cancel()
+                    await asyncio.wait(running, timeout=CANCEL_WAIT_S)
             _LOGGER.info("Wyoming server stopped")
         self.state.set_component(COMPONENT, "off", "stopped")
