@@ -324,3 +324,39 @@ async def test_follow_up_continues_the_conversation_later_turns_start_afresh(
     exchanges = [len(memory.history(f"{base}-{n}")) // 2 for n in conversations]
     assert sum(exchanges) == 2 and all(exchanges)
     assert memory.history(f"{base}-{len(conversations) + 1}") == []
+
+
+class BrokenLlm:
+    """A language model that fails on every question (a corrupt state, an out-of-memory)."""
+
+    name = "broken"
+    identity = "broken:1"
+    context_tokens = 2048
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split())
+
+    def stream(self, messages: object, cancel: object = None, max_tokens: int | None = None):
+        raise RuntimeError("the model fell over")
+        yield ""  # pragma: no cover - a generator, like the real one
+
+
+async def test_a_failed_turn_is_answered_out_loud_and_the_next_one_works(
+        tmp_path: Path, engines: Engines) -> None:
+    broken = Engines(engines.stt, BrokenLlm(), engines.tts)  # type: ignore[arg-type]
+    audio = timeline(0.5, spoken(engines, "Tell me about the history of Rome."), 1.0,
+                     spoken(engines, "Turn off the bedroom lamp."), 1.0)
+    wav = audio.write(tmp_path / "two.wav")
+    sink = WavDirSink(tmp_path / "replies")
+    await sink.open()
+    config = make_config(tmp_path)
+    turns = create_turn_service(config, broken)
+    listener = Listener(config, turns, sink, create_vad(config.vad))
+    await listener.prepare()  # the apologies are rendered while the engines are free
+    await listen(listener, turns.state, WavFileSource(wav, realtime=False))
+    assert len(sink.written) == 2
+    heard = [engines.stt.transcribe(to_stt_format(read_wav(path))).text.lower()
+             for path in sink.written]
+    assert "something went wrong" in heard[0]  # the LLM failed: the room is told so
+    assert "bedroom" in heard[1]  # and the next question is answered (intent fast path)
+    assert turns.state.metrics.errors.labels(kind="internal")._value.get() == 1
