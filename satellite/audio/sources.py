@@ -104,7 +104,6 @@ class MicSource(AudioSource):
         self._converter: PcmConverter | None = None
         self._rate_hz = STT_RATE_HZ
         self.overruns = 0
-        self.frames_in = 0
 
     async def open(self) -> None:
         sd = _sounddevice("input")
@@ -187,7 +186,6 @@ class MicSource(AudioSource):
                     break
                 self._wakeup = wakeup
             await wakeup
-        self.frames_in += len(data) // SAMPLE_WIDTH
         pcm = Pcm(data, self._rate_hz)
         return self._converter.convert(pcm) if self._converter else pcm
 

@@ -75,7 +75,6 @@ class Listener:
         self._was_gated = False
         self._conversation_serial = 0
         self._conversation_base = f"{CONVERSATION_PREFIX}-{uuid.uuid4().hex[:8]}"  # one per listener
-        self.turns_done = 0
         self.ignored = 0
         self.barge_ins = 0
 
@@ -234,7 +233,6 @@ class Listener:
         finally:
             self.playback.finished(self.clock())
         self.wake.open_followup(self.clock())
-        self.turns_done += 1
 
     @staticmethod
     def _audio_after_wake_word(pending: PendingTurn) -> Pcm | None:

@@ -64,8 +64,6 @@ class ResponseCache:
         self.system_prompt = system_prompt
         self._clock = clock
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     @property
     def enabled(self) -> bool:
@@ -85,14 +83,12 @@ class ResponseCache:
                     (self._key(query),),
                 ).fetchone()
                 if row is None or now - row[1] > self.config.ttl_s:
-                    self.misses += 1
                     return None
                 self._conn.execute("UPDATE responses SET hits=hits+1, used_s=? WHERE key=?",
                                    (now, self._key(query)))
         except sqlite3.Error as error:
             _LOGGER.warning("cache read failed: %s", error)
             return None
-        self.hits += 1
         audio = Pcm(row[3], row[4]) if row[3] and row[4] else None
         return CachedReply(row[0], audio, row[2])
 

@@ -67,7 +67,6 @@ class EngineScheduler:
         self._running: dict[int, tuple[str, float]] = {}
         self._ids = itertools.count()
         self._clock = clock
-        self.refused = 0
         self.closed = False
 
     @property
@@ -83,9 +82,6 @@ class EngineScheduler:
         now = self._clock()
         return [(name, now - start) for name, start in list(self._running.values())]
 
-    def oldest_call_s(self) -> float:
-        return max((age for _, age in self.running()), default=0.0)
-
     async def _acquire(self, engine: str, priority: Priority) -> _EngineTurn:
         if self.closed:
             raise BusyError("shutting down")
@@ -94,7 +90,6 @@ class EngineScheduler:
             turn.held = True
             return turn
         if priority != Priority.ROOM and self._client_waiting() >= self.max_queue:
-            self.refused += 1
             raise BusyError(f"busy: {self._client_waiting()} requests already waiting")
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         heapq.heappush(turn.waiters, (int(priority), next(self._ids), waiter))
