@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -49,6 +50,7 @@ from satellite.wyoming.limits import (
 from satellite.wyoming.speech_out import SpeechOut
 
 _LOGGER = logging.getLogger(__name__)
+LINGER_S = 1.0  # a refused client's request is read and dropped this long, so it sees the error
 E = TypeVar("E", bound=Eventable)
 KNOWN_TYPES = frozenset({
     "describe", "select-program", "ping", "transcribe", "audio-start", "audio-chunk", "audio-stop",
@@ -92,14 +94,33 @@ def parse(cls: type[E], event: Event) -> E:
     return parsed  # type: ignore[return-value]
 
 
+class RefusalLog:
+    """Refused connections are logged once per ``every_s``, with how many went unsaid."""
+
+    def __init__(self, every_s: float = 60.0):
+        self.every_s = every_s
+        self._last_s: float | None = None
+        self._unsaid = 0
+
+    def note(self, now_s: float) -> int | None:
+        """The count to log now, or None to stay quiet."""
+        if self._last_s is not None and now_s - self._last_s < self.every_s:
+            self._unsaid += 1
+            return None
+        unsaid, self._unsaid, self._last_s = self._unsaid, 0, now_s
+        return unsaid
+
+
 class WyomingHandler(AsyncEventHandler):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
-                 turns: TurnService, state: RuntimeState, info: Event, limits: ConnectionLimits):
+                 turns: TurnService, state: RuntimeState, info: Event, limits: ConnectionLimits,
+                 refusals: RefusalLog | None = None):
         super().__init__(reader, writer)
         self.turns = turns
         self.state = state
         self.info = info
         self.limits = limits
+        self.refusals = refusals or RefusalLog()
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "local"
         self.program: str | None = None
@@ -172,14 +193,30 @@ class WyomingHandler(AsyncEventHandler):
     async def _refuse(self) -> None:
         """One connection too many: one ``busy`` error, then closed; the others are not touched."""
         limit = self.limits.max_connections
-        _LOGGER.warning("wyoming client %s refused: %d connections open (limit %d)", self.peer,
-                        len(self.state.wyoming_connections), limit)
+        unsaid = self.refusals.note(time.monotonic())
+        if unsaid is not None:  # a flood of clients is not a flood of log lines
+            _LOGGER.warning("wyoming client %s refused: %d connections open (limit %d); %d more "
+                            "refused since the last warning", self.peer,
+                            len(self.state.wyoming_connections), limit, unsaid)
         self.state.metrics.errors.labels(kind="wyoming_refused").inc()
         await self._send_error(f"busy: too many connections (limit {limit}), try again later", "busy")
-        await self._close()
+        await self._close(linger=True)
 
-    async def _close(self) -> None:
-        """Close after what is buffered is sent; a peer that does not take it in time is cut off."""
+    async def _close(self, linger: bool = False) -> None:
+        """Close after what is buffered is sent; a peer that does not take it in time is cut off.
+
+        ``linger``: the peer may still be sending (a refused client's request). Closing a
+        socket with unread data resets the connection, and the peer would lose the error
+        just sent; so shut our side first and read and drop what it sends for a moment.
+        """
+        if linger and self.writer.can_write_eof():
+            try:
+                self.writer.write_eof()
+                async with asyncio.timeout(LINGER_S):
+                    while await self.reader.read(65536):
+                        pass
+            except (TimeoutError, OSError, RuntimeError):
+                pass  # it did not finish sending in time, or is gone: close all the same
         self.writer.close()
         try:
             async with asyncio.timeout(self.limits.write_timeout_s):

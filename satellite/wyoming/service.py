@@ -14,7 +14,7 @@ from satellite.config.schema import Config
 from satellite.errors import SatelliteError
 from satellite.pipeline.service import TurnService
 from satellite.runtime.state import RuntimeState
-from satellite.wyoming.handler import ConnectionLimits, WyomingHandler
+from satellite.wyoming.handler import ConnectionLimits, RefusalLog, WyomingHandler
 from satellite.wyoming.info import build_info
 
 _LOGGER = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class WyomingService:
         uri = self.config.wyoming.uri
         info = build_info(self.config, self.turns.engines, self.turns.recognizer is not None).event()
         factory = partial(WyomingHandler, turns=self.turns, state=self.state, info=info,
-                          limits=self.limits)
+                          limits=self.limits, refusals=RefusalLog())
         try:
             server = AsyncServer.from_uri(uri)
             if not isinstance(server, AsyncTcpServer) and urlparse(uri).scheme != "unix":

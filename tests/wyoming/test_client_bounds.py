@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TypeVar
 
 import pytest
+from wyoming.audio import AudioChunk, AudioStart
 from wyoming.error import Error
 from wyoming.event import Event, async_read_event, async_write_event, write_event
 from wyoming.info import Describe
@@ -161,8 +162,20 @@ async def test_connections_beyond_the_cap_get_busy_and_the_others_keep_working(
             assert error.code == "busy" and "too many connections" in error.text
             assert await asyncio.wait_for(reader.read(), TIMEOUT_S) == b""  # closed at once
             writer.close()
+        # A refused client that is still sending its request (audio) reads the answer too,
+        # rather than a connection reset that would lose it.
+        reader, writer = await asyncio.wait_for(
+            asyncio.open_connection("127.0.0.1", service.port), TIMEOUT_S)
+        await async_write_event(AudioStart(rate=16000, width=2, channels=1).event(), writer)
+        for _ in range(30):
+            await async_write_event(AudioChunk(rate=16000, width=2, channels=1,
+                                               audio=bytes(3200)).event(), writer)
+        event = await read_event(reader)
+        assert event is not None and Error.is_type(event.type) and \
+            Error.from_event(event).code == "busy", event
+        writer.close()
         refused = service.state.metrics.errors.labels(kind="wyoming_refused")._value.get()
-        assert refused == 5
+        assert refused == 6
         assert status(service)["wyoming"]["connections"] == cap
 
         reader, writer = held[0]  # an admitted connection is still served
