@@ -33,11 +33,13 @@ async def _ask(args: argparse.Namespace, config: Config) -> int:
     result: TurnResult | None = None
     request = TurnRequest(args.text, door="cli", conversation=args.conversation, speak=False,
                           on_token=show)
+    await turns.start()
     try:
         async for event in turns.answer(request):
             if isinstance(event, TurnResult):
                 result = event
     finally:
+        await turns.stop()
         turns.close()
     sys.stdout.write("\n")
     if args.timings and result:

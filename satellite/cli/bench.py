@@ -126,7 +126,7 @@ def _stage_rows(cold: list[TurnResult], hits: list[TurnResult], config: Config
         return (name, percentile(clean, 50), percentile(clean, 95)) if clean else (name, None, None)
 
     llm = [r.timings for r in cold if r.timings.source == "llm"]
-    fast = [r.timings for r in cold if r.timings.source in ("local", "intent")]
+    fast = [r.timings for r in cold if r.timings.source in ("local", "intent", "homeassistant")]
     hangover = float(config.vad.hangover_ms)
     return [
         stat("STT", [t.stt_ms for t in (r.timings for r in cold)]),

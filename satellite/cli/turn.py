@@ -31,6 +31,7 @@ async def _turn(args: argparse.Namespace, config: Config) -> int:
     turns = turn_service(config)
     audio: list[Pcm] = []
     result: TurnResult | None = None
+    await turns.start()
     try:
         async for event in turns.turn(question, TurnRequest("", door="cli",
                                                             conversation=args.conversation)):
@@ -43,6 +44,7 @@ async def _turn(args: argparse.Namespace, config: Config) -> int:
             elif isinstance(event, TurnResult):
                 result = event
     finally:
+        await turns.stop()
         turns.close()
     assert result is not None
     if args.output and audio:

@@ -155,6 +155,21 @@ class IntentConfig:
 
 
 @dataclass(frozen=True)
+class HomeAssistantConfig:
+    url: str = opt("", help="e.g. http://homeassistant.local:8123; empty = no Home Assistant")
+    token_file: str = opt("", help="file holding a long-lived access token")
+    token_env: str = opt("SATELLITE_HA_TOKEN", help="or the environment variable that holds it")
+    agent_id: str = opt("", help="conversation agent; empty = Home Assistant's default")
+    language: str = opt("", help="empty = intent.language")
+    timeout_s: float = opt(2.0, min=0.2, max=30.0, help="a home command gets an answer within this")
+    reconnect_max_s: float = opt(30.0, min=1.0, max=600.0, help="longest wait between reconnects")
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.url)
+
+
+@dataclass(frozen=True)
 class WyomingConfig:
     enabled: bool = opt(True)
     uri: str = opt("tcp://0.0.0.0:10700")
@@ -207,6 +222,7 @@ class Config:
     vad: VadConfig = field(default_factory=VadConfig)
     wake: WakeConfig = field(default_factory=WakeConfig)
     intent: IntentConfig = field(default_factory=IntentConfig)
+    homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)

@@ -138,6 +138,7 @@ class SatelliteDaemon:
         self.state.model_load_s.update({k: round(v, 3) for k, v in self.engines.load_s.items()})
         self.state.models.update(_model_names(self.engines))
         self.turns = create_turn_service(config, self.engines, self.state)
+        await self.turns.start()  # Home Assistant connects in the background
         if self.health is not None:
             self.health.scheduler = self.turns.scheduler
         await self._self_test()
@@ -288,6 +289,7 @@ class SatelliteDaemon:
             task.cancel()
         if self.turns is not None:
             turns = self.turns
+            await _step("home assistant", turns.stop(), left(2.0))
             await _step("turn service", asyncio.to_thread(turns.close, left(3.0)), left(4.0))
         self.notifier.close()
         _LOGGER.info("stopped in %.1f s", time.monotonic() - started)

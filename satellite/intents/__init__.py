@@ -17,16 +17,19 @@ from satellite.intents.responses import confirmation
 
 
 @functools.lru_cache(maxsize=8)
-def _recognizer(language: str, areas: tuple[str, ...], entities: tuple[str, ...]) -> IntentRecognizer:
+def _recognizer(language: str, areas: tuple[str, ...],
+                entities: tuple[str | tuple[str, str], ...]) -> IntentRecognizer:
     return IntentRecognizer(language, areas, entities)
 
 
-def recognizer_for(config: Config) -> IntentRecognizer | None:
-    """The recognizer for the configured language, areas and devices, or None when intents are off."""
+def recognizer_for(config: Config, home_areas: tuple[str, ...] = (),
+                   home_entities: tuple[tuple[str, str], ...] = ()) -> IntentRecognizer | None:
+    """The recognizer for the configured language, areas and devices (plus those Home Assistant
+    named, with their domains), or None when intents are off."""
     if not config.intent.enabled:
         return None
-    return _recognizer(config.intent.language, tuple(config.intent.areas),
-                       tuple(config.intent.entities))
+    return _recognizer(config.intent.language, (*config.intent.areas, *home_areas),
+                       (*config.intent.entities, *home_entities))  # what HA says wins
 
 
 def recognize(config: Config, text: str) -> IntentMatch | None:

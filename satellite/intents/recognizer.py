@@ -69,13 +69,18 @@ def load_intents(language: str) -> tuple[Intents, tuple[str, ...]]:
 class IntentRecognizer:
     """Pure over text: ``recognize(text)`` → ``IntentMatch`` or None."""
 
-    def __init__(self, language: str, areas: Iterable[str], entities: Iterable[str]):
+    def __init__(self, language: str, areas: Iterable[str],
+                 entities: Iterable[str | tuple[str, str]]):
+        """``entities``: device names, each alone (its domain guessed from the name) or with the
+        domain Home Assistant gives it, ``("front door", "lock")``."""
         self.language = language
         self._intents, self._skip_words = load_intents(language)
+        named = [(e, guess_domain(e)) if isinstance(e, str) else e for e in entities]
         self._slot_lists: dict[str, SlotList] = {
-            "area": TextSlotList.from_strings(list(areas), name="area"),
+            "area": TextSlotList.from_strings(list(dict.fromkeys(areas)), name="area"),
             "name": TextSlotList.from_tuples(
-                [(name, name, {"domain": guess_domain(name)}) for name in entities], name="name"),
+                [(name, name, {"domain": domain}) for name, domain in dict(named).items()],
+                name="name"),
             **{key: TextSlotList(name=key, values=[]) for key in _EMPTY_LISTS},
         }
 

@@ -7,8 +7,10 @@ import functools
 from satellite.config.paths import resolve_state_dir
 from satellite.config.schema import Config
 from satellite.engines import Engines
+from satellite.homeassistant import HomeAssistantClient, HomeNames, read_token
 from satellite.intents import recognizer_for
 from satellite.pipeline.cache import ResponseCache
+from satellite.pipeline.home import HomeRouter
 from satellite.pipeline.memory import ConversationMemory
 from satellite.pipeline.scheduler import EngineScheduler
 from satellite.pipeline.service import TurnService
@@ -22,6 +24,17 @@ def create_turn_service(config: Config, engines: Engines, state: RuntimeState | 
     cache = ResponseCache(conn, config.cache, engines.llm.identity, config.llm.system_prompt)
     memory = ConversationMemory(conn, config.llm.history_turns, config.llm.history_ttl_s)
     scheduler = EngineScheduler(config.scheduler.workers, config.scheduler.max_queue)
-    return TurnService(config, engines, scheduler, cache, memory, recognizer=recognizer_for(config),
-                       state=state,
-                       close_db=functools.partial(close_state_db, conn) if conn is not None else None)
+    state = state if state is not None else RuntimeState()
+    client = None
+    if config.homeassistant.enabled:
+        client = HomeAssistantClient(config.homeassistant, read_token(config.homeassistant), state,
+                                     language=config.intent.language)
+    turns = TurnService(config, engines, scheduler, cache, memory, recognizer=recognizer_for(config),
+                        home=HomeRouter(client), state=state,
+                        close_db=functools.partial(close_state_db, conn) if conn is not None else None)
+    if client is not None:
+        def learn_names(names: HomeNames) -> None:  # the recognizer knows the home's own names
+            turns.recognizer = recognizer_for(config, names.areas, names.entities)
+
+        client.on_names = learn_names
+    return turns

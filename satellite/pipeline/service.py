@@ -34,6 +34,7 @@ from satellite.pipeline.cache import CachedReply, ResponseCache
 from satellite.pipeline.context import fit_context
 from satellite.pipeline.failures import Failure, classify
 from satellite.pipeline.guard import ReplyGuard
+from satellite.pipeline.home import HomeRouter
 from satellite.pipeline.local_answers import local_answer
 from satellite.pipeline.memory import ConversationMemory
 from satellite.pipeline.scheduler import EngineScheduler, Priority
@@ -54,7 +55,8 @@ _END = object()
 class TurnService:
     def __init__(self, config: Config, engines: Engines, scheduler: EngineScheduler,
                  cache: ResponseCache, memory: ConversationMemory, *,
-                 recognizer: IntentRecognizer | None = None, state: RuntimeState | None = None,
+                 recognizer: IntentRecognizer | None = None, home: HomeRouter | None = None,
+                 state: RuntimeState | None = None,
                  db: StateDbWorker | None = None, close_db: Callable[[], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter,
                  now: Callable[[], dt.datetime] = dt.datetime.now):
@@ -64,6 +66,7 @@ class TurnService:
         self.cache = cache
         self.memory = memory
         self.recognizer = recognizer
+        self.home = home or HomeRouter(None)
         self.state = state if state is not None else RuntimeState()
         self.db = db or StateDbWorker()
         self._close_db = close_db
@@ -152,7 +155,7 @@ class TurnService:
         if len(text) > self.config.wyoming.max_text_chars:
             raise InputError(f"question longer than {self.config.wyoming.max_text_chars} characters")
         identity = self.engines.tts.identity() if request.speak else None
-        fixed = await self._fast_answer(text, request.intents)
+        fixed = await self._fast_answer(text, request)
         no_history: list[ChatMessage] = []
         history = await self.db.call(self.memory.history, request.conversation, default=no_history)
         cached: CachedReply | None = None
@@ -194,17 +197,17 @@ class TurnService:
         await asyncio.get_running_loop().run_in_executor(self._worker, trim_heap)
         yield result
 
-    async def _fast_answer(self, text: str, intents: bool) -> tuple[str, str] | None:
-        """(reply, source) when no model is needed: no words, a clock question, a home command."""
+    async def _fast_answer(self, text: str, request: TurnRequest) -> tuple[str, str] | None:
+        """(reply, source) when no model is needed: no words, a clock question, the home."""
         if not text:
             return NOTHING_HEARD, "local"
         answer = local_answer(text, self._now)
         if answer:
             return answer, "local"
-        if intents:
+        if request.intents:
             match = await self.recognize(text)
-            if match is not None and match.reply:
-                return match.reply, "intent"
+            if match is not None:  # about the home: Home Assistant does it, or we say why not
+                return await self.home.answer(match, text, request.conversation)
         return None
 
     async def _fixed_sentences(self, reply: str, source: str, request: TurnRequest
@@ -318,6 +321,15 @@ class TurnService:
             if blocks:
                 rendered[text] = Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz)
         return rendered
+
+    async def start(self) -> None:
+        """Connect what the service talks to (Home Assistant); never waits for it."""
+        if self.home.client is not None:
+            await self.home.client.start()
+
+    async def stop(self) -> None:
+        if self.home.client is not None:
+            await self.home.client.close()
 
     def close(self, timeout_s: float = 5.0) -> None:
         """Stop the engine pool (running units are not awaited) and close the state database."""

@@ -66,6 +66,13 @@ class Metrics:
             "satellite_audio_source_stalls",
             "Times the audio source delivered no frames for health.mic_stall_s", registry=r)
         self.ready = Gauge("satellite_ready", "1 when every configured part is ready", registry=r)
+        self.homeassistant_connected = Gauge(
+            "satellite_homeassistant_connected", "1 while the Home Assistant connection is up",
+            registry=r)
+        self.homeassistant_requests = Counter(
+            "satellite_homeassistant_requests", "Sentences sent to Home Assistant's conversation "
+            "agent, by outcome (action_done, query_answer, error, timeout, unreachable, refused)",
+            ["result"], registry=r)
         r.register(_ProcessMemory())
 
     def observe_stage(self, stage: str, milliseconds: float | None) -> None:
