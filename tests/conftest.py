@@ -59,7 +59,8 @@ def dev_set() -> list[DevClip]:
 
 def make_config(tmp_path: Path, **overrides: object) -> Config:
     """Defaults, with the state dir under ``tmp_path`` and dotted-key overrides."""
-    values = {"state_dir": str(tmp_path / "state"), "log.level": "INFO"}
+    # No wake word unless a test asks for one: most tests are about what follows it.
+    values = {"state_dir": str(tmp_path / "state"), "log.level": "INFO", "wake.engine": "none"}
     values.update({k.replace("__", "."): v for k, v in overrides.items()})
     return load_config(None, env={}, overrides=values)
 

@@ -111,8 +111,10 @@ class AudioConfig:
     snd_command: str = opt("", help="command reading raw s16le mono PCM on stdin")
     snd_rate_hz: int = opt(0, min=0, max=192000, help="0 = the voice's rate")
     exit_at_end: bool = opt(True, help="exit when a file or mic command ends", live=True)
-    awake_wav: str = opt("", live=True)
-    done_wav: str = opt("", live=True)
+    chimes: bool = opt(True, live=True,
+                       help="with a wake word: a chime when it is heard and when the question ends")
+    awake_wav: str = opt("", live=True, help="your own awake chime; empty = the built-in one")
+    done_wav: str = opt("", live=True, help="your own done chime; empty = the built-in one")
     barge_in: bool = opt(False, live=True,
                          help="speech during playback stops it and starts a turn; needs a wake word "
                               "(wake.engine micro or openwakeword): there is no echo canceller")
@@ -137,13 +139,18 @@ class VadConfig:
 
 @dataclass(frozen=True)
 class WakeConfig:
-    engine: str = opt("none", choices=("none", "micro", "openwakeword", "phrase"))
-    model: str = opt("hey_jarvis", help="shipped model name or a path")
-    threshold: float = opt(0.5, min=0.0, max=1.0, live=True)
+    engine: str = opt("micro", choices=("none", "micro", "openwakeword", "phrase"),
+                      help="none answers every sentence in the room (headsets, tests)")
+    model: str = opt("okay_nabu", help="shipped model name or a path")
+    threshold: float = opt(0.0, min=0.0, max=1.0, live=True,
+                           help="0 = the model's own cutoff (microWakeWord okay_nabu: 0.85)")
     refractory_s: float = opt(2.0, min=0.0, max=60.0, live=True)
     phrase: str = opt("sarai", help="assistant's name for engine: phrase", live=True)
     followup_s: float = opt(8.0, min=0.0, max=120.0, live=True,
                             help="no wake word needed this long after a reply")
+    question_wait_s: float = opt(5.0, min=0.5, max=30.0, live=True,
+                                 help="after the wake word alone, how long the question may take "
+                                      "to start")
 
 
 @dataclass(frozen=True)

@@ -165,11 +165,30 @@ class Listener:
             _LOGGER.debug("utterance at %.2f s without the wake word: ignored", event.start_s)
             return
         wake_s = self.wake.consume() if addressed else None
+        if wake_s is not None and wake_s >= event.last_voiced_s - MIN_QUESTION_S:
+            # The wake word alone ("Okay Nabu" … pause …): people pause before the question.
+            self.runner.drop_speculation()
+            self._await_question()
+            return
         pending = PendingTurn(event, self.frontend.wall_time(event.last_voiced_s), addressed is True,
                               wake_s)
         if self.runner.running and self.playback.speaking and self.config.audio.barge_in:
             self.runner.cancel_current()  # the new question replaces the reply being spoken
         self.runner.submit(pending)
+
+    def _await_question(self) -> None:
+        until = self.wake.await_question(self.clock())
+        _LOGGER.info("wake word alone: waiting %.0f s for the question",
+                     self.config.wake.question_wait_s)
+        asyncio.get_running_loop().call_later(self.config.wake.question_wait_s + 0.1,
+                                              self._question_timeout, until)
+
+    def _question_timeout(self, until: float) -> None:
+        if self.wake.question_until != until or self.runner.running:
+            return  # the question came
+        self.wake.question_until = 0.0
+        _LOGGER.info("no question after the wake word: back to sleep")
+        self.playback.start_chime("done")
 
     async def _decide_after_wake(self, event: UtteranceEnded) -> None:
         await self.wake.drain()
@@ -206,6 +225,9 @@ class Listener:
             transcript = await self.turns.transcribe(after_wake, Priority.ROOM)
         timings.stt_ms = (self.turns.clock() - t0) * 1000.0
         text = self.wake.question(transcript.text, pending.woken)
+        if text == "" and pending.wake_s is not None:  # the recognizer heard the wake word alone
+            self._await_question()
+            return
         if text is None or not has_words(text):
             _LOGGER.info("utterance at %.2f s had no question in it (%r); no turn",
                          utterance.start_s, transcript.text)

@@ -91,7 +91,11 @@ class Playback:
     def start_awake_chime(self) -> None:
         """The wake word chime, in the background: the capture stays open (the question often
         follows the wake word without a pause; a short chime is below vad.min_speech_ms)."""
-        pcm = self.chime("awake")
+        self.start_chime("awake")
+
+    def start_chime(self, which: str) -> None:
+        """A chime in the background (awake; done when the question never came)."""
+        pcm = self.chime(which)
         if pcm is not None and self.sink is not None and (
                 self._chime_task is None or self._chime_task.done()):
             self._chime_task = asyncio.get_running_loop().create_task(self._play_chime(pcm))

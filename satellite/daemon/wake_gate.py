@@ -7,6 +7,8 @@
   and counted, and an utterance waits for the model to have heard it.
 - ``phrase``: decided from the transcript, which must start with the name.
 - After a reply, ``wake.followup_s`` in which no wake word is needed.
+- After the wake word alone ("Okay Nabu" … pause …), ``wake.question_wait_s`` in
+  which the next utterance is the question.
 """
 
 from __future__ import annotations
@@ -45,6 +47,8 @@ class WakeGate:
         self.wake_s: float | None = None  # stream time of the last wake word heard
         self.followup_from = 0.0  # wall clock: the follow-up window opens when a reply ends
         self.followup_until = 0.0
+        self.question_from = 0.0  # wall clock: the wake word was said alone; the question may follow
+        self.question_until = 0.0
         self.backlog = 0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wake")
 
@@ -109,6 +113,9 @@ class WakeGate:
         """True: a turn. False: not for us. None: decided by the transcript (phrase mode)."""
         if self.mode == "none" or self.in_followup(event, wall_offset):
             return True
+        if self.question_from <= event.start_s + wall_offset <= self.question_until:
+            self.question_until = 0.0  # this is the question the wake word announced
+            return True
         if self.mode == "phrase":
             return None
         return self.wake_s is not None and (
@@ -130,6 +137,16 @@ class WakeGate:
             return True
         return self.woken_since(last_voiced_s - 30.0)
 
+    def await_question(self, now: float) -> float:
+        """The wake word was said alone: the next utterance, if it starts within
+        ``wake.question_wait_s``, is the question. Returns the window's end."""
+        self.question_from = now - 1.0  # it may have started while the wake word was decided
+        self.question_until = now + self.config.wake.question_wait_s
+        return self.question_until
+
+    def awaiting_question(self, now: float) -> bool:
+        return now <= self.question_until
+
     def open_followup(self, now: float) -> None:
         self.followup_from = now
         self.followup_until = now + self.config.wake.followup_s
@@ -145,8 +162,8 @@ class WakeGate:
             return stripped or text
         if self.detector is not None:  # the question is what follows the wake word
             after = after_wake_phrase(text, self.detector.phrase)
-            if after is not None and has_words(after):
-                return after
+            if after is not None:
+                return after if has_words(after) else ""  # "" = the wake word alone
         return text
 
     def close(self) -> None:

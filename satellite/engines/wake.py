@@ -18,6 +18,7 @@ from satellite.config.schema import WakeConfig
 from satellite.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
+OPENWAKEWORD_CUTOFF = 0.5  # openWakeWord's own recommended default
 
 # The words each shipped model listens for, to strip them from a transcript.
 SHIPPED_PHRASES = {
@@ -77,7 +78,8 @@ class MicroWakeWordDetector:
         except (ValueError, OSError) as error:
             raise ModelError(f"microWakeWord model '{model}': {error}") from error
         self._features = MicroWakeWordFeatures()
-        self._gate = _Refractory(threshold, refractory_s)
+        self.model_cutoff = float(self._model.probability_cutoff)
+        self._gate = _Refractory(threshold or self.model_cutoff, refractory_s)
         self.name = f"micro:{self._model.id}"
         self.phrase = SHIPPED_PHRASES.get(self._model.id, self._model.wake_word.lower())
 
@@ -95,6 +97,7 @@ class MicroWakeWordDetector:
 
     def configure(self, config: WakeConfig) -> None:
         self._gate.configure(config)
+        self._gate.threshold = config.threshold or self.model_cutoff
 
 
 class OpenWakeWordDetector:
@@ -111,7 +114,7 @@ class OpenWakeWordDetector:
         except (ValueError, OSError) as error:
             raise ModelError(f"openWakeWord model '{model}': {error}") from error
         self._features = OpenWakeWordFeatures.from_builtin()
-        self._gate = _Refractory(threshold, refractory_s)
+        self._gate = _Refractory(threshold or OPENWAKEWORD_CUTOFF, refractory_s)
         stem = Path(model).stem
         self.name = f"openwakeword:{stem}"
         self.phrase = SHIPPED_PHRASES.get(stem, stem.replace("_", " "))
@@ -130,6 +133,7 @@ class OpenWakeWordDetector:
 
     def configure(self, config: WakeConfig) -> None:
         self._gate.configure(config)
+        self._gate.threshold = config.threshold or OPENWAKEWORD_CUTOFF
 
 
 def create_wake_detector(config: WakeConfig) -> WakeWordDetector | None:

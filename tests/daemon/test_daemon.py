@@ -120,7 +120,7 @@ async def test_sigterm_during_a_turn_exits_cleanly_with_the_cache_intact(
     wav = timeline(0.5, question, 3.0).write(tmp_path / "story.wav")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "satellite", "--state-dir", str(state_dir), "--log-level", "DEBUG",
-        "--set", "audio.turn_grace_s=0.5", "run", "--input-file", str(wav),
+        "--set", "audio.turn_grace_s=0.5", "run", "--wake", "none", "--input-file", str(wav),
         "--output-dir", str(tmp_path / "replies"), "--no-wyoming", "--no-health",
         cwd=REPO, stderr=asyncio.subprocess.PIPE, env={**os.environ, "SATELLITE_CONFIG": ""})
     assert process.stderr is not None

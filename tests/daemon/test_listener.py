@@ -196,12 +196,12 @@ class SpeakerThatGetsInterrupted(SpeakerInTheRoom):
             self.interruption = None
 
 
-LONG_QUESTION = "Hey Jarvis, tell me a long story about the sea and the ships."
+LONG_QUESTION = "Okay Nabu, tell me a long story about the sea and the ships."
 
 
 def barge_in_config(tmp_path: Path) -> Config:
     return make_config(tmp_path, audio__barge_in=True, wake__engine="micro",
-                       wake__model="hey_jarvis", wake__followup_s=0.0, llm__max_sentences=6,
+                       wake__model="okay_nabu", wake__followup_s=0.0, llm__max_sentences=6,
                        llm__max_tokens=160)
 
 
@@ -222,7 +222,7 @@ async def test_the_replys_own_echo_does_not_interrupt_it(tmp_path: Path, engines
 async def test_barge_in_stops_the_reply_and_answers_the_new_question(
         tmp_path: Path, engines: Engines) -> None:
     room = LoopbackRoom(timeline(0.5, spoken(engines, LONG_QUESTION), 0.5).pcm, tail_s=3.0)
-    interruption = timeline(spoken(engines, "Hey Jarvis, turn off the bedroom lamp."), 0.6).pcm
+    interruption = timeline(spoken(engines, "Okay Nabu, turn off the bedroom lamp."), 0.6).pcm
     sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room, interruption)
     await sink.open()
     listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
@@ -234,10 +234,10 @@ async def test_barge_in_stops_the_reply_and_answers_the_new_question(
 
 
 async def test_wake_word_gates_turns(tmp_path: Path, engines: Engines) -> None:
-    audio = timeline(0.5, spoken(engines, "Hey Jarvis, turn on the kitchen lights."), 1.5,
+    audio = timeline(0.5, spoken(engines, "Okay Nabu, turn on the kitchen lights."), 1.5,
                      spoken(engines, "Turn off the bedroom lamp."), 1.0)
     wav = audio.write(tmp_path / "wake.wav")
-    config = make_config(tmp_path, wake__engine="micro", wake__model="hey_jarvis",
+    config = make_config(tmp_path, wake__engine="micro", wake__model="okay_nabu",
                          wake__followup_s=0.0)
     sink = WavDirSink(tmp_path / "replies")
     await sink.open()
@@ -249,7 +249,7 @@ async def test_wake_word_gates_turns(tmp_path: Path, engines: Engines) -> None:
 
 
 async def test_follow_up_needs_no_wake_word(tmp_path: Path, engines: Engines) -> None:
-    audio = timeline(0.5, spoken(engines, "Hey Jarvis, turn on the kitchen lights."), 3.0,
+    audio = timeline(0.5, spoken(engines, "Okay Nabu, turn on the kitchen lights."), 3.0,
                      spoken(engines, "Turn off the bedroom lamp."), 1.0)
     wav = audio.write(tmp_path / "wake.wav")
     config = make_config(tmp_path, wake__engine="micro", wake__followup_s=30.0)
@@ -301,7 +301,7 @@ async def test_awake_chime_does_not_cut_the_question(tmp_path: Path, engines: En
     t = np.arange(int(0.15 * rate)) / rate
     chime_path = tmp_path / "awake.wav"
     write_wav(chime_path, Pcm.from_float32(0.5 * np.sin(2 * np.pi * 660 * t), rate))
-    audio = timeline(0.5, spoken(engines, "Hey Jarvis, turn on the kitchen lights."), 1.5)
+    audio = timeline(0.5, spoken(engines, "Okay Nabu, turn on the kitchen lights."), 1.5)
     wav = audio.write(tmp_path / "wake.wav")
     config = make_config(tmp_path, wake__engine="micro", audio__awake_wav=str(chime_path))
     sink = WavDirSink(tmp_path / "replies")
@@ -362,3 +362,42 @@ async def test_a_failed_turn_is_answered_out_loud_and_the_next_one_works(
     assert "something went wrong" in heard[0]  # the LLM failed: the room is told so
     assert "home assistant" in heard[1]  # and the next one is answered (truthfully: no HA here)
     assert turns.state.metrics.errors.labels(kind="internal")._value.get() == 1
+
+
+async def test_a_pause_after_the_wake_word_waits_for_the_question(
+        tmp_path: Path, engines: Engines) -> None:
+    """Seen: "Hey Jarvis … (0.4 s) … what time is it?" answered "Hey Jarvis." with the LLM."""
+    audio = timeline(0.5, spoken(engines, "Okay Nabu."), 0.8, spoken(engines, "What time is it?"),
+                     1.5)
+    wav = audio.write(tmp_path / "pause.wav")
+    config = make_config(tmp_path, wake__engine="micro", wake__model="okay_nabu",
+                         wake__followup_s=0.0)
+    listener, state = listener_for(config, engines, None)
+    await listen(listener, state, WavFileSource(wav, realtime=True))
+    (turn,) = state.turns
+    assert "time" in turn.transcript.lower() and "nabu" not in turn.transcript.lower()
+    assert turn.source == "local" and turn.reply.startswith("It's ")  # the clock, not the LLM
+
+
+async def test_the_wake_word_alone_and_silence_makes_no_turn(tmp_path: Path, engines: Engines
+                                                            ) -> None:
+    audio = timeline(0.5, spoken(engines, "Okay Nabu."), 7.0, spoken(engines, "What time is it?"),
+                     1.0)
+    wav = audio.write(tmp_path / "alone.wav")
+    config = make_config(tmp_path, wake__engine="micro", wake__model="okay_nabu",
+                         wake__followup_s=0.0, wake__question_wait_s=3.0)
+    listener, state = listener_for(config, engines, None)
+    await listen(listener, state, WavFileSource(wav, realtime=True))
+    assert list(state.turns) == []  # the question came too late: it needed the wake word again
+    assert listener.ignored == 1
+
+
+async def test_a_wake_word_in_the_middle_of_a_sentence_starts_the_question(
+        tmp_path: Path, engines: Engines) -> None:
+    audio = timeline(0.5, spoken(engines, "So I said to her, okay Nabu, what time is it?"), 1.5)
+    wav = audio.write(tmp_path / "middle.wav")
+    config = make_config(tmp_path, wake__engine="micro", wake__model="okay_nabu")
+    listener, state = listener_for(config, engines, None)
+    await listen(listener, state, WavFileSource(wav, realtime=False))
+    (turn,) = state.turns
+    assert turn.transcript.lower().startswith("what time") and turn.reply.startswith("It's ")
