@@ -128,7 +128,8 @@ class TimerQuery:
         if self.duration_s is not None and not math.isclose(timer.duration_s, self.duration_s,
                                                             abs_tol=0.5):
             return False
-        return self.area is None or timer.area == self.area
+        # A timer set where the room was not known is in any room.
+        return self.area is None or timer.area is None or timer.area == self.area
 
 
 @dataclass(frozen=True)

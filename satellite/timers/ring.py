@@ -57,11 +57,14 @@ class RingSchedule:
 async def ring_until_stopped(play: Callable[[Pcm], Awaitable[None]], ring: Pcm,
                              still_ringing: Callable[[], bool], schedule: RingSchedule,
                              now: Callable[[], float],
-                             sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> int:
+                             sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+                             hold: Callable[[], bool] = lambda: False) -> int:
     """Play ``ring`` on the schedule while ``still_ringing()``; return how many rings were played.
 
     ``still_ringing`` is asked before every ring (e.g. ``lambda: timer.id in {t.id for t in
     service.ringing}``), so "stop" or the service's own ``max_ring_s`` ends it within a pause.
+    While ``hold()`` is true (the room is listening to or answering a question) a ring that
+    comes due is skipped, not queued: the ring never stands in front of the next question.
     """
     played = 0
     while still_ringing():
@@ -71,6 +74,9 @@ async def ring_until_stopped(play: Callable[[Pcm], Awaitable[None]], ring: Pcm,
         wait_s = at - now()
         if wait_s > 0:
             await sleep(wait_s)
+            continue
+        if hold():
+            await sleep(schedule.period_s)
             continue
         await play(ring)
         played += 1

@@ -86,6 +86,8 @@ FIVE = running("f", 300, created_s=NOW - 20)
     # by area
     ([running("k", 60, area="kitchen"), running("o", 60, name="x", area="office")],
      TimerQuery(area="kitchen"), False, ["k"], False),
+    # a timer set where the room was not known is in any room
+    ([running("n", 60)], TimerQuery(area="kitchen"), False, ["n"], False),
     ([], TimerQuery(), False, [], False),
 ])
 def test_choose_picks_the_timer_a_command_means(timers: list[Timer], query: TimerQuery,

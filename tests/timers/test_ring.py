@@ -68,6 +68,9 @@ class FakeRoom:
         self.played_at.append(self.now_s)
         self.now_s += pcm.seconds
 
+    def listening(self) -> bool:
+        return 2.0 <= self.now_s < 8.0  # someone asks a question meanwhile
+
     def ringing(self) -> bool:
         return self.stop_after is None or len(self.played_at) < self.stop_after
 
@@ -84,3 +87,11 @@ async def test_ring_stops_when_the_timer_is_stopped() -> None:
     room.stop_after = 2
     schedule = RingSchedule(0.0, ring.seconds, max_ring_s=60.0)
     assert await ring_until_stopped(room.play, ring, room.ringing, schedule, room.now, room.sleep) == 2
+
+
+async def test_ring_is_skipped_while_the_room_answers_a_question() -> None:
+    room, ring = FakeRoom(), ring_pcm(16000)
+    schedule = RingSchedule(0.0, ring.seconds, max_ring_s=14.0)
+    played = await ring_until_stopped(room.play, ring, room.ringing, schedule, room.now, room.sleep,
+                                      hold=room.listening)
+    assert room.played_at == pytest.approx([0.0, 9.0, 12.0], abs=1e-3) and played == 3

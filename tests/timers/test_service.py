@@ -14,7 +14,7 @@ from satellite.config.schema import TimersConfig
 from satellite.intents import IntentRecognizer
 from satellite.pipeline.store import StateDbWorker, close_state_db, open_state_db
 from satellite.runtime.metrics import Metrics
-from satellite.timers import STOP_RINGING, Timer, TimerService, TimerState, TimerStore, answers
+from satellite.timers import STOP_RINGING, LoopClock, Timer, TimerService, TimerState, TimerStore, answers
 from tests.timers.clock import ManualClock
 
 T = TypeVar("T")
@@ -323,3 +323,38 @@ async def test_loop_clock_fires_a_real_short_timer(recognizer: IntentRecognizer)
     timer = await within(rang)
     assert timer.state is TimerState.RINGING
     await within(service.close())
+
+
+class SteppedWall:
+    def __init__(self) -> None:
+        self.now_s = 1_700_000_000.0
+
+    def __call__(self) -> float:
+        return self.now_s
+
+
+async def test_loop_clock_follows_the_wall_clock_when_it_is_stepped() -> None:
+    """NTP stepping the clock after boot: the alarm goes by the wall clock, looked at every recheck_s."""
+    wall = SteppedWall()
+    clock = LoopClock(wall, recheck_s=0.02)
+    fired = asyncio.Event()
+    clock.call_at(wall.now_s + 3600, fired.set)
+    await asyncio.sleep(0.1)  # several rechecks: the wall clock has not moved, so nothing fires
+    assert not fired.is_set()
+    wall.now_s += 3600  # the clock is stepped an hour forward
+    await within(fired.wait())
+
+
+async def test_loop_clock_alarm_can_be_cancelled_and_never_fires_inside_call_at() -> None:
+    wall = SteppedWall()
+    clock = LoopClock(wall, recheck_s=0.02)
+    calls: list[str] = []
+    clock.call_at(wall.now_s - 5, lambda: calls.append("due"))
+    assert calls == []  # due already, but called from the loop, not from inside call_at
+    clock.call_at(wall.now_s + 0.01, lambda: calls.append("cancelled")).cancel()
+    done = asyncio.Event()
+    clock.call_at(wall.now_s, done.set)
+    wall.now_s += 1
+    await within(done.wait())
+    await asyncio.sleep(0.05)
+    assert calls == ["due"]
