@@ -121,8 +121,8 @@ class TimerService:
                 self._write(timer.with_state(TimerState.FINISHED))
             else:
                 self._set(timer)
-        await self._db_call(self._store.prune, now - KEEP_ENDED_S, default=0)
         await self._flush()
+        await self._db_call(self._store.prune, now - KEEP_ENDED_S, default=0)
         _LOGGER.info("timers restored: %d live, %d ran out while down", len(self._timers),
                      len(missed))
         return missed
