@@ -177,6 +177,16 @@ class HomeAssistantConfig:
 
 
 @dataclass(frozen=True)
+class TimersConfig:
+    enabled: bool = opt(True, help="timers set by voice, kept in the state database")
+    max_ring_s: float = opt(60.0, min=1.0, max=3600.0,
+                            help="a timer that ran out rings this long unless stopped")
+    max_timers: int = opt(10, min=1, max=100, help="timers at once; one more is refused")
+    max_duration_s: float = opt(24 * 3600.0, min=60.0, max=7 * 24 * 3600.0,
+                                help="the longest timer that can be set")
+
+
+@dataclass(frozen=True)
 class WyomingConfig:
     enabled: bool = opt(True)
     uri: str = opt("tcp://0.0.0.0:10700")
@@ -219,7 +229,8 @@ class LogConfig:
 
 @dataclass(frozen=True)
 class Config:
-    state_dir: str = opt("~/.local/state/sarai-satellite", help="cache and conversation memory")
+    state_dir: str = opt("~/.local/state/sarai-satellite",
+                         help="cache, conversation memory and timers")
     stt: SttConfig = field(default_factory=SttConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
@@ -230,6 +241,7 @@ class Config:
     wake: WakeConfig = field(default_factory=WakeConfig)
     intent: IntentConfig = field(default_factory=IntentConfig)
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
+    timers: TimersConfig = field(default_factory=TimersConfig)
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)

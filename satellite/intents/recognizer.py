@@ -20,6 +20,7 @@ from hassil.intents import SlotList, TextSlotList
 from home_assistant_intents import get_intents
 
 from satellite.intents.responses import confirmation
+from satellite.intents.timer_sentences import with_timer_sentences
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -55,12 +56,15 @@ def guess_domain(name: str) -> str:
 
 @functools.lru_cache(maxsize=4)
 def load_intents(language: str) -> tuple[Intents, tuple[str, ...]]:
-    """The parsed intents and skip words for ``language`` (cached: parsed once per process)."""
+    """The parsed intents and skip words for ``language`` (cached: parsed once per process).
+
+    English gets the timer sentences the package lacks (``timer_sentences``).
+    """
     start = time.perf_counter()
     data = get_intents(language)
     if data is None:
         raise ValueError(f"home-assistant-intents has no sentences for language '{language}'")
-    intents = Intents.from_dict(data)
+    intents = Intents.from_dict(with_timer_sentences(data))
     _LOGGER.info("intents for '%s' loaded in %.2f s (%d intents)", language,
                  time.perf_counter() - start, len(intents.intents))
     return intents, tuple(data.get("skip_words", ()))

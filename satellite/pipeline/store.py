@@ -45,6 +45,18 @@ CREATE TABLE IF NOT EXISTS messages (
     content TEXT NOT NULL
 );
 CREATE INDEX IF NOT EXISTS messages_conversation ON messages(conversation, id);
+CREATE TABLE IF NOT EXISTS timers (
+    id TEXT PRIMARY KEY,
+    name TEXT,
+    area TEXT,
+    duration_s REAL NOT NULL,
+    state TEXT NOT NULL,
+    ends_at_s REAL,
+    remaining_s REAL,
+    created_s REAL NOT NULL,
+    updated_s REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS timers_state ON timers(state);
 """
 
 

@@ -65,6 +65,14 @@ class Metrics:
         self.audio_source_stalls = Counter(
             "satellite_audio_source_stalls",
             "Times the audio source delivered no frames for health.mic_stall_s", registry=r)
+        self.timers_started = Counter("satellite_timers_started", "Timers started", registry=r)
+        self.timers_finished = Counter(
+            "satellite_timers_finished",
+            "Timers that ran out (missed=true: while the process was down, announced at start)",
+            ["missed"], registry=r)
+        self.timers_cancelled = Counter("satellite_timers_cancelled", "Timers cancelled", registry=r)
+        self.timers = Gauge("satellite_timers", "Live timers by state (running, paused, ringing)",
+                            ["state"], registry=r)
         self.ready = Gauge("satellite_ready", "1 when every configured part is ready", registry=r)
         self.homeassistant_connected = Gauge(
             "satellite_homeassistant_connected", "1 while the Home Assistant connection is up",

@@ -94,7 +94,7 @@ def test_lists_accept_comma_separated_text() -> None:
 
 def test_barge_in_without_a_wake_word_model_is_refused_with_the_reason() -> None:
     with pytest.raises(ConfigError, match="audio.barge_in.*wake.engine.*echo"):
-        load_config(None, env={}, overrides={"audio.barge_in": "true"})
+        load_config(None, env={}, overrides={"audio.barge_in": "true", "wake.engine": "none"})
     config = load_config(None, env={}, overrides={"audio.barge_in": "true", "wake.engine": "micro"})
     assert config.audio.barge_in is True
 
