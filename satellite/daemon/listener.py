@@ -21,6 +21,7 @@ Rules, in the order a person meets them:
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import uuid
@@ -31,6 +32,7 @@ from satellite.audio.sinks import AudioSink
 from satellite.config.schema import Config
 from satellite.daemon.frontend import VadFrontEnd
 from satellite.daemon.playback import Playback
+from satellite.daemon.timer_bell import TimerBell
 from satellite.daemon.turn_runner import PendingTurn, TurnRunner
 from satellite.daemon.wake_gate import WakeGate, has_words
 from satellite.engines.stt import Transcript
@@ -72,6 +74,8 @@ class Listener:
         self.wake = WakeGate(config, wake, state.metrics, self._on_wake_word)
         self.playback = Playback(config, sink, state, turns.engines.tts.voice.sample_rate_hz)
         self.runner = TurnRunner(self._guarded_turn)
+        self.bell = (TimerBell(turns.timers, turns, self.playback, lambda: self.runner.running, clock)
+                     if turns.timers is not None else None)
         self._was_gated = False
         self._conversation_serial = 0
         self._conversation_base = f"{CONVERSATION_PREFIX}-{uuid.uuid4().hex[:8]}"  # one per listener
@@ -79,9 +83,12 @@ class Listener:
         self.barge_ins = 0
 
     async def prepare(self) -> None:
-        """Render the spoken apologies now, while the engines are idle."""
+        """Render the spoken apologies now, while the engines are idle; timers ring in this room."""
         if self.playback.sink is not None:
             self.playback.phrases = await self.turns.prerender(SPOKEN_PHRASES)
+        if self.bell is not None:
+            self.bell.attach()
+            self.bell.announce_missed()
 
     def reconfigure(self, config: Config) -> None:
         """Apply what can change while running (SIGHUP): VAD, wake and turn-taking settings."""
@@ -159,6 +166,9 @@ class Listener:
             self.runner.decide_later(self._decide_after_wake(event))
             return
         addressed = self.wake.addressed(event, offset)
+        ring_only = addressed is False and self.bell is not None and self.bell.ringing
+        if ring_only:
+            addressed = True  # "stop" needs no wake word while a timer rings
         if addressed is False:
             self.runner.drop_speculation()
             self.ignored += 1
@@ -171,7 +181,7 @@ class Listener:
             self._await_question()
             return
         pending = PendingTurn(event, self.frontend.wall_time(event.last_voiced_s), addressed is True,
-                              wake_s)
+                              wake_s, ring_only)
         if self.runner.running and self.playback.speaking and self.config.audio.barge_in:
             self.runner.cancel_current()  # the new question replaces the reply being spoken
         self.runner.submit(pending)
@@ -233,6 +243,10 @@ class Listener:
                          utterance.start_s, transcript.text)
             self.ignored += 1
             return
+        if pending.ring_only and await self.turns.timer_command(text) is None:
+            _LOGGER.info("%r while a timer rings, without the wake word: not for us", text)
+            self.ignored += 1
+            return
         request = TurnRequest(
             text, door="mic", conversation=self._conversation(pending),
             speak=self.playback.sink is not None, priority=Priority.ROOM, t0=t0, timings=timings,
@@ -240,13 +254,21 @@ class Listener:
                      "utterance_end_s": round(utterance.last_voiced_s, 3),
                      "utterance_s": round(utterance.pcm.seconds, 3)})
         await self.playback.awake_chime_done()
+        async with self.playback.lock:
+            await self._answer_out_loud(request, pending)
+        self.wake.open_followup(self.clock())
+
+    async def _answer_out_loud(self, request: TurnRequest, pending: PendingTurn) -> None:
+        timings = request.timings
         try:
             await self.playback.done_chime()
-            async for event in self.turns.answer(request):
-                if isinstance(event, Pcm):
-                    if timings.first_reply_audio_ms is None:
-                        timings.first_reply_audio_ms = (self.clock() - pending.last_voiced_wall) * 1000
-                    await self.playback.play(event)
+            async with contextlib.aclosing(self.turns.answer(request)) as answer:
+                async for event in answer:
+                    if isinstance(event, Pcm):
+                        if timings.first_reply_audio_ms is None:
+                            timings.first_reply_audio_ms = (
+                                (self.clock() - pending.last_voiced_wall) * 1000)
+                        await self.playback.play(event)
             if self.playback.sink is not None:
                 await self.playback.end_reply()
         except asyncio.CancelledError:
@@ -254,7 +276,6 @@ class Listener:
             raise
         finally:
             self.playback.finished(self.clock())
-        self.wake.open_followup(self.clock())
 
     @staticmethod
     def _audio_after_wake_word(pending: PendingTurn) -> Pcm | None:
@@ -285,5 +306,7 @@ class Listener:
     async def stop(self, grace_s: float) -> None:
         """Let the current turn finish within ``grace_s``, then cancel it; drop what waits."""
         await self.runner.stop(grace_s)
+        if self.bell is not None:
+            await self.bell.close()
         await self.playback.close()
         self.wake.close()

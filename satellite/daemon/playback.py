@@ -1,10 +1,12 @@
-"""The speaker side of the room: replies, chimes, spoken apologies, and the capture gate.
+"""The speaker side of the room: replies, chimes, timer rings, spoken apologies, the capture gate.
 
 While the assistant speaks (and ``ECHO_TAIL_S`` after), the capture is gated so
 it never answers its own voice; with ``audio.barge_in`` it stays open (a wake
-word then tells the user from the echo). A failing or hung speaker is one
-warning, the "speaker" component degraded and an error count; the sink's own
-timeouts bound every wait on it.
+word then tells the user from the echo). Tones (chimes, a timer's ring) do not
+gate it: "stop" must be heard while a timer rings. One sound at a time: a
+reply, a ring or a chime holds ``lock`` while it plays. A failing or hung
+speaker is one warning, the "speaker" component degraded and an error count;
+the sink's own timeouts bound every wait on it.
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 
+from satellite.audio.chimes import awake_pcm, done_pcm
 from satellite.audio.convert import PcmConverter
 from satellite.audio.pcm import Pcm
 from satellite.audio.sinks import AudioSink
@@ -23,6 +27,7 @@ from satellite.runtime.state import RuntimeState
 
 _LOGGER = logging.getLogger(__name__)
 ECHO_TAIL_S = 0.3  # capture stays gated this long after playback (device and room latency)
+WAKE_MODELS = ("micro", "openwakeword")  # the built-in chimes come with a wake word model
 
 
 class Playback:
@@ -36,6 +41,7 @@ class Playback:
         self.phrases: dict[str, Pcm] = {}  # prerendered: saying them needs no engine
         self._chimes: dict[str, Pcm | None] = {}
         self._chime_task: asyncio.Task[None] | None = None
+        self.lock = asyncio.Lock()  # one sound at a time on the sink
 
     def reconfigure(self, config: Config) -> None:
         self.config = config
@@ -79,12 +85,37 @@ class Playback:
         pcm = self.phrases.get(text)
         if pcm is None or self.sink is None:
             return False
-        try:
-            await self.play(pcm)
-            await self.end_reply()
-        except AudioError:
-            return False
+        async with self.lock:
+            try:
+                await self.play(pcm)
+                await self.end_reply()
+            except AudioError:
+                return False
         return True
+
+    async def speech(self, pcm: Pcm, clock: Callable[[], float]) -> None:
+        """Something the box says on its own (a timer is done): gated like a reply."""
+        if self.sink is None:
+            return
+        async with self.lock:
+            try:
+                await self.play(pcm)
+                await self.end_reply()
+            except AudioError:
+                pass  # counted and logged by play/end_reply; the speaker is marked degraded
+            finally:
+                self.finished(clock())
+
+    async def tone(self, pcm: Pcm) -> None:
+        """A tone (a timer's ring): played whole, without gating the capture."""
+        if self.sink is None:
+            return
+        async with self.lock:
+            try:
+                await self.sink.play(pcm)
+                await self.end_reply()
+            except AudioError as error:
+                self._failed(error)
 
     # -- chimes ----------------------------------------------------------------------------------
 
@@ -101,12 +132,7 @@ class Playback:
             self._chime_task = asyncio.get_running_loop().create_task(self._play_chime(pcm))
 
     async def _play_chime(self, pcm: Pcm) -> None:
-        assert self.sink is not None
-        try:
-            await self.sink.play(pcm)
-            await self.end_reply()
-        except AudioError as error:
-            self._failed(error)
+        await self.tone(pcm)
 
     async def awake_chime_done(self) -> None:
         """The awake chime finishes before the reply starts."""
@@ -123,6 +149,8 @@ class Playback:
         if which not in self._chimes:
             path = self.config.audio.awake_wav if which == "awake" else self.config.audio.done_wav
             pcm = None
+            if not path and self.config.audio.chimes and self.config.wake.engine in WAKE_MODELS:
+                pcm = (awake_pcm if which == "awake" else done_pcm)(self.rate_hz)  # built in
             if path:
                 try:
                     pcm = PcmConverter(self.rate_hz).convert(read_wav(path, convert=False))

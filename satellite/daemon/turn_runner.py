@@ -30,6 +30,7 @@ class PendingTurn:
     last_voiced_wall: float  # wall clock of the last voiced frame
     woken: bool  # addressed by the wake word or the follow-up window (not to be checked again)
     wake_s: float | None = None  # stream time the wake word model fired in this utterance
+    ring_only: bool = False  # heard while a timer rings, without the wake word: only "stop" etc.
 
 
 RunTurn = Callable[[PendingTurn, "asyncio.Task[Transcript] | None"], Coroutine[Any, Any, None]]

@@ -124,10 +124,23 @@ def status_document(state: RuntimeState, *, live: Verdict, ready: Verdict, recen
         "engines": {"queue_depth": queue_depth,
                     "running": [{"engine": e, "running_s": round(a, 2)} for e, a in running]},
         "wyoming": wyoming_dict(state.wyoming_connection_list(), now_wall_s),
+        "timers": _timers(state),
         "process": {"resident_memory_bytes": rss_bytes},
         "latency_ms": latency_summary(turns),
         "turns": [turn_dict(t) for t in reversed(turns)],  # newest first
     }
+
+
+def _timers(state: RuntimeState) -> list[dict[str, Any]]:
+    """The live timers; the list is changed by the event loop's thread, so copy with retries."""
+    if state.timers is None:
+        return []
+    for _ in range(5):
+        try:
+            return state.timers()
+        except RuntimeError:  # changed size during the copy: try again
+            continue
+    return []
 
 
 def wyoming_dict(connections: Sequence[WyomingConnection], now_wall_s: float) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from satellite.pipeline.scheduler import EngineScheduler
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.store import close_state_db, open_state_db
 from satellite.runtime.state import RuntimeState
+from satellite.timers import TimerService, TimerStore
 
 
 def create_turn_service(config: Config, engines: Engines, state: RuntimeState | None = None
@@ -32,6 +33,11 @@ def create_turn_service(config: Config, engines: Engines, state: RuntimeState | 
     turns = TurnService(config, engines, scheduler, cache, memory, recognizer=recognizer_for(config),
                         home=HomeRouter(client), state=state,
                         close_db=functools.partial(close_state_db, conn) if conn is not None else None)
+    if config.timers.enabled:
+        turns.timers = TimerService(config.timers, TimerStore(conn) if conn is not None else None,
+                                    db=turns.db, metrics=state.metrics,
+                                    language=config.intent.language)
+        state.timers = turns.timers.snapshot
     if client is not None:
         def learn_names(names: HomeNames) -> None:  # the recognizer knows the home's own names
             turns.recognizer = recognizer_for(config, names.areas, names.entities)

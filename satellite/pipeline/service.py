@@ -44,6 +44,8 @@ from satellite.pipeline.store import StateDbWorker
 from satellite.pipeline.turn import ReplySentence, TurnEvent, TurnRequest, TurnResult, TurnTimings
 from satellite.runtime.heap import trim_heap
 from satellite.runtime.state import RuntimeState
+from satellite.timers import TimerService, answers
+from satellite.timers.model import Timer
 
 _LOGGER = logging.getLogger(__name__)
 TTS_AHEAD_BLOCKS = 4  # audio synthesized ahead of a slow consumer, holding no engine
@@ -56,6 +58,7 @@ class TurnService:
     def __init__(self, config: Config, engines: Engines, scheduler: EngineScheduler,
                  cache: ResponseCache, memory: ConversationMemory, *,
                  recognizer: IntentRecognizer | None = None, home: HomeRouter | None = None,
+                 timers: TimerService | None = None,
                  state: RuntimeState | None = None,
                  db: StateDbWorker | None = None, close_db: Callable[[], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter,
@@ -67,6 +70,8 @@ class TurnService:
         self.memory = memory
         self.recognizer = recognizer
         self.home = home or HomeRouter(None)
+        self.timers = timers
+        self.missed_timers: list[Timer] = []  # ran out while the process was down: to announce
         self.state = state if state is not None else RuntimeState()
         self.db = db or StateDbWorker()
         self._close_db = close_db
@@ -205,14 +210,29 @@ class TurnService:
         if answer:
             return answer, "local"
         if request.intents:
-            match = await self.recognize(text)
+            match = self.timers.match(text) if self.timers is not None else None  # "stop", …
+            match = match or await self.recognize(text)
+            if match is not None and self.timers is not None and self.timers.handles(match.name):
+                return await self.timers.handle(match), "timer"  # on the box, HA or not
             if match is not None:  # about the home: Home Assistant does it, or we say why not
                 return await self.home.answer(match, text, request.conversation)
         return None
 
+    async def timer_command(self, text: str) -> IntentMatch | None:
+        """A timer command ("stop" while one rings, "add two minutes", "set a pasta timer")."""
+        if self.timers is None:
+            return None
+        match = self.timers.match(text)  # the box's own phrases first
+        if match is None:
+            match = await self.recognize(text)
+        return match if match is not None and self.timers.handles(match.name) else None
+
     async def _fixed_sentences(self, reply: str, source: str, request: TurnRequest
                                ) -> AsyncGenerator[ReplySentence, None]:
         request.timings.source = source
+        if not reply:  # nothing to say ("stop" silenced a ringing timer)
+            request.timings.first_token_ms = self._ms(request.t0 or self.clock())
+            return
         # A cached reply is one piece, as its stored audio is; a fresh one goes sentence by sentence.
         for sentence in ([reply] if source == "cache" else split_sentences(reply) or [reply]):
             if request.timings.first_token_ms is None:
@@ -326,8 +346,15 @@ class TurnService:
         """Connect what the service talks to (Home Assistant); never waits for it."""
         if self.home.client is not None:
             await self.home.client.start()
+        if self.timers is not None:
+            self.missed_timers = await self.timers.start()
+            if self.missed_timers:
+                _LOGGER.info("timers that ran out while the box was down: %s",
+                             answers.missed(self.missed_timers, self.timers.now()))
 
     async def stop(self) -> None:
+        if self.timers is not None:
+            await self.timers.close()
         if self.home.client is not None:
             await self.home.client.close()
 

@@ -9,11 +9,12 @@ The integrator's view:
     if match and service.handles(match.name):
         say(await service.handle(match, area))  # "" = say nothing ("stop" silenced the ring)
 
-The ring and the chimes are made here (``ring.py``, ``chimes.py``).
+The ring is made here (``ring.py``); the awake and done chimes beside it, in
+``satellite.audio.chimes`` (re-exported here).
 """
 
+from satellite.audio.chimes import awake_pcm, done_pcm
 from satellite.timers import answers
-from satellite.timers.chimes import awake_pcm, done_pcm
 from satellite.timers.clock import LoopClock, TimerClock
 from satellite.timers.matcher import STOP_RINGING, TimerPhraseMatcher
 from satellite.timers.model import Timer, TimerQuery, TimerState, choose, duration_from_slots

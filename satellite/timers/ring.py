@@ -21,6 +21,7 @@ from satellite.audio.pcm import Pcm
 from satellite.audio.tones import Note, render
 
 RING_PAUSE_S = 1.5
+LATE_OK_S = 0.5  # a ring this late still plays (the loop's sleep overshoots by a little)
 RING_PEAK = 0.5  # -6 dBFS: heard across a kitchen, not startling
 _HIGH_HZ, _LOW_HZ = 1046.5, 784.0  # C6, G5
 _RING_NOTES = (
@@ -47,8 +48,9 @@ class RingSchedule:
         return self.ring_s + self.pause_s
 
     def next_ring_s(self, now_s: float) -> float | None:
-        """When the next ring starts (at or after ``now_s``); None once ``max_ring_s`` has passed."""
-        elapsed = now_s - self.started_s
+        """When the next ring starts: now, if one came due less than ``LATE_OK_S`` ago (a sleep
+        always wakes a little late), else the next one; None once ``max_ring_s`` has passed."""
+        elapsed = now_s - self.started_s - LATE_OK_S
         count = 0 if elapsed <= 0 else math.ceil(elapsed / self.period_s - 1e-9)
         at = self.started_s + count * self.period_s
         return at if at - self.started_s < self.max_ring_s else None
@@ -67,9 +69,13 @@ async def ring_until_stopped(play: Callable[[Pcm], Awaitable[None]], ring: Pcm,
     comes due is skipped, not queued: the ring never stands in front of the next question.
     """
     played = 0
+    last_at: float | None = None
     while still_ringing():
         at = schedule.next_ring_s(now())
-        if at is None:
+        if at is not None and last_at is not None and at <= last_at:
+            # The play returned early (a sink that does not play in real time): each ring once.
+            at = schedule.next_ring_s(last_at + schedule.period_s)
+        if at is None:  # max_ring_s has passed
             break
         wait_s = at - now()
         if wait_s > 0:
@@ -79,5 +85,6 @@ async def ring_until_stopped(play: Callable[[Pcm], Awaitable[None]], ring: Pcm,
             await sleep(schedule.period_s)
             continue
         await play(ring)
+        last_at = at
         played += 1
     return played

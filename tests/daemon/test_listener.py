@@ -19,6 +19,7 @@ from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
 from satellite.pipeline import create_turn_service
 from satellite.pipeline.home import NOT_CONNECTED_ACTION
+from satellite.timers import ring_pcm
 from satellite.runtime.state import RuntimeState
 from tests.conftest import make_config
 from tests.daemon.conftest import dev_clip, spoken, timeline
@@ -401,3 +402,27 @@ async def test_a_wake_word_in_the_middle_of_a_sentence_starts_the_question(
     await listen(listener, state, WavFileSource(wav, realtime=False))
     (turn,) = state.turns
     assert turn.transcript.lower().startswith("what time") and turn.reply.startswith("It's ")
+
+
+async def test_a_timer_rings_in_the_room_until_stop_without_the_wake_word(
+        tmp_path: Path, engines: Engines) -> None:
+    audio = timeline(0.5, spoken(engines, "Okay Nabu, set a timer for two seconds."), 9.0,
+                     spoken(engines, "Stop."), 6.0)
+    wav = audio.write(tmp_path / "timer.wav")
+    config = make_config(tmp_path, wake__engine="micro", wake__model="okay_nabu",
+                         wake__followup_s=0.0, timers__max_ring_s=30.0, audio__chimes=False)
+    sink = WavDirSink(tmp_path / "replies")
+    await sink.open()
+    listener, state = listener_for(config, engines, sink)
+    await listener.prepare()
+    await listen(listener, state, WavFileSource(wav, realtime=True))
+    assert [t.source for t in state.turns] == ["timer", "timer"]  # set, then "stop"
+    assert "timer" in state.turns[0].reply.lower() and state.turns[1].reply == ""
+    ring = ring_pcm(engines.tts.voice.sample_rate_hz)
+    played = [read_wav(p, convert=False) for p in sink.written]
+    rings = [p for p in played if p.audio == ring.audio]
+    assert 2 <= len(rings) <= 4  # it rang from ~4.5 s until "stop" at ~12 s, not for 30 s
+    heard = [engines.stt.transcribe(to_stt_format(p)).text.lower() for p in played
+             if p.audio != ring.audio]
+    assert any("done" in text for text in heard)  # "Your timer is done." before the rings
+    assert listener.turns.timers is not None and listener.turns.timers.ringing == []

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import numpy as np
 import pytest
 
@@ -40,11 +42,14 @@ def test_chimes_are_short_quiet_and_go_up_then_down(rate_hz: int) -> None:
 @pytest.mark.parametrize(("now_s", "next_s"), [
     (100.0, 100.0),  # rings at once
     (99.0, 100.0),
-    (100.5, 103.0),  # mid-ring: the next one after the pause
+    (100.4, 100.0),  # woken a little late (a sleep overshoots): it still rings now
+    (100.6, 103.0),  # mid-ring: the next one after the pause
     (103.0, 103.0),
-    (103.1, 106.0),
+    (103.1, 103.0),
+    (103.6, 106.0),
     (157.0, 157.0),  # the last ring that starts within max_ring_s (60 s)
-    (157.1, None),
+    (157.4, 157.0),
+    (157.6, None),
     (400.0, None),
 ])
 def test_ring_schedule(now_s: float, next_s: float | None) -> None:
@@ -95,3 +100,36 @@ async def test_ring_is_skipped_while_the_room_answers_a_question() -> None:
     played = await ring_until_stopped(room.play, ring, room.ringing, schedule, room.now, room.sleep,
                                       hold=room.listening)
     assert room.played_at == pytest.approx([0.0, 9.0, 12.0], abs=1e-3) and played == 3
+
+
+async def test_rings_even_when_every_sleep_wakes_late() -> None:
+    """Seen in the room: each sleep overshot by a few ms, so every ring was already "past"."""
+    clock = [100.0]
+    played: list[float] = []
+
+    async def late_sleep(seconds: float) -> None:
+        clock[0] += seconds + 0.02
+
+    async def play(pcm: object) -> None:
+        played.append(clock[0])
+        clock[0] += 1.5
+
+    schedule = RingSchedule(started_s=100.01, ring_s=1.5, max_ring_s=10.0, pause_s=1.5)
+    count = await asyncio.wait_for(ring_until_stopped(
+        play, None, lambda: True, schedule, lambda: clock[0], late_sleep), 5)  # type: ignore[arg-type]
+    assert count == 4 and played[0] < 100.1  # 100 s, 103 s, 106 s, 109 s
+
+
+async def test_a_sink_that_returns_at_once_still_gets_each_ring_once() -> None:
+    clock = [100.0]
+
+    async def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    async def play(pcm: object) -> None:  # e.g. a WAV directory: no real-time playback
+        return None
+
+    schedule = RingSchedule(started_s=100.0, ring_s=1.5, max_ring_s=10.0, pause_s=1.5)
+    count = await asyncio.wait_for(ring_until_stopped(
+        play, None, lambda: True, schedule, lambda: clock[0], sleep), 5)  # type: ignore[arg-type]
+    assert count == 4  # 100, 103, 106, 109
