@@ -19,8 +19,8 @@ from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
 from satellite.pipeline import create_turn_service
 from satellite.pipeline.home import NOT_CONNECTED_ACTION
-from satellite.timers import ring_pcm
 from satellite.runtime.state import RuntimeState
+from satellite.timers import ring_pcm
 from tests.conftest import make_config
 from tests.daemon.conftest import dev_clip, spoken, timeline
 
