@@ -63,6 +63,9 @@ homeassistant:
   country: NL
   currency: EUR
   language: en
+  # URLs HA hands out (TTS audio, media) point here, not at the machine's network address
+  internal_url: http://127.0.0.1:{port}
+  external_url: http://127.0.0.1:{port}
 http:
   server_host: 127.0.0.1
   server_port: {port}

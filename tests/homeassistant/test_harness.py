@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import base64
 import importlib.util
+import io
 import json
+import urllib.request
+import wave
 
 import pytest
 
@@ -88,6 +91,20 @@ def test_a_question_about_no_device_is_an_error_reply(home_assistant: HomeAssist
     assert reply["response"]["response_type"] == "error"
     assert reply["response"]["data"]["code"] == code
     assert speech_of(reply) == answer
+
+
+def test_tts_audio_comes_from_the_loopback_address_converted_by_ffmpeg(home_assistant: HomeAssistant
+                                                                       ) -> None:
+    answer = home_assistant.request("POST", "/api/tts_get_url", {
+        "engine_id": "demo", "message": "The kitchen lights are on",
+        "options": {"preferred_format": "wav", "preferred_sample_rate": 16000}})
+    assert answer.status == 200, answer.body
+    assert answer.body["url"].startswith(f"{home_assistant.url}/api/tts_proxy/")
+
+    with urllib.request.urlopen(answer.body["url"], timeout=30) as audio:
+        with wave.open(io.BytesIO(audio.read())) as wav:
+            assert wav.getframerate() == 16000
+            assert wav.getnframes() > 16000 // 2  # the demo voice says something, not nothing
 
 
 def test_stop_and_start_keep_the_address_and_the_token(home_assistant: HomeAssistant) -> None:
