@@ -36,13 +36,10 @@ def home_assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
                     "Debian package ffmpeg (scripts/setup --test)", pytrace=False)
     try:
         venv = ensure_venv(on_install=lambda message: announce(request.config, message))
-    except HarnessError as error:
-        pytest.fail(str(error), pytrace=False)
-    ha = HomeAssistant(venv, tmp_path_factory.mktemp("homeassistant"))
-    try:
+        ha = HomeAssistant(venv, tmp_path_factory.mktemp("homeassistant"))
         ha.start()
-    except HarnessError as error:
-        pytest.fail(str(error), pytrace=False)
+    except HarnessError as error:  # one message (it names the log), not a traceback
+        raise pytest.fail.Exception(str(error), pytrace=False) from None
     try:
         yield ha
     finally:

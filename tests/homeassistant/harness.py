@@ -251,6 +251,9 @@ class HomeAssistant:
             config = self.request("GET", "/api/config")
             if config.status == 401:
                 raise StartError("Home Assistant refuses the harness's long-lived token (401)")
+            if config.status == 200 and config.body.get("recovery_mode"):
+                raise StartError(f"Home Assistant started in recovery mode: its configuration failed\n"
+                                 f"{self.log_tail(30)}\nlog: {self.log_path}")
             if config.status == 200 and config.body.get("state") == "RUNNING":
                 if self.request("GET", f"/api/states/{READY_ENTITY}").status == 200:
                     return

@@ -6,12 +6,14 @@ import base64
 import importlib.util
 import io
 import json
+import socket
 import urllib.request
 import wave
+from pathlib import Path
 
 import pytest
 
-from tests.homeassistant.harness import ApiError, HomeAssistant, UnreachableError, speech_of
+from tests.homeassistant.harness import ApiError, HomeAssistant, StartError, UnreachableError, speech_of
 from tests.homeassistant.install import default_venv_dir
 
 KITCHEN = {"entity_id": "light.kitchen_lights"}
@@ -119,3 +121,30 @@ def test_stop_and_start_keep_the_address_and_the_token(home_assistant: HomeAssis
     assert (home_assistant.url, home_assistant.token) == (url, token)
     assert home_assistant.request("GET", "/api/").status == 200
     assert speech_of(home_assistant.converse("is the front door locked")) == "Yes"
+
+
+def fake_venv(tmp_path: Path, hass_script: str) -> Path:
+    venv = tmp_path / "venv"
+    (venv / "bin").mkdir(parents=True)
+    (venv / "bin" / "hass").write_text("#!/bin/sh\n" + hass_script)
+    (venv / "bin" / "hass").chmod(0o755)
+    return venv
+
+
+def test_a_home_assistant_that_exits_while_starting_is_an_error_with_its_log(tmp_path: Path) -> None:
+    ha = HomeAssistant(fake_venv(tmp_path, "echo 'Invalid config for demo' >&2; exit 3\n"),
+                       tmp_path / "config", start_timeout_s=30)
+    with pytest.raises(StartError) as failed:
+        ha.start()
+    assert "exited with code 3" in str(failed.value) and "Invalid config for demo" in str(failed.value)
+    assert not ha.running
+
+
+def test_a_taken_port_is_an_error_before_anything_starts(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        ha = HomeAssistant(fake_venv(tmp_path, "exit 0\n"), tmp_path / "config",
+                           port=taken.getsockname()[1])
+        with pytest.raises(StartError, match="is taken"):
+            ha.start()
