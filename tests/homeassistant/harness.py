@@ -192,15 +192,16 @@ class HomeAssistant:
         process, self._process = self._process, None
         if process is None:
             return None
+        if process.poll() is not None:  # exited and reaped already: its pid may be reused
+            return process.returncode
         self._signal_group(process, signal.SIGTERM)
         try:
             code = process.wait(self.stop_timeout_s)
         except subprocess.TimeoutExpired:
             logger.warning("Home Assistant did not stop within %.0f s of SIGTERM; killing it",
                            self.stop_timeout_s)
-            self._signal_group(process, signal.SIGKILL)
+            self._signal_group(process, signal.SIGKILL)  # HA and whatever it started
             code = process.wait(self.stop_timeout_s)
-        self._signal_group(process, signal.SIGKILL)  # whatever HA started and left behind
         return code
 
     def port_free(self) -> bool:
@@ -217,7 +218,8 @@ class HomeAssistant:
     @staticmethod
     def _signal_group(process: subprocess.Popen[bytes], sig: signal.Signals) -> None:
         try:
-            os.killpg(process.pid, sig)  # start_new_session: the group's id is HA's pid
+            # start_new_session: the group's id is HA's pid, not reused while HA is not reaped
+            os.killpg(process.pid, sig)
         except ProcessLookupError:
             pass  # the group is already gone: nothing to signal
 

@@ -7,6 +7,7 @@ import importlib.util
 import io
 import json
 import socket
+import time
 import urllib.request
 import wave
 from pathlib import Path
@@ -148,3 +149,25 @@ def test_a_taken_port_is_an_error_before_anything_starts(tmp_path: Path) -> None
                            port=taken.getsockname()[1])
         with pytest.raises(StartError, match="is taken"):
             ha.start()
+
+
+def test_a_home_assistant_deaf_to_sigterm_is_killed_with_what_it_started(tmp_path: Path) -> None:
+    pids = tmp_path / "pids"
+    ha = HomeAssistant(fake_venv(tmp_path, f"trap '' TERM\nsleep 600 &\necho $$ $! > {pids}\nwait\n"),
+                       tmp_path / "config", start_timeout_s=2, stop_timeout_s=1)
+    with pytest.raises(StartError, match="took over 2 s"):
+        ha.start()  # never answers HTTP; start() stops what it started
+
+    assert not ha.running
+    deadline = time.monotonic() + 10  # SIGKILL is delivered at once; init reaps the orphan soon after
+    while not all(process_gone(int(pid)) for pid in pids.read_text().split()):
+        assert time.monotonic() < deadline, "a process of the killed group is still alive"
+        time.sleep(0.05)
+
+
+def process_gone(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except FileNotFoundError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # a zombie: dead, not yet reaped
