@@ -201,14 +201,17 @@ class SatelliteDaemon:
             except AudioError as error:
                 _LOGGER.warning("audio output: %s (replies will not be played)", error)
                 self.state.set_component("speaker", "failed", str(error))
-        if not input_on:
-            return
+        # The room: it listens when there is a microphone, and speaks (replies, timers) when
+        # there is a speaker, so a speaker-only box still rings its timers.
         vad = create_vad(config.vad)
-        wake = await loop.run_in_executor(None, create_wake_detector, config.wake)
+        wake = (await loop.run_in_executor(None, create_wake_detector, config.wake)
+                if input_on else None)
         if wake is not None:
             self.state.models["wake"] = wake.name
         self.listener = Listener(config, self.turns, self.sink, vad, wake)
         await self.listener.prepare()
+        if not input_on:
+            return
         try:
             source = create_source(config.audio, self.state.metrics)
         except AudioError as error:

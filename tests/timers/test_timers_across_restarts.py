@@ -1,0 +1,62 @@
+"""Timers survive the process: SIGTERM and a restart keep them; one that ran out meanwhile is announced."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from satellite.audio import read_wav, to_stt_format
+from satellite.engines import Engines
+from tests.conftest import REPO
+from tests.daemon.test_faults import SHUTDOWN_BOUND_S, satellite
+
+pytestmark = pytest.mark.slow
+
+
+def ask(state_dir: Path, text: str) -> str:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE")}
+    done = subprocess.run([sys.executable, "-m", "satellite", "--state-dir", str(state_dir), "ask",
+                           text], cwd=REPO, env=env, capture_output=True, text=True, timeout=120,
+                          stdin=subprocess.DEVNULL, check=False)
+    assert done.returncode == 0, done.stderr
+    return done.stdout.strip()
+
+
+async def test_a_running_timer_survives_sigterm_and_a_restart(tmp_path: Path) -> None:
+    state_dir = tmp_path / "state"
+    async with satellite("--state-dir", str(state_dir), "run", "--input", "none", "--output", "none",
+                         "--no-wyoming", "--no-health") as daemon:
+        await daemon.wait_for("satellite ready")
+        said = await asyncio.to_thread(ask, state_dir, "set a pasta timer for ten minutes")
+        assert "pasta" in said.lower() and "10 minutes" in said
+        daemon.process.send_signal(signal.SIGTERM)
+        assert await daemon.exit_code(SHUTDOWN_BOUND_S + 10) == 0
+    left = await asyncio.to_thread(ask, state_dir, "how much time is left on the pasta timer")
+    assert "pasta timer" in left.lower() and "minutes" in left and "left" in left, left
+    assert "9 minutes" in left or "10 minutes" in left
+
+
+async def test_a_timer_that_ran_out_while_the_box_was_down_is_announced(
+        tmp_path: Path, engines: Engines) -> None:
+    state_dir, replies = tmp_path / "state", tmp_path / "replies"
+    said = await asyncio.to_thread(ask, state_dir, "set a tea timer for two seconds")
+    assert "tea" in said.lower()  # the process ended at once: nobody was there when it ran out
+    await asyncio.sleep(3.0)
+    async with satellite("--state-dir", str(state_dir), "run", "--input", "none", "--output-dir",
+                         str(replies), "--no-wyoming", "--no-health") as daemon:
+        await daemon.wait_for("ran out while the box was down")
+        async with asyncio.timeout(60):
+            while not list(replies.glob("reply-*.wav")):
+                await asyncio.sleep(0.1)
+        daemon.process.send_signal(signal.SIGTERM)
+        assert await daemon.exit_code(SHUTDOWN_BOUND_S + 10) == 0
+    (announcement,) = sorted(replies.glob("reply-*.wav"))
+    heard = engines.stt.transcribe(to_stt_format(read_wav(announcement))).text.lower()
+    assert "tea" in heard and "while i was off" in heard, heard
+    assert "went off" in daemon.log or "tea" in daemon.log
