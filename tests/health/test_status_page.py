@@ -44,6 +44,9 @@ def healthy_state() -> RuntimeState:
     state.model_load_s.update(stt=0.62, llm=0.31, tts=0.44)
     state.audio_devices.update(input="hw:1,0 (USB mic) 16000 Hz", output="hw:0,0 (speaker)")
     state.last_mic_frame_s = state.clock()
+    state.timers = lambda: [{"id": "a1", "name": "pasta", "label": "pasta timer", "area": None,
+                             "state": "running", "duration_s": 600.0, "remaining_s": 250.0,
+                             "ends_at_s": state.clock() + 250.0, "created_s": state.clock()}]
     for i, ms in enumerate(REPLY_MS):
         state.record_turn("mic", f"what is the weather like {i}", "It is sunny <b>today</b>.",
                           "llm" if i % 2 else "cache",
@@ -133,6 +136,8 @@ async def test_page_shows_health_tables_and_a_bar_per_turn(page_url: str, tmp_pa
     assert "It is sunny &lt;b&gt;today&lt;/b&gt;." in dom  # shown as text, never as markup
     assert "cannot read /status" not in dom
     assert re.search(r"<td>last mic frame</td><td>[0-9.]+ s ago</td>", dom), dom[-3000:]
+    assert re.search(r'<td>pasta timer</td><td class="state-running">running</td>'
+                     r'<td class="num">4 min</td>', dom), dom[-3000:]
 
 
 async def test_screenshot_shows_the_green_badge_and_the_latency_chart(page_url: str,

@@ -146,6 +146,10 @@ function render(status) {
   }
   if (!devices.length) devices.push(["none", "no audio input or output (serve mode, or off)"]);
   fillRows(document.querySelector("#devices tbody"), devices);
+  const timers = (status.timers || []).map((t) =>
+    [t.label, stateCell(t.state), numCell(t.state === "ringing" ? "ringing" : duration(t.remaining_s))]);
+  if (!timers.length) timers.push(["none", "", ""]);
+  fillRows(document.querySelector("#timers tbody"), timers);
   fillRows(document.querySelector("#turns tbody"), status.turns.map((t) => [
     new Date(t.at_s * 1000).toLocaleTimeString(), t.door, t.transcript, t.reply, t.source,
     numCell(ms(t.timings_ms.stt_ms)), numCell(ms(replyLatency(t.timings_ms))),
