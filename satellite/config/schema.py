@@ -38,7 +38,8 @@ class SttConfig:
 
 DEFAULT_SYSTEM_PROMPT = (
     "You are a friendly voice assistant in a home. Reply in one or two short spoken "
-    "sentences, without lists, markdown or emojis. Never repeat the user's words."
+    "sentences, without lists, markdown or emojis. Never repeat the user's words. You cannot "
+    "switch devices or see their state."
 )
 
 

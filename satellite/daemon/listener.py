@@ -107,7 +107,7 @@ class Listener:
             self.frontend.reset()
             self.runner.drop_speculation()
         self._was_gated = gated
-        if not gated and self.wake.listening(now, self.playback.speaking):
+        if not gated and self.wake.listening():
             self.wake.hear(pcm.audio, self.frontend.stream_s + pcm.seconds)
         for event in self.frontend.feed(pcm, now, gated=gated):
             self._on_segment(event)
@@ -155,9 +155,12 @@ class Listener:
             return
         if not self.wake.speculation_worthwhile(event.last_voiced_s, self.clock()):
             return
+        # After a wake word heard in this utterance, only what follows it is the question.
+        cut = _after_wake_word(event.pcm, event.audio_start_s, self.wake.wake_s,
+                               event.last_voiced_s)
         task = asyncio.get_running_loop().create_task(
-            self.turns.transcribe(event.pcm, Priority.ROOM), name="speculative stt")
-        self.runner.speculate(event.utterance, task)
+            self.turns.transcribe(cut or event.pcm, Priority.ROOM), name="speculative stt")
+        self.runner.speculate(event.utterance, task, cut_at_wake=cut is not None)
 
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         offset = self.frontend.wall_offset
@@ -181,7 +184,9 @@ class Listener:
             self._await_question()
             return
         pending = PendingTurn(event, self.frontend.wall_time(event.last_voiced_s), addressed is True,
-                              wake_s, ring_only)
+                              wake_s, ring_only,
+                              _after_wake_word(event.pcm, event.audio_start_s, wake_s,
+                                               event.last_voiced_s))
         if self.runner.running and self.playback.speaking and self.config.audio.barge_in:
             self.runner.cancel_current()  # the new question replaces the reply being spoken
         self.runner.submit(pending)
@@ -226,13 +231,8 @@ class Listener:
         timings = TurnTimings(end_of_speech_ms=utterance.end_of_speech_ms)
         if speculation is not None:
             transcript = await speculation
-        else:
-            transcript = await self.turns.transcribe(utterance.pcm, Priority.ROOM)
-        after_wake = self._audio_after_wake_word(pending)
-        if after_wake is not None and not self.wake.phrase_in(transcript.text):
-            # The wake word was heard but not transcribed (said over the reply's echo, or
-            # mid-sentence): the question is the speech after it, so transcribe only that.
-            transcript = await self.turns.transcribe(after_wake, Priority.ROOM)
+        else:  # the audio after the wake word when it was heard inside (over an echo, mid-sentence)
+            transcript = await self.turns.transcribe(pending.question or utterance.pcm, Priority.ROOM)
         timings.stt_ms = (self.turns.clock() - t0) * 1000.0
         text = self.wake.question(transcript.text, pending.woken)
         if text == "" and pending.wake_s is not None:  # the recognizer heard the wake word alone
@@ -277,17 +277,6 @@ class Listener:
         finally:
             self.playback.finished(self.clock())
 
-    @staticmethod
-    def _audio_after_wake_word(pending: PendingTurn) -> Pcm | None:
-        """The utterance's audio after the wake word, when the model heard it inside it."""
-        utterance = pending.utterance
-        if pending.wake_s is None:
-            return None
-        cut_s = pending.wake_s - WAKE_CHUNK_MARGIN_S - utterance.audio_start_s
-        if cut_s <= 0.0 or cut_s >= utterance.pcm.seconds - MIN_QUESTION_S:
-            return None
-        return utterance.pcm.slice(cut_s)
-
     def _conversation(self, pending: PendingTurn) -> str:
         """The conversation a mic turn belongs to.
 
@@ -310,3 +299,15 @@ class Listener:
             await self.bell.close()
         await self.playback.close()
         self.wake.close()
+
+
+def _after_wake_word(pcm: Pcm, audio_start_s: float, wake_s: float | None,
+                     last_voiced_s: float) -> Pcm | None:
+    """The audio after a wake word heard inside this utterance (at stream time ``wake_s``), or
+    None: no wake word in it, or nothing worth transcribing after it."""
+    if wake_s is None:
+        return None
+    cut_s = wake_s - WAKE_CHUNK_MARGIN_S - audio_start_s
+    if cut_s <= 0.0 or wake_s >= last_voiced_s - MIN_QUESTION_S:
+        return None
+    return pcm.slice(cut_s)

@@ -17,6 +17,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any
 
+from satellite.audio.pcm import Pcm
 from satellite.engines.stt import Transcript
 from satellite.pipeline.segmenter import UtteranceEnded
 
@@ -31,6 +32,7 @@ class PendingTurn:
     woken: bool  # addressed by the wake word or the follow-up window (not to be checked again)
     wake_s: float | None = None  # stream time the wake word model fired in this utterance
     ring_only: bool = False  # heard while a timer rings, without the wake word: only "stop" etc.
+    question: Pcm | None = None  # the audio after the wake word, when it was heard inside
 
 
 RunTurn = Callable[[PendingTurn, "asyncio.Task[Transcript] | None"], Coroutine[Any, Any, None]]
@@ -41,7 +43,7 @@ class TurnRunner:
         self._run_turn = run_turn
         self.current: asyncio.Task[None] | None = None
         self.pending: PendingTurn | None = None
-        self._speculation: tuple[int, asyncio.Task[Transcript]] | None = None
+        self._speculation: tuple[int, bool, asyncio.Task[Transcript]] | None = None
         self._deciding = 0  # utterances waiting for a decision (the wake word model)
         self.idle = asyncio.Event()
         self.idle.set()
@@ -70,7 +72,8 @@ class TurnRunner:
         return True
 
     def _start(self, pending: PendingTurn) -> None:
-        speculation = self.take_speculation(pending.utterance.utterance)
+        speculation = self.take_speculation(pending.utterance.utterance,
+                                            pending.question is not None)
         _LOGGER.debug("turn started: utterance %d, %.2f-%.2f s%s", pending.utterance.utterance,
                       pending.utterance.start_s, pending.utterance.last_voiced_s,
                       " (speculative STT)" if speculation is not None else "")
@@ -121,13 +124,17 @@ class TurnRunner:
 
     # -- speculative STT ---------------------------------------------------------------------------
 
-    def speculate(self, utterance: int, task: asyncio.Task[Transcript]) -> None:
+    def speculate(self, utterance: int, task: asyncio.Task[Transcript], *,
+                  cut_at_wake: bool = False) -> None:
+        """``cut_at_wake``: it transcribes only the audio after the wake word."""
         self.drop_speculation()
-        self._speculation = (utterance, task)
+        self._speculation = (utterance, cut_at_wake, task)
 
-    def take_speculation(self, utterance: int) -> asyncio.Task[Transcript] | None:
-        if self._speculation is not None and self._speculation[0] == utterance:
-            task = self._speculation[1]
+    def take_speculation(self, utterance: int, cut_at_wake: bool = False
+                         ) -> asyncio.Task[Transcript] | None:
+        """The speculative transcript of this utterance, if it transcribed the same audio."""
+        if self._speculation is not None and self._speculation[:2] == (utterance, cut_at_wake):
+            task = self._speculation[2]
             self._speculation = None
             return task
         self.drop_speculation()
@@ -136,7 +143,7 @@ class TurnRunner:
     def drop_speculation(self) -> None:
         """Speech resumed (or the capture was gated): the speculative transcript is not wanted."""
         if self._speculation is not None:
-            _, task = self._speculation
+            *_, task = self._speculation
             self._speculation = None
             task.cancel()
             task.add_done_callback(_log_failure)

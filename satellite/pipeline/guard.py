@@ -3,7 +3,9 @@
 A 135M model loops and rambles. The guard sees the sentences as they come and
 decides what is spoken: at most ``max_sentences``, no sentence twice, and a
 sentence that is itself a loop of the same few words is cut short, after which
-generation stops.
+generation stops. And the language model switches nothing: a sentence in which
+it claims it did ("Turning on the light.", "I've locked the door") is replaced,
+once, by the truth (``NO_CLAIM``); the home's commands go to Home Assistant.
 """
 
 from __future__ import annotations
@@ -11,6 +13,22 @@ from __future__ import annotations
 import re
 
 _WORD = re.compile(r"[a-z0-9']+")
+_DOING = (r"turn(?:ed|ing)|switch(?:ed|ing)|lock(?:ed|ing)|unlock(?:ed|ing)|open(?:ed|ing)|"
+          r"clos(?:ed|ing)|setting|start(?:ed|ing)|stopp(?:ed|ing)|dimm(?:ed|ing)|activat(?:ed|ing)")
+_ACTS = (r"turn(?:ed|ing)?|switch(?:ed|ing)?|lock(?:ed|ing)?|unlock(?:ed|ing)?|open(?:ed|ing)?|"
+         r"clos(?:e|ed|ing)|set(?:ting)?|start(?:ed|ing)?|stopp?(?:ed|ing)?|dimm?(?:ed|ing)?|"
+         r"activat(?:e|ed|ing)")
+# "Turning on the lights.", "Okay, turned off.", "I've locked the door.", "I'll set a timer".
+_CLAIM = re.compile(
+    rf"^(?:(?:ok(?:ay)?|sure|done|alright|all right)\W+)*(?:{_DOING})\s+(?:on|off|up|down|the|your)\b"
+    rf"|\bi(?:'ve|\s+have|'ll|\s+will|'m|\s+am)?\s+(?:just\s+)?(?:{_ACTS})\b",
+    re.IGNORECASE)
+NO_CLAIM = "I can't control devices myself."
+
+
+def claims_action(sentence: str) -> bool:
+    """A sentence in which the speaker says it did (or is doing) something to a device."""
+    return bool(_CLAIM.search(sentence.strip()))
 
 
 def _norm(sentence: str) -> str:
@@ -24,6 +42,7 @@ class ReplyGuard:
         self.max_sentence_words = max_sentence_words
         self.accepted: list[str] = []
         self.stopped_because: str | None = None
+        self.claims = 0  # sentences that claimed an action, replaced
 
     @property
     def stopped(self) -> bool:
@@ -36,6 +55,12 @@ class ReplyGuard:
         norm = _norm(sentence)
         if norm and self._echo and norm == self._echo:
             return None  # a small model parroting the question: skip it, keep listening
+        if claims_action(sentence):
+            self.claims += 1
+            if self.claims > 1:
+                return None
+            sentence = NO_CLAIM
+            norm = _norm(sentence)
         if norm and norm in {_norm(s) for s in self.accepted}:
             self.stopped_because = "repeated_sentence"
             return None

@@ -37,6 +37,7 @@ class SilenceBegan:
     utterance: int
     pcm: Pcm
     last_voiced_s: float  # end of the last voiced frame
+    audio_start_s: float = 0.0  # where ``pcm`` starts (pre-roll included)
 
 
 @dataclass(frozen=True)
@@ -162,7 +163,8 @@ class VadSegmenter:
                     and self._voiced >= self._min_voiced_frames):
                 self._speculated = True
                 events.append(SilenceBegan(self._utterance, self._utterance_pcm(),
-                                           self._last_voiced_s()))
+                                           self._last_voiced_s(),
+                                           self._audio_start_index * self.frame_s))
             if self._silence_run >= self._hangover_frames:
                 events.append(self._finish("silence"))
                 return events

@@ -43,3 +43,17 @@ def test_echo_of_question_is_skipped_not_stopping() -> None:
 def test_is_looping_table() -> None:
     assert is_looping("a b c a b c a b c".split())
     assert not is_looping("the quick brown fox jumps over the lazy dog".split())
+
+
+def test_the_language_model_never_claims_it_switched_something() -> None:
+    guard = ReplyGuard(max_sentences=4)
+    assert guard.accept("Turning on the kitchen lights.") == "I can't control devices myself."
+    assert guard.accept("Okay, I've turned off the light.") is None  # said once is enough
+    assert guard.accept("The sea is deep.") == "The sea is deep."
+
+
+def test_talk_about_switching_is_not_a_claim() -> None:
+    for sentence in ("You can turn on the oven to 200 degrees.", "Lights are switched by relays.",
+                     "Open questions remain.", "Start by boiling water.",
+                     "The door was locked at night."):
+        assert ReplyGuard().accept(sentence) == sentence, sentence
