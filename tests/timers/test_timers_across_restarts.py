@@ -60,3 +60,24 @@ async def test_a_timer_that_ran_out_while_the_box_was_down_is_announced(
     heard = engines.stt.transcribe(to_stt_format(read_wav(announcement))).text.lower()
     assert "tea" in heard and "while i was off" in heard, heard
     assert "went off" in daemon.log or "tea" in daemon.log
+
+
+async def test_a_short_timer_rings_through_the_speaker_command_until_stop(
+        tmp_path: Path, engines: Engines) -> None:
+    from satellite.timers import ring_pcm
+    from tests.daemon.conftest import spoken, timeline
+
+    raw_in, raw_out = tmp_path / "in.raw", tmp_path / "out.raw"
+    raw_in.write_bytes(timeline(0.5, spoken(engines, "Okay Nabu, set a timer for two seconds."),
+                                9.0, spoken(engines, "Stop."), 8.0).pcm.audio)
+    async with satellite("--state-dir", str(tmp_path / "state"), "--set", "audio.chimes=false",
+                         "run", "--mic-command", f"cat {raw_in}",
+                         "--snd-command", f"sh -c 'cat >> {raw_out}'",
+                         "--no-wyoming", "--no-health") as daemon:
+        code = await daemon.exit_code(120)  # the mic command ends: end of input
+    assert code == 0, daemon.log
+    assert "Timer set for 2 seconds." in daemon.log and "-> '' (timer)" in daemon.log  # "stop"
+    ring = ring_pcm(engines.tts.voice.sample_rate_hz).audio  # the voice's rate: bytes as made
+    heard = raw_out.read_bytes()
+    rings = heard.count(ring)
+    assert 1 <= rings <= 4, rings  # it rang, and stopped at "stop" (not for max_ring_s, 60 s)
