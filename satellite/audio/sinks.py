@@ -37,6 +37,9 @@ T = TypeVar("T")
 
 class AudioSink(ABC):
     name = "sink"
+    # Monotonic time the current reply's first audio was handed to the device or command:
+    # the end of "last voiced frame → first reply audio" as the room hears it.
+    first_sound_s: float | None = None
 
     async def open(self) -> None:  # noqa: B027 - an optional hook
         """Check the output can be used; raises ``AudioError``."""
@@ -99,12 +102,15 @@ class SpeakerSink(AudioSink):
                                             pcm.rate_hz)
             self._rate_hz = pcm.rate_hz
             self._plays_until_s = time.monotonic()
+            self.first_sound_s = None
         for block in _blocks(pcm):
             if self._aborted or self._stream is None:
                 return
             block_s = len(block) / (SAMPLE_WIDTH * pcm.rate_hz)
             self._plays_until_s = max(self._plays_until_s, time.monotonic()) + block_s
             await self._call(block_s + self.timeout_s, "play audio", self._write, self._stream, block)
+            if self.first_sound_s is None:
+                self.first_sound_s = time.monotonic()
 
     async def _call(self, timeout_s: float, what: str, function: Callable[..., T], *args: Any) -> T:
         if self._thread is None:
@@ -195,19 +201,38 @@ class CommandSink(AudioSink):
         self.timeout_s = timeout_s
         self.name = f"command:{shlex.split(command)[0]}"
         self._process: asyncio.subprocess.Process | None = None
-        self._converter: PcmConverter | None = None
+        self._ready: asyncio.subprocess.Process | None = None  # started ahead, for the next reply
+        self._converter: PcmConverter | None = PcmConverter(rate_hz) if rate_hz else None
         self._plays_until_s = 0.0  # monotonic time the audio written so far has played out
+
+    async def open(self) -> None:
+        await self._start_ahead()
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        try:
+            return await asyncio.create_subprocess_exec(
+                *shlex.split(self.command), stdin=asyncio.subprocess.PIPE, start_new_session=True)
+        except OSError as error:
+            raise AudioError(f"cannot start snd command {self.command!r}: {error}") from error
+
+    async def _start_ahead(self) -> None:
+        """Start the next reply's command now, so a reply does not wait for a process to start
+        (about 100 ms for a player on a small box: measured in docs/benchmarks.md)."""
+        if self._ready is None or self._ready.returncode is not None:
+            self._ready = await self._spawn()
+
+    async def _take_process(self) -> asyncio.subprocess.Process:
+        ready, self._ready = self._ready, None
+        if ready is not None and ready.returncode is None:
+            return ready
+        return await self._spawn()
 
     async def play(self, pcm: Pcm) -> None:
         if self._process is None:
-            try:
-                self._process = await asyncio.create_subprocess_exec(
-                    *shlex.split(self.command), stdin=asyncio.subprocess.PIPE,
-                    start_new_session=True)
-            except OSError as error:
-                raise AudioError(f"cannot start snd command {self.command!r}: {error}") from error
-            self._converter = PcmConverter(self.rate_hz) if self.rate_hz else None
+            self._process = await self._take_process()
+            self._converter = PcmConverter(self.rate_hz) if self.rate_hz else None  # per reply
             self._plays_until_s = time.monotonic()
+            self.first_sound_s = None
         process = self._process
         if self._converter is not None:
             pcm = await _convert(self._converter, pcm)
@@ -217,6 +242,8 @@ class CommandSink(AudioSink):
         try:
             async with asyncio.timeout(bound_s):
                 process.stdin.write(pcm.audio)
+                if self.first_sound_s is None:
+                    self.first_sound_s = time.monotonic()
                 await process.stdin.drain()
         except TimeoutError:
             await self._kill(process)
@@ -252,11 +279,18 @@ class CommandSink(AudioSink):
                 self._process = None
         if code != 0:
             raise AudioError(f"snd command exited with status {code}")
+        await self._start_ahead()
 
     async def abort(self) -> None:
         process, self._process = self._process, None
         if process is not None:
             await self._kill(process)
+
+    async def close(self) -> None:
+        await self.abort()
+        ready, self._ready = self._ready, None
+        if ready is not None:
+            await self._kill(ready)
 
     async def _kill(self, process: asyncio.subprocess.Process) -> None:
         """SIGKILL to the command and what it started; drop unwritten audio; reap it, bounded."""
@@ -304,7 +338,7 @@ class WavDirSink(AudioSink):
 
     async def play(self, pcm: Pcm) -> None:
         if self._started is None:
-            self._started = time.monotonic()
+            self._started = self.first_sound_s = time.monotonic()
         self._blocks.append(pcm)
 
     async def end_reply(self) -> None:

@@ -265,10 +265,14 @@ class Listener:
             async with contextlib.aclosing(self.turns.answer(request)) as answer:
                 async for event in answer:
                     if isinstance(event, Pcm):
-                        if timings.first_reply_audio_ms is None:
-                            timings.first_reply_audio_ms = (
-                                (self.clock() - pending.last_voiced_wall) * 1000)
+                        first = timings.first_reply_audio_ms is None
                         await self.playback.play(event)
+                        if first:  # when the sink handed it to the device, not when it was made
+                            sink = self.playback.sink
+                            played_s = (sink.first_sound_s if sink is not None
+                                        and sink.first_sound_s is not None else self.clock())
+                            timings.first_reply_audio_ms = (
+                                (played_s - pending.last_voiced_wall) * 1000)
             if self.playback.sink is not None:
                 await self.playback.end_reply()
         except asyncio.CancelledError:

@@ -3,7 +3,7 @@
 - ``none``: every utterance is.
 - ``micro`` / ``openwakeword``: when the wake word was heard in it or shortly
   before it (``WAKE_WINDOW_S``). The model runs on its own thread, in order,
-  never on the event loop; a backlog beyond ``WAKE_BACKLOG_CHUNKS`` is dropped
+  never on the event loop; a backlog beyond ``WAKE_BACKLOG_S`` is dropped
   and counted, and an utterance waits for the model to have heard it.
 - ``phrase``: decided from the transcript, which must start with the name.
 - After a reply, ``wake.followup_s`` in which no wake word is needed.
@@ -26,7 +26,7 @@ from satellite.runtime.metrics import Metrics
 
 _LOGGER = logging.getLogger(__name__)
 
-WAKE_BACKLOG_CHUNKS = 50  # ~3 s of audio waiting for the wake word model: drop, count overruns
+WAKE_BACKLOG_S = 3.0  # audio waiting for the wake word model beyond this is dropped and counted
 WAKE_WINDOW_S = 5.0  # an utterance starting this long after the wake word still counts
 MODEL_MODES = ("micro", "openwakeword")
 _NON_WORDS = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*")
@@ -49,7 +49,8 @@ class WakeGate:
         self.followup_until = 0.0
         self.question_from = 0.0  # wall clock: the wake word was said alone; the question may follow
         self.question_until = 0.0
-        self.backlog = 0
+        self.backlog = 0  # chunks handed to the model and not yet heard
+        self._backlog_s = 0.0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wake")
 
     @property
@@ -71,16 +72,19 @@ class WakeGate:
     def hear(self, audio: bytes, stream_s: float) -> None:
         """Hand a chunk to the model's thread; a backlog is counted and dropped."""
         assert self.detector is not None
-        if self.backlog >= WAKE_BACKLOG_CHUNKS:
+        seconds = len(audio) / 32000  # 16 kHz 16-bit mono
+        if self._backlog_s + seconds > WAKE_BACKLOG_S:
             self.metrics.audio_overruns.labels(device="wake").inc()
             return
         self.backlog += 1
+        self._backlog_s += seconds
         future = asyncio.get_running_loop().run_in_executor(
             self._executor, self.detector.process, audio, stream_s)
-        future.add_done_callback(lambda done: self._heard(done, stream_s))
+        future.add_done_callback(lambda done: self._heard(done, stream_s, seconds))
 
-    def _heard(self, done: asyncio.Future[bool], stream_s: float) -> None:
+    def _heard(self, done: asyncio.Future[bool], stream_s: float, seconds: float) -> None:
         self.backlog -= 1
+        self._backlog_s -= seconds
         if done.cancelled():
             return
         if done.exception() is not None:

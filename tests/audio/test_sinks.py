@@ -107,7 +107,7 @@ async def test_a_cat_command_receives_every_byte_of_every_reply(tmp_path: Path) 
 async def test_converted_replies_match_a_conversion_done_in_one_go(tmp_path: Path) -> None:
     """Large blocks are resampled on a worker thread: still in order, with the resampler's state."""
     out = tmp_path / "out.raw"
-    sink = CommandSink(f"sh -c 'cat > {out}'", rate_hz=16000)
+    sink = CommandSink(f"sh -c 'cat >> {out}'", rate_hz=16000)
     blocks = [tone(0.1, 22050), tone(1.0, 22050, hz=330), tone(0.6, 22050, hz=550)]
     async with asyncio.timeout(TIMEOUT_S):
         for block in blocks:
@@ -245,3 +245,25 @@ def test_a_stuck_device_thread_does_not_hold_the_process_at_exit() -> None:
                           timeout=60, check=False)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "timed out"
+
+
+async def test_the_next_replys_command_is_started_ahead_and_closed_with_the_sink(
+        tmp_path: Path) -> None:
+    starts, out = tmp_path / "starts", tmp_path / "out.raw"
+    sink = CommandSink(f"sh -c 'echo start >> {starts}; cat >> {out}'")
+    async with asyncio.timeout(TIMEOUT_S):
+        await sink.open()  # the first reply's player is ready before the first reply
+        while not starts.exists():
+            await asyncio.sleep(0.01)
+        reply = tone(0.3)
+        await sink.play(reply)
+        assert sink.first_sound_s is not None and sink.first_sound_s <= time.monotonic()
+        await sink.end_reply()  # ... and the next one's right after
+        while starts.read_text().count("start") < 2:
+            await asyncio.sleep(0.01)
+        ready = sink._ready  # noqa: SLF001 - the process waiting for the next reply
+        assert ready is not None and ready.returncode is None
+        await sink.close()
+        assert ready.returncode is not None  # not left behind
+    assert out.read_bytes() == reply.audio
+    assert starts.read_text().count("start") == 2

@@ -1,0 +1,193 @@
+#!/usr/bin/env python3
+"""Reply latency as the person in the room hears it, measured from outside the process.
+
+``satellite run`` listens to a microphone command that plays recorded questions in real
+time, 20 ms at a time, and notes the wall-clock time at which the last voiced sample of
+each question left it; the speaker command plays the replies at their own rate (as a
+speaker would: the room is gated while the box talks) and notes the wall-clock time at
+which each reply's first byte arrived. Last voiced frame → first reply audio is the
+difference of those two clocks, both outside the daemon; the daemon's own figure for
+the same turn (its log line) is set beside it.
+
+    .venv/bin/python scripts/bench_room.py [--clips 20] [--gap-s 9] [--set key=value ...]
+
+Questions: the built-in sentence set spoken with espeak-ng (two voices), or --dev-dir.
+Default daemon flags: ``--wake none`` (the question alone, as the issue measured it).
+Prints a Markdown report: p50/p95 over all turns and by where the answer came from,
+the agreement of the daemon's own figure, and the daemon's memory (peak and at the end).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from satellite.audio import Pcm, read_wav  # noqa: E402
+from satellite.benchdata import builtin_speech_set, manifest_clips  # noqa: E402
+from satellite.config import load_config  # noqa: E402
+from satellite.engines.tts import PiperTts  # noqa: E402
+
+MIC = textwrap.dedent("""
+    import json, sys, time
+    audio = open(sys.argv[1], "rb").read()
+    ends = json.load(open(sys.argv[2]))
+    log = open(sys.argv[3], "w")
+    frame = int(16000 * 0.02) * 2
+    start = time.monotonic()
+    out = sys.stdout.buffer
+    for n, i in enumerate(range(0, len(audio), frame)):
+        delay = start + n * 0.02 - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        out.write(audio[i:i + frame]); out.flush()
+        for end in ends:
+            if i < end <= i + frame:
+                log.write(f"{time.time()}\\n"); log.flush()
+""")
+SPEAKER = textwrap.dedent("""
+    import sys, time
+    rate_bytes = int(sys.argv[2]) * 2
+    first = sys.stdin.buffer.read(1)
+    if first:
+        with open(sys.argv[1], "a") as log:
+            log.write(f"{time.time()}\\n")
+    start, played = time.monotonic(), 1
+    while data := sys.stdin.buffer.read(4096):  # at the audio's own rate, like a speaker
+        played += len(data)
+        delay = start + played / rate_bytes - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+""")
+TURN = re.compile(r"turn \(mic\): (.*) \((\w+)\) \|.*last voiced → first reply audio (\S+) ms")
+
+
+def last_voiced_byte(pcm: Pcm) -> int:
+    loud = np.nonzero(np.abs(pcm.samples()) > 300)[0]
+    return int(loud[-1] + 1) * 2 if len(loud) else len(pcm.audio)
+
+
+def questions(dev_dir: Path | None, limit: int) -> list[tuple[str, Pcm]]:
+    if dev_dir is not None:
+        clips = manifest_clips(dev_dir)[:limit]
+    else:
+        speech = builtin_speech_set(Path(tempfile.mkdtemp(prefix="bench-room-")),
+                                    lambda: PiperTts(load_config(None, env={}).tts))
+        clips = speech.clips(limit)
+    return [(clip.text, read_wav(clip.path)) for clip in clips]
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clips", type=int, default=20)
+    parser.add_argument("--gap-s", type=float, default=9.0, help="silence after each question")
+    parser.add_argument("--dev-dir", type=Path)
+    parser.add_argument("--set", action="append", default=[], help="config override for the daemon")
+    parser.add_argument("--wake", default="none")
+    parser.add_argument("--json", type=Path, help="write the per-turn figures here")
+    parser.add_argument("--log", type=Path, help="write the daemon's log here")
+    args = parser.parse_args()
+    asked = questions(args.dev_dir, args.clips)
+    audio, ends = Pcm.silence(1.0), []
+    for _, pcm in asked:
+        ends.append(len(audio.audio) + last_voiced_byte(pcm))
+        audio = audio + pcm + Pcm.silence(args.gap_s)
+    rate = PiperTts(load_config(None, env={}).tts).voice.sample_rate_hz
+    with tempfile.TemporaryDirectory(prefix="bench-room-") as tmp:
+        work = Path(tmp)
+        (work / "audio.raw").write_bytes(audio.audio)
+        (work / "ends.json").write_text(json.dumps(ends))
+        (work / "mic.py").write_text(MIC)
+        (work / "speaker.py").write_text(SPEAKER)
+        voiced, heard = work / "voiced.log", work / "heard.log"
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE")}
+        sets = [item for pair in (("--set", s) for s in args.set) for item in pair]
+        command = [
+            sys.executable, "-m", "satellite", "--state-dir", str(work / "state"), *sets, "run",
+            "--wake", args.wake,
+            "--mic-command", f"{sys.executable} {work / 'mic.py'} {work / 'audio.raw'} "
+                             f"{work / 'ends.json'} {voiced}",
+            "--snd-command", f"{sys.executable} {work / 'speaker.py'} {heard} {rate}",
+            "--no-wyoming", "--no-health"]
+        process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
+        peak_mb = end_mb = 0.0
+        log_lines: list[str] = []
+        assert process.stderr is not None
+        for line in process.stderr:
+            log_lines.append(line)
+            peak_mb = max(peak_mb, _rss_mb(process.pid, "VmHWM"))
+            if "end of audio input" in line:
+                end_mb = _rss_mb(process.pid, "VmRSS")
+        code = process.wait()
+        if args.log:
+            args.log.write_text("".join(log_lines))
+        if code != 0:
+            raise SystemExit("".join(log_lines[-40:]))
+        said = [float(x) for x in voiced.read_text().split()]
+        replies = [float(x) for x in heard.read_text().split()] if heard.exists() else []
+    turns = [(m.group(1), m.group(2), float(m.group(3))) for m in map(TURN.search, log_lines) if m]
+    rows = []
+    for t, (text, _), turn in zip(said, asked, turns, strict=False):
+        after = [r for r in replies if r > t]
+        if not after or after[0] - t > args.gap_s:
+            continue
+        rows.append({"question": text, "source": turn[1], "outside_ms": (after[0] - t) * 1000.0,
+                     "daemon_ms": turn[2]})
+    report(args, rows, len(asked), peak_mb, end_mb)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+def _rss_mb(pid: int, field: str) -> float:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith(field + ":"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def report(args: argparse.Namespace, rows: list[dict], asked: int, peak_mb: float,
+           end_mb: float) -> None:
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"command: scripts/bench_room.py --clips {args.clips} --gap-s {args.gap_s} --wake "
+          f"{args.wake} {' '.join('--set ' + s for s in args.set)}")
+    print(f"questions: {asked}, answered and timed: {len(rows)}\n")
+    print("| turns | outside p50 | outside p95 | daemon's own p50 | daemon − outside (median, max abs) |")
+    print("|---|---|---|---|---|")
+    groups = {"all": rows, **{s: [r for r in rows if r["source"] == s]
+                              for s in sorted({r["source"] for r in rows})}}
+    for name, group in groups.items():
+        if not group:
+            continue
+        outside = [r["outside_ms"] for r in group]
+        own = [r["daemon_ms"] for r in group]
+        diff = [r["daemon_ms"] - r["outside_ms"] for r in group]
+        print(f"| {name} ({len(group)}) | {statistics.median(outside):.0f} ms | "
+              f"{percentile(outside, 0.95):.0f} ms | {statistics.median(own):.0f} ms | "
+              f"{statistics.median(diff):+.0f} ms, {max(abs(d) for d in diff):.0f} ms |")
+    print(f"\nresident memory of the daemon: peak {peak_mb:.0f} MB, at the end of input {end_mb:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
