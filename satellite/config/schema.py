@@ -34,6 +34,9 @@ class SttConfig:
     compute_type: str = opt("int8", choices=("int8", "int8_float32", "float32"))
     threads: int = opt(0, min=0, max=64, help="0 = all cores")
     vad_filter: bool = opt(False, help="faster-whisper's own Silero filter (we segment already)")
+    window_s: float = opt(10.0, min=8.0, max=30.0,
+                          help="Whisper's encoder window for a short question (30 = faster-whisper's "
+                               "padding): ~4x less STT time at 10 s, same WER on the dev set")
 
 
 DEFAULT_SYSTEM_PROMPT = (

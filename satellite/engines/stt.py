@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Protocol
 from satellite.audio.pcm import STT_RATE_HZ, Pcm
 from satellite.config.paths import default_stt_model
 from satellite.config.schema import SttConfig
+from satellite.engines import whisper_window
 from satellite.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -54,6 +56,8 @@ class WhisperStt:
                 "set stt.model to a CTranslate2 Whisper directory"
             ) from None
         self.name = self.model_dir.name if self.model_dir.name != "model" else "whisper-tiny.en"
+        self._window_min_frames = round(config.window_s * 100)
+        self._windowed = config.window_s < 30.0 and whisper_window.install()
         english_only = self._model.model.is_multilingual is False
         self.languages = ["en"] if english_only else [config.language]
 
@@ -62,17 +66,19 @@ class WhisperStt:
             raise ValueError("WhisperStt needs 16 kHz mono 16-bit PCM")
         if pcm.frames == 0:
             return Transcript("", self.config.language, 0.0)
-        segments, info = self._model.transcribe(
-            pcm.float32(),
-            language=self.config.language or None,
-            beam_size=self.config.beam_size,
-            initial_prompt=self.config.initial_prompt or None,
-            vad_filter=self.config.vad_filter,
-            condition_on_previous_text=False,
-            without_timestamps=True,
-            temperature=0.0,
-        )
-        text = " ".join(segment.text.strip() for segment in segments).strip()
+        frames = whisper_window.window_frames(round(pcm.seconds * 100), self._window_min_frames)
+        with whisper_window.window(frames) if self._windowed else contextlib.nullcontext():
+            segments, info = self._model.transcribe(
+                pcm.float32(),
+                language=self.config.language or None,
+                beam_size=self.config.beam_size,
+                initial_prompt=self.config.initial_prompt or None,
+                vad_filter=self.config.vad_filter,
+                condition_on_previous_text=False,
+                without_timestamps=True,
+                temperature=0.0,
+            )
+            text = " ".join(segment.text.strip() for segment in segments).strip()  # decodes here
         return Transcript(text, info.language, pcm.seconds)
 
 

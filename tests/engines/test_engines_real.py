@@ -68,6 +68,35 @@ def test_tts_output_is_heard_back_by_the_stt(engines: Engines) -> None:
     assert wer(sentence, heard) <= 0.2, heard
 
 
+def test_a_short_question_is_encoded_in_a_short_window_and_heard_right(engines: Engines) -> None:
+    """The encoder sees 10 s (plus the question's own length beyond 5 s), not Whisper's 30 s."""
+    from satellite.engines.whisper_window import window_frames
+
+    model = engines.stt._model  # type: ignore[attr-defined]
+    encoded: list[int] = []
+    original = model.encode
+    model.encode = lambda features: encoded.append(features.shape[-1]) or original(features)
+    try:
+        blocks = list(engines.tts.synthesize("Set a timer for five minutes."))
+        audio = to_stt_format(Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz))
+        heard = engines.stt.transcribe(audio).text
+        long_audio = audio + Pcm.silence(7.0) + audio
+        engines.stt.transcribe(long_audio)
+    finally:
+        del model.encode
+    assert wer("Set a timer for five minutes.", normalize_numbers(heard)) <= 0.2, heard
+    assert encoded == [1000, window_frames(round(long_audio.seconds * 100), 1000)]
+    assert 1000 < encoded[1] <= 3000
+
+
+def test_window_frames_leave_a_tail_and_never_exceed_whispers_window() -> None:
+    from satellite.engines.whisper_window import window_frames
+
+    assert window_frames(200, 1000) == 1000
+    assert window_frames(800, 1000) == 1300
+    assert window_frames(2900, 1000) == 3000
+
+
 def test_tts_gives_one_block_per_sentence(engines: Engines) -> None:
     blocks = list(engines.tts.synthesize("First sentence here. And a second one."))
     assert len(blocks) == 2
