@@ -2,16 +2,23 @@
 
 The chat template comes from the GGUF metadata (llama-cpp-python reads
 ``tokenizer.chat_template``), so LFM2-1.2B and SmolLM2 work the same way.
+
+The system prompt's KV state is kept: llama.cpp reuses the longest prefix the
+previous prompt shares with the next, so turns after one another skip the
+system prompt; ``SystemPromptStates`` also restores it after a different prompt
+ran (another system prompt, the self-test), which saves its prefill (~270 ms
+for the default prompt with SmolLM2 on 2 cores).
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from satellite.config.paths import default_llm_model
 from satellite.config.schema import LlmConfig
@@ -63,6 +70,7 @@ class LlamaCppLlm:
         self.name = self.path.stem
         self.identity = f"{self.path.name}:{self.path.stat().st_size}"
         self.context_tokens = self._llama.n_ctx()
+        self.prompt_states = SystemPromptStates(self._llama)
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
@@ -84,6 +92,8 @@ class LlamaCppLlm:
 
     def _stream_chunks(self, messages: list[ChatMessage], max_tokens: int
                        ) -> Generator[str, None, None]:
+        if messages and messages[0].role == "system":
+            self.prompt_states.prepare(messages[0].content)
         chunks = self._llama.create_chat_completion(
             messages=[{"role": m.role, "content": m.content} for m in messages],
             stream=True,
@@ -104,6 +114,76 @@ class LlamaCppLlm:
             close = getattr(chunks, "close", None)
             if close is not None:
                 close()
+
+
+class SystemPromptStates:
+    """The KV state of each recent system prompt, saved once and restored when another prompt ran.
+
+    The prefix is the tokens two chats with this system prompt and different questions share
+    (the system turn and the start of the user's), found with the model's own chat template.
+    Each state is ~1.2 MB of KV plus ~11 MB of logits for the default prompt and SmolLM2.
+    """
+
+    KEEP = 2  # the daemon's prompt and one other (a Wyoming client's, a test's)
+
+    def __init__(self, llama: Any):
+        self._llama = llama
+        self._states: OrderedDict[str, tuple[list[int], Any]] = OrderedDict()
+        self._formatter = _chat_formatter(llama)
+        self.saved = 0
+        self.restored = 0
+
+    def prepare(self, system_prompt: str) -> None:
+        """Before a chat with ``system_prompt``: make sure its prefix is in the KV cache cheaply."""
+        if self._formatter is None:
+            return
+        entry = self._states.get(system_prompt)
+        if entry is None:
+            self._save(system_prompt)
+            return
+        self._states.move_to_end(system_prompt)
+        prefix, state = entry
+        current = self._llama.input_ids[: self._llama.n_tokens].tolist()
+        if current[: len(prefix)] != prefix:
+            self._llama.load_state(state)
+            self.restored += 1
+
+    def _save(self, system_prompt: str) -> None:
+        prefix = self._prefix(system_prompt)
+        if not prefix:
+            return
+        self._llama.reset()
+        self._llama.eval(prefix)
+        self._states[system_prompt] = (prefix, self._llama.save_state())
+        self.saved += 1
+        while len(self._states) > self.KEEP:
+            self._states.popitem(last=False)
+
+    def _prefix(self, system_prompt: str) -> list[int]:
+        def tokens(question: str) -> list[int]:
+            chat = [{"role": "system", "content": system_prompt}, {"role": "user", "content": question}]
+            prompt = self._formatter(messages=chat).prompt  # type: ignore[misc]
+            return list(self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
+
+        first, second = tokens("a"), tokens("zebra crossing")
+        shared = 0
+        while shared < min(len(first), len(second)) and first[shared] == second[shared]:
+            shared += 1
+        return first[:shared]
+
+
+def _chat_formatter(llama: Any) -> Any:
+    """The GGUF's chat template as a formatter, or None (the model has none: no saved states)."""
+    template = llama.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+
+    def token_text(token: int) -> str:
+        return llama.detokenize([token], special=True).decode("utf-8", errors="ignore")
+
+    return Jinja2ChatFormatter(template, eos_token=token_text(llama.token_eos()),
+                               bos_token=token_text(llama.token_bos()))
 
 
 def _check_gguf(path: Path) -> None:

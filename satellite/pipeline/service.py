@@ -313,7 +313,8 @@ class TurnService:
 
     async def self_test(self) -> dict[str, float]:
         """One tiny inference per engine (ms each), which also warms them: the LLM keeps the
-        system prompt's state for the first real turn. Raises ``ModelError`` when one fails."""
+        system prompt's state for the first real turn, the intent recognizer its compiled sentences.
+        Raises ``ModelError`` when one fails."""
         llm, prompt = self.engines.llm, self.config.llm.system_prompt
         tests: dict[str, Callable[[], Any]] = {
             "stt": lambda: self.engines.stt.transcribe(Pcm.silence(0.5)),
@@ -330,6 +331,10 @@ class TurnService:
                 raise ModelError(f"{stage} self-test failed: {type(error).__name__}: {error}"
                                  ) from error
             took_ms[stage] = self._ms(start)
+        if self.recognizer is not None:  # hassil compiles its sentences on first use (~0.35 s)
+            start = self.clock()
+            await self.recognize("turn on the light")
+            took_ms["intent"] = self._ms(start)
         return took_ms
 
     async def prerender(self, texts: tuple[str, ...]) -> dict[str, Pcm]:

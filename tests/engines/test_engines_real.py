@@ -112,6 +112,20 @@ def test_llm_answers_with_text_within_max_tokens(engines: Engines) -> None:
     assert "paris" in reply.lower()
 
 
+def test_the_system_prompts_state_is_restored_after_another_prompt_ran(engines: Engines) -> None:
+    states = engines.llm.prompt_states  # type: ignore[attr-defined]
+    system = "You answer in one short sentence. The user lives in Lisbon."
+    question = [ChatMessage("system", system), ChatMessage("user", "Where do I live?")]
+    first = "".join(engines.llm.stream(question, max_tokens=16))
+    saved, restored = states.saved, states.restored
+    "".join(engines.llm.stream([ChatMessage("system", "You are a pirate."),
+                                ChatMessage("user", "Hello.")], max_tokens=4))
+    again = "".join(engines.llm.stream(question, max_tokens=16))
+    assert states.saved == saved + 1  # the pirate's prompt; Lisbon's was kept
+    assert states.restored == restored + 1
+    assert again == first  # the same answer from the restored state as from a fresh prefill
+
+
 def test_llm_stream_stops_when_cancelled(engines: Engines) -> None:
     import threading
 
