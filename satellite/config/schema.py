@@ -137,6 +137,12 @@ class VadConfig:
     preroll_ms: int = opt(300, min=0, max=2000, live=True)
     hangover_ms: int = opt(300, min=60, max=3000, help="silence that ends an utterance", live=True)
     min_speech_ms: int = opt(250, min=0, max=5000, live=True)
+    adaptive_endpoint: bool = opt(True, live=True,
+                                  help="judge the speculative transcript: a finished question ends "
+                                       "after min_hangover_ms, one that trails off ('and…') waits "
+                                       "trailing_hangover_ms")
+    min_hangover_ms: int = opt(150, min=30, max=3000, live=True)
+    trailing_hangover_ms: int = opt(1200, min=60, max=5000, live=True)
     max_utterance_s: float = opt(15.0, min=1.0, max=120.0, live=True)
     silero_threshold: float = opt(0.5, min=0.0, max=1.0, live=True)
 

@@ -8,12 +8,15 @@ capture is gated (the assistant is speaking), frames are skipped, not judged.
 
 from __future__ import annotations
 
+import collections
 from typing import Any
 
 from satellite.audio.pcm import Pcm
 from satellite.config.schema import Config
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.pipeline.segmenter import SegmentEvent, VadSegmenter
+
+OFFSETS_KEPT = 200  # chunks (4 s of 20 ms reads) over which the input's pace is judged
 
 
 def segmenter_options(config: Config) -> dict[str, Any]:
@@ -29,6 +32,7 @@ class VadFrontEnd:
         self._buffer = b""
         self.stream_s = 0.0  # stream time of the audio fed so far
         self.wall_offset = 0.0  # wall clock minus stream time, as of the last chunk
+        self._offsets: collections.deque[float] = collections.deque(maxlen=OFFSETS_KEPT)
 
     def reconfigure(self, config: Config) -> None:
         self.vad.configure(config.vad)
@@ -38,6 +42,7 @@ class VadFrontEnd:
         """Take one chunk heard at wall time ``now``; the segment events its frames complete."""
         self.stream_s += pcm.seconds
         self.wall_offset = now - self.stream_s
+        self._offsets.append(self.wall_offset)
         self._buffer += pcm.audio
         size = self.vad.frame_bytes
         whole = len(self._buffer) // size
@@ -58,6 +63,12 @@ class VadFrontEnd:
 
     def flush(self) -> list[SegmentEvent]:
         return self.segmenter.flush()
+
+    @property
+    def ahead_s(self) -> float:
+        """How far the audio ran ahead of real time over the last chunks (~4 s of them): a file
+        read as fast as it goes, seconds; a microphone, about 0 (a backlog ages out)."""
+        return max(self._offsets, default=self.wall_offset) - self.wall_offset
 
     def wall_time(self, stream_s: float) -> float:
         return stream_s + self.wall_offset

@@ -15,13 +15,16 @@ Rules, in the order a person meets them:
   on every engine, and a turn that fails gets a short spoken apology
   (rendered at start, so it needs no engine).
 - STT starts speculatively when silence begins (``last voiced frame → first
-  reply audio`` loses most of the VAD wait).
+  reply audio`` loses most of the VAD wait), and its transcript decides the end
+  (adaptive endpointing): a finished question ends as soon as it is known, one
+  that trails off ("and…") waits longer than the hangover.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -39,6 +42,7 @@ from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
 from satellite.errors import AudioError
+from satellite.pipeline.endpointing import Ending, judge
 from satellite.pipeline.failures import SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.segmenter import (
@@ -56,6 +60,7 @@ CONVERSATION_PREFIX = "mic"
 BARGE_IN_WAKE_S = 3.0  # the wake word must have been heard this recently to stop a reply
 WAKE_CHUNK_MARGIN_S = 0.03  # the model fires at the end of the chunk that completed the phrase
 MIN_QUESTION_S = 0.3  # less audio than this after the wake word is no question
+PACED_AHEAD_S = 0.5  # audio further ahead of real time than this is not live (adaptive endpointing)
 
 __all__ = ["Listener", "has_words"]
 
@@ -161,6 +166,34 @@ class Listener:
         task = asyncio.get_running_loop().create_task(
             self.turns.transcribe(cut or event.pcm, Priority.ROOM), name="speculative stt")
         self.runner.speculate(event.utterance, task, cut_at_wake=cut is not None)
+        if self.config.vad.adaptive_endpoint and self.frontend.ahead_s < PACED_AHEAD_S:
+            # The transcript decides the end: the silence waits for it (on real-time input only:
+            # audio read faster than real time would outrun the transcript).
+            self.frontend.segmenter.hold(self.config.vad.trailing_hangover_ms)
+            task.add_done_callback(functools.partial(self._on_speculated, event.utterance))
+
+    def _on_speculated(self, utterance: int, task: asyncio.Task[Transcript]) -> None:
+        """Adaptive endpointing: the utterance's silence waits for its speculative transcript
+        (up to ``trailing_hangover_ms``). Finished → it ends now (after ``min_hangover_ms``);
+        trailing off → it waits the whole ``trailing_hangover_ms`` for the rest."""
+        vad = self.config.vad
+        segmenter = self.frontend.segmenter
+        if (segmenter.utterance != utterance or segmenter.silence_ms == 0.0
+                or not self.runner.speculating(task)):
+            return  # it ended already, or speech resumed
+        if task.cancelled() or task.exception() is not None or not vad.adaptive_endpoint:
+            segmenter.hold(vad.hangover_ms)  # no judgement: the configured hangover
+            return
+        text = task.result().text
+        if judge(text) is Ending.TRAILING:
+            _LOGGER.debug("%r trails off: waiting up to %d ms", text, vad.trailing_hangover_ms)
+            segmenter.hold(vad.trailing_hangover_ms)
+        elif segmenter.silence_ms >= vad.min_hangover_ms:
+            ended = segmenter.end_now("complete")
+            if ended is not None:
+                self._on_segment(ended)
+        else:
+            segmenter.hold(vad.min_hangover_ms)
 
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         offset = self.frontend.wall_offset
@@ -252,7 +285,7 @@ class Listener:
             speak=self.playback.sink is not None, priority=Priority.ROOM, t0=t0, timings=timings,
             details={"utterance_start_s": round(utterance.start_s, 3),
                      "utterance_end_s": round(utterance.last_voiced_s, 3),
-                     "utterance_s": round(utterance.pcm.seconds, 3)})
+                     "utterance_s": round(utterance.pcm.seconds, 3), "end": utterance.reason})
         await self.playback.awake_chime_done()
         async with self.playback.lock:
             await self._answer_out_loud(request, pending)

@@ -140,6 +140,10 @@ class TurnRunner:
         self.drop_speculation()
         return None
 
+    def speculating(self, task: asyncio.Task[Transcript]) -> bool:
+        """``task`` is the speculation waiting for its utterance to end."""
+        return self._speculation is not None and self._speculation[2] is task
+
     def drop_speculation(self) -> None:
         """Speech resumed (or the capture was gated): the speculative transcript is not wanted."""
         if self._speculation is not None:

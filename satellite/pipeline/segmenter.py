@@ -16,6 +16,10 @@ no clock and tests drive it with plain data:
   from the end of the last voiced frame to the decision;
 - ``SpeechDiscarded`` when the burst had less than ``min_speech_ms`` of voiced
   frames (a cough, a click, a door).
+
+Adaptive endpointing is the caller's judgement, applied here: ``end_now`` ends
+the utterance in its silence before the hangover (what was said is complete),
+``hold(ms)`` lengthens this utterance's hangover (it trails off: "and…").
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ class UtteranceEnded:
     last_voiced_s: float  # end of the last voiced frame
     decided_s: float  # end of the frame that ended it
     voiced_ms: float
-    reason: str  # silence | max_length | end_of_input
+    reason: str  # silence | complete (adaptive endpointing) | max_length | end_of_input
 
     @property
     def end_of_speech_ms(self) -> float:
@@ -128,6 +132,7 @@ class VadSegmenter:
         self._start_index = 0
         self._audio_start_index = 0
         self._speculated = False
+        self._hangover_override: int | None = None  # this utterance's own hangover, in frames
 
     def feed(self, frame: bytes, voiced: bool) -> list[SegmentEvent]:
         """One frame of ``frame_samples`` samples and whether the VAD heard speech in it."""
@@ -154,6 +159,7 @@ class VadSegmenter:
             if self._speculated:
                 events.append(SpeechResumed(self._utterance, index * self.frame_s))
                 self._speculated = False
+                self._hangover_override = None  # judged again at the next silence
             self._voiced += 1
             self._silence_run = 0
             self._last_voiced_len = len(self._frames)
@@ -165,7 +171,8 @@ class VadSegmenter:
                 events.append(SilenceBegan(self._utterance, self._utterance_pcm(),
                                            self._last_voiced_s(),
                                            self._audio_start_index * self.frame_s))
-            if self._silence_run >= self._hangover_frames:
+            hangover = self._hangover_override or self._hangover_frames
+            if self._silence_run >= hangover:
                 events.append(self._finish("silence"))
                 return events
         if len(self._frames) >= self._max_frames:
@@ -177,6 +184,29 @@ class VadSegmenter:
         if not self._in_speech:
             return []
         return [self._finish("end_of_input")]
+
+    @property
+    def utterance(self) -> int:
+        """The number of the utterance in progress (or the last one)."""
+        return self._utterance
+
+    @property
+    def silence_ms(self) -> float:
+        """Silence since the last voiced frame of the utterance in progress (0: voiced now)."""
+        return self._silence_run * self.frame_s * 1000.0 if self._in_speech else 0.0
+
+    def end_now(self, reason: str) -> SegmentEvent | None:
+        """End the utterance in progress here, if it is in its silence after enough speech."""
+        if not self._in_speech or self._silence_run < self._speculate_frames:
+            return None
+        return self._finish(reason)
+
+    def hold(self, hangover_ms: float) -> None:
+        """This utterance ends after ``hangover_ms`` of silence instead of the configured hangover
+        (at least one frame more than the silence so far)."""
+        if self._in_speech:
+            frames = max(self._silence_run + 1, round(hangover_ms / (self.frame_s * 1000.0)))
+            self._hangover_override = frames
 
     def reset(self) -> None:
         """Forget the utterance in progress and the pre-roll (capture was gated)."""

@@ -426,3 +426,30 @@ async def test_a_timer_rings_in_the_room_until_stop_without_the_wake_word(
              if p.audio != ring.audio]
     assert any("done" in text for text in heard)  # "Your timer is done." before the rings
     assert listener.turns.timers is not None and listener.turns.timers.ringing == []
+
+
+async def test_a_question_that_trails_off_is_not_cut_at_the_pause(tmp_path: Path, engines: Engines
+                                                                  ) -> None:
+    """"Turn on the kitchen lights and … the hallway lamp": one question, heard in real time."""
+    wav = timeline(0.5, spoken(engines, "Turn on the kitchen lights and"), 0.7,
+                   spoken(engines, "the hallway lamp."), 2.0).write(tmp_path / "trailing.wav")
+    heard: dict[bool, list[str]] = {}
+    for adaptive in (True, False):
+        config = make_config(tmp_path, vad__adaptive_endpoint=adaptive)
+        listener, state = listener_for(config, engines, None)
+        await listen(listener, state, WavFileSource(wav, realtime=True))
+        heard[adaptive] = [turn.transcript.lower() for turn in state.turns]
+    assert len(heard[True]) == 1, heard
+    assert "kitchen" in heard[True][0] and "hallway" in heard[True][0]
+    assert "hallway" not in heard[False][0], heard  # a fixed 300 ms hangover cuts it at the pause
+
+
+async def test_a_finished_question_ends_on_its_transcript_not_the_hangover(
+        tmp_path: Path, engines: Engines) -> None:
+    wav = timeline(0.5, spoken(engines, "What time is it?"), 3.5).write(tmp_path / "q.wav")
+    config = make_config(tmp_path, vad__hangover_ms=2500, vad__trailing_hangover_ms=2400)
+    listener, state = listener_for(config, engines, None)
+    await listen(listener, state, WavFileSource(wav, realtime=True))
+    [turn] = state.turns
+    assert turn.timings_ms["end"] == "complete"
+    assert turn.timings_ms["end_of_speech_ms"] < 2400

@@ -125,3 +125,42 @@ def test_skipped_frames_keep_stream_time() -> None:
     segmenter.skip(20)
     events = run(segmenter, "#" * 10 + "." * 10)
     assert isinstance(events[0], SpeechStarted) and events[0].start_s == pytest.approx(0.9)
+
+
+def test_end_now_ends_a_finished_utterance_in_its_silence_with_the_speculative_audio() -> None:
+    segmenter = make()
+    events = run(segmenter, "#" * 10 + "." * 4)  # SilenceBegan after 3 silent frames
+    began = next(e for e in events if isinstance(e, SilenceBegan))
+    ended = segmenter.end_now("complete")
+    assert isinstance(ended, UtteranceEnded)
+    assert ended.reason == "complete" and ended.pcm == began.pcm
+    assert ended.end_of_speech_ms == pytest.approx(120.0)
+    assert segmenter.end_now("complete") is None  # nothing in progress any more
+    assert run(segmenter, "." * 20) == []
+
+
+def test_end_now_needs_silence_after_speech() -> None:
+    segmenter = make()
+    run(segmenter, "#" * 10)
+    assert segmenter.end_now("complete") is None  # still speaking
+    assert run(make(), "...") == [] and make().end_now("complete") is None
+
+
+def test_hold_waits_longer_for_a_question_that_trails_off_then_speech_resumes() -> None:
+    segmenter = make()
+    run(segmenter, "#" * 10 + "." * 3)
+    segmenter.hold(900)  # 30 frames instead of the hangover's 10
+    assert run(segmenter, "." * 20) == []  # 23 silent frames: past the hangover, still held
+    events = run(segmenter, "#" * 10 + "." * 10)
+    kinds = [type(e) for e in events]
+    # speech resumed: the hold is gone, the next silence gets the configured hangover again
+    assert kinds == [SpeechResumed, SilenceBegan, UtteranceEnded]
+    assert isinstance(events[-1], UtteranceEnded) and events[-1].end_of_speech_ms == pytest.approx(300)
+
+
+def test_hold_shorter_than_the_silence_so_far_ends_at_the_next_frame() -> None:
+    segmenter = make()
+    run(segmenter, "#" * 10 + "." * 8)
+    segmenter.hold(60)
+    events = run(segmenter, ".")
+    assert [type(e) for e in events] == [UtteranceEnded]
