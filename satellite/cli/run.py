@@ -16,6 +16,8 @@ from satellite.config.schema import choices_of
 # flag dest -> dotted config key (shared by both subcommands)
 DOOR_FLAGS = {
     "uri": "wyoming.uri",
+    "satellite_uri": "assist_satellite.uri",
+    "satellite_mode": "assist_satellite.mode",
     "health_port": "health.port",
     "health_host": "health.host",
 }
@@ -80,7 +82,11 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _door_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--uri", help="Wyoming server URI, e.g. tcp://0.0.0.0:10700 (wyoming.uri)")
+    parser.add_argument("--uri", help="Wyoming provider URI, e.g. tcp://0.0.0.0:10300 (wyoming.uri)")
+    parser.add_argument("--satellite-uri", help="Assist satellite URI, e.g. tcp://0.0.0.0:10700 "
+                                                "(assist_satellite.uri)")
+    parser.add_argument("--satellite-mode", choices=choices_of("assist_satellite.mode"),
+                        help="who answers after the wake word (assist_satellite.mode)")
     parser.add_argument("--health-port", type=int, help="health endpoint port (health.port)")
     parser.add_argument("--health-host", help="health endpoint address (health.host)")
     parser.add_argument("--no-wyoming", action="store_const", const=False, dest="wyoming_enabled",
