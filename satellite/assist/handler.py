@@ -195,8 +195,11 @@ class SatelliteConnection:
         elif PauseSatellite.is_type(event.type):
             if link.connection is self:
                 link.on_pause_satellite()
-        elif Transcribe.is_type(event.type) or VoiceStarted.is_type(event.type):
+        elif Transcribe.is_type(event.type):
             _LOGGER.debug("assist satellite: %s", event.type)
+        elif VoiceStarted.is_type(event.type):
+            if run is not None:
+                run.on_voice_started()
         elif VoiceStopped.is_type(event.type):
             if run is not None:
                 run.on_voice_stopped()

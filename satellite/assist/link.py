@@ -155,6 +155,16 @@ class SatelliteLink:
             restart_on_end=self.config.restart_on_end).event())
         return run
 
+    def continue_run(self, previous: RemoteRun) -> RemoteRun:
+        """``restart_on_end``: Home Assistant restarted its pipeline by itself after ``previous``
+        was answered; the microphone streams to it again (no ``run-pipeline``)."""
+        if not self.ready:
+            raise LinkDownError("Home Assistant is not running this satellite")
+        run = RemoteRun(live=True, wake_word=None)
+        self.run = run
+        self.runs += 1
+        return run
+
     def send_audio(self, run: RemoteRun, pcm: Pcm) -> None:
         """Microphone audio for the run's question (16 kHz mono), while it streams."""
         if run is not self.run or not run.streaming or self.connection is None:

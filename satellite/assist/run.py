@@ -39,6 +39,7 @@ class RemoteRun:
     error_text: str | None = None
     outcome: RunOutcome | None = None
     audio_sent_s: float = 0.0
+    voice_started: asyncio.Event = field(default_factory=asyncio.Event)
     streaming_ended: asyncio.Event = field(default_factory=asyncio.Event)
     answer_began: asyncio.Event = field(default_factory=asyncio.Event)
     finished: asyncio.Event = field(default_factory=asyncio.Event)
@@ -56,6 +57,9 @@ class RemoteRun:
     def on_transcript(self, text: str) -> None:
         self.transcript = text
         self.stop_streaming()
+
+    def on_voice_started(self) -> None:
+        self.voice_started.set()
 
     def on_voice_stopped(self) -> None:
         self.stop_streaming()

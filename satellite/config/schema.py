@@ -222,8 +222,9 @@ class AssistSatelliteConfig:
     area: str = opt("", help="the room it is in (Home Assistant's area name); empty = none")
     zeroconf: bool = opt(True, help="announce the satellite as _wyoming._tcp so HA offers it")
     zeroconf_name: str = opt("sarai-satellite-assist")
-    restart_on_end: bool = opt(False, help="ask HA to restart the pipeline when it ends (continued "
-                                           "conversation): the microphone streams again after the answer")
+    restart_on_end: bool = opt(False, help="satellite mode, continued conversation: HA restarts its "
+                                           "pipeline after an answer and the microphone streams again "
+                                           "until HA hears a voice (within wake.followup_s) or not")
     max_stream_s: float = opt(15.0, min=1.0, max=120.0,
                               help="microphone audio streamed to HA for one question at most")
     answer_timeout_s: float = opt(15.0, min=1.0, max=300.0,

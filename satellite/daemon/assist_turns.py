@@ -111,6 +111,30 @@ class AssistTurns:
                 self.link.send_audio(run, pcm)
         _LOGGER.info("assist satellite: streaming the question to Home Assistant")
         await self._conclude(run, None)
+        while (self.config.assist_satellite.restart_on_end and run.outcome is RunOutcome.ANSWERED
+               and self.link.ready):
+            run = self.link.continue_run(run)
+            if not await self._follow_up_began(run):
+                break
+            await self._conclude(run, None)
+
+    async def _follow_up_began(self, run: RemoteRun) -> bool:
+        """Continued conversation: stream until HA hears a voice, for ``wake.followup_s`` at most;
+        without one the stream is ended (``audio-stop``) and the room goes back to its wake word."""
+        try:
+            async with asyncio.timeout(self.config.wake.followup_s):
+                await run.voice_started.wait()
+        except TimeoutError:
+            pass
+        if run.voice_started.is_set() and run.outcome is None:
+            _LOGGER.info("assist satellite: a follow-up question is streaming to Home Assistant")
+            return True
+        self.link.end_audio(run)
+        if run.outcome is None:
+            run.finish(RunOutcome.NO_SPEECH)
+        self.link.end_run(run)
+        _LOGGER.info("assist satellite: no follow-up question; back to the wake word")
+        return False
 
     async def ask_recorded(self, question: Pcm, text: str, last_voiced_s: float,
                            wake_word: str | None) -> None:

@@ -128,6 +128,10 @@ class Listener:
         detector = self.wake.detector
         return detector.name.split(":", 1)[-1] if detector is not None else None
 
+    async def _ask_live(self, assist: AssistTurns, stream_s: float) -> None:
+        await assist.ask_live(stream_s, self.wake_word_name)
+        self.wake.open_followup(self.clock())  # a follow-up needs no wake word, as after any reply
+
     def end_of_input(self) -> None:
         for event in self.frontend.flush():
             self._on_segment(event)
@@ -151,7 +155,7 @@ class Listener:
         if (assist is None or not assist.streams_after_wake_word() or self.runner.running
                 or self.playback.speaking or (self.bell is not None and self.bell.ringing)):
             return False
-        if not self.runner.start_task(assist.ask_live(stream_s, self.wake_word_name), "assist turn"):
+        if not self.runner.start_task(self._ask_live(assist, stream_s), "assist turn"):
             return False
         self.wake.consume()  # this wake word has its turn
         self.playback.start_awake_chime()

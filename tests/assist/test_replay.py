@@ -28,7 +28,7 @@ from wyoming.pipeline import RunPipeline
 from wyoming.satellite import PauseSatellite, RunSatellite
 from wyoming.timer import TimerCancelled, TimerFinished, TimerStarted, TimerUpdated
 from wyoming.tts import Synthesize
-from wyoming.vad import VoiceStopped
+from wyoming.vad import VoiceStarted, VoiceStopped
 
 from satellite.assist import RunOutcome
 from satellite.assist.server import AssistSatelliteServer
@@ -283,3 +283,75 @@ async def test_home_assistant_timers_show_on_status_and_ring_in_the_room(
     heard = [engines.stt.transcribe(to_stt_format(read_wav(p, convert=False))).text.lower()
              for p in box.sink.written if read_wav(p, convert=False).audio != ring.audio]
     assert any("done" in text for text in heard)  # announced like the box's own timers
+
+
+@pytest.fixture
+async def continued_box(tmp_path: Path, engines: Engines) -> AsyncIterator[Box]:
+    config = make_config(tmp_path, assist_satellite__uri="tcp://127.0.0.1:0",
+                         assist_satellite__zeroconf=False, assist_satellite__mode="satellite",
+                         assist_satellite__restart_on_end=True, assist_satellite__answer_timeout_s=3.0,
+                         wake__followup_s=1.5, audio__chimes=False)
+    turns = create_turn_service(config, engines)
+    sink = WavDirSink(tmp_path / "heard")
+    await sink.open()
+    listener = Listener(config, turns, sink, create_vad(config.vad))
+    server = AssistSatelliteServer(config, turns.state, listener.playback, turns.timers, "okay_nabu")
+    listener.assist = AssistTurns(config, server.link, server.player, turns, listener.playback)
+    async with asyncio.timeout(TIMEOUT_S * 2):
+        await listener.prepare()
+        await server.start()
+    try:
+        yield Box(server, listener, sink)
+    finally:
+        async with asyncio.timeout(TIMEOUT_S):
+            await server.stop()
+            await listener.stop(1.0)
+            await turns.stop()
+        turns.close()
+
+
+async def test_restart_on_end_streams_the_follow_up_question_then_stops_without_one(
+        continued_box: Box) -> None:
+    box = continued_box
+    assert box.server.port is not None
+    ha = HomeAssistantReplay(box.server.port)
+    await ha.connect_and_run()
+    try:
+        await until(lambda: box.link.ready)
+        asking = asyncio.get_running_loop().create_task(box.assist.ask_live(0.0, "okay_nabu"))
+        await ha.next("detection")
+        assert RunPipeline.from_event(await ha.next("run-pipeline")).restart_on_end is True
+        clock = 0.0
+
+        async def microphone(seconds: float) -> None:  # 20 ms chunks, as the room's microphone
+            nonlocal clock
+            for _ in range(int(seconds / 0.02)):
+                clock += 0.02
+                box.assist.hear(Pcm.silence(0.02), clock)
+                await asyncio.sleep(0.02)
+
+        await microphone(0.3)
+        await ha.next("audio-chunk")
+        await ha.send(Transcript(text="what is on the agenda").event(),
+                      Synthesize(text="Nothing today").event())
+        await ha.stream_tts(tone(0.5), bursts=1, pause_s=0.0)
+        await ha.next("played")
+        # HA restarted its pipeline: the microphone streams again, without a new run-pipeline.
+        mic = asyncio.get_running_loop().create_task(microphone(1.0))
+        follow_up = await ha.next("audio-chunk", "run-pipeline")
+        assert follow_up.type == "audio-chunk"
+        await ha.send(VoiceStarted(timestamp=0).event())
+        await mic
+        await ha.send(Transcript(text="and tomorrow").event())
+        await ha.stream_tts(tone(0.5), bursts=1, pause_s=0.0)
+        await ha.next("played")
+        # No voice this time: the stream ends after wake.followup_s, and the turn with it.
+        mic = asyncio.get_running_loop().create_task(microphone(3.0))
+        await ha.next("audio-stop")
+        await asyncio.wait_for(asking, TIMEOUT_S)
+        mic.cancel()
+        turns = [t.transcript for t in box.listener.turns.state.turns]
+        assert turns == ["what is on the agenda", "and tomorrow"]
+        assert box.link.run is None
+    finally:
+        await ha.close()
