@@ -16,6 +16,8 @@ from satellite.config.schema import choices_of
 # flag dest -> dotted config key (shared by both subcommands)
 DOOR_FLAGS = {
     "uri": "wyoming.uri",
+    "satellite_uri": "assist_satellite.uri",
+    "satellite_mode": "assist_satellite.mode",
     "health_port": "health.port",
     "health_host": "health.host",
 }
@@ -80,15 +82,20 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 
 
 def _door_flags(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--uri", help="Wyoming server URI, e.g. tcp://0.0.0.0:10700 (wyoming.uri)")
+    parser.add_argument("--uri", help="Wyoming provider URI, e.g. tcp://0.0.0.0:10300 (wyoming.uri)")
+    parser.add_argument("--satellite-uri", help="Assist satellite URI, e.g. tcp://0.0.0.0:10700 "
+                                                "(assist_satellite.uri)")
+    parser.add_argument("--satellite-mode", choices=choices_of("assist_satellite.mode"),
+                        help="who answers after the wake word (assist_satellite.mode)")
     parser.add_argument("--health-port", type=int, help="health endpoint port (health.port)")
     parser.add_argument("--health-host", help="health endpoint address (health.host)")
     parser.add_argument("--no-wyoming", action="store_const", const=False, dest="wyoming_enabled",
-                        help="no Wyoming server (wyoming.enabled)")
+                        help="no Wyoming server at all: neither the provider (wyoming.enabled: false) nor "
+                             "the satellite role (assist_satellite.mode: local)")
     parser.add_argument("--no-health", action="store_const", const=False, dest="health_enabled",
                         help="no health endpoint (health.enabled)")
     parser.add_argument("--no-zeroconf", action="store_const", const=False, dest="zeroconf",
-                        help="do not announce over mDNS (wyoming.zeroconf)")
+                        help="do not announce over mDNS (wyoming.zeroconf, assist_satellite.zeroconf)")
 
 
 def implied_input(args: argparse.Namespace) -> dict[str, Any]:
@@ -105,9 +112,11 @@ def implied_input(args: argparse.Namespace) -> dict[str, Any]:
         elif getattr(args, "snd_command", None):
             implied["audio.output"] = "command"
     for dest, key in (("wyoming_enabled", "wyoming.enabled"), ("health_enabled", "health.enabled"),
-                      ("zeroconf", "wyoming.zeroconf")):
+                      ("zeroconf", "wyoming.zeroconf"), ("zeroconf", "assist_satellite.zeroconf")):
         if getattr(args, dest, None) is not None:
             implied[key] = getattr(args, dest)
+    if getattr(args, "wyoming_enabled", None) is False and getattr(args, "satellite_mode", None) is None:
+        implied["assist_satellite.mode"] = "local"
     return implied
 
 

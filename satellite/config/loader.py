@@ -62,6 +62,11 @@ def check_consistency(config: Config) -> None:
             f"'audio.barge_in' = true needs a wake word model ('wake.engine' micro or openwakeword, "
             f"not {config.wake.engine}): without an echo canceller the reply's own voice, heard "
             "by the microphone, would interrupt it")
+    if (config.assist_satellite.enabled and config.wyoming.enabled
+            and config.assist_satellite.uri == config.wyoming.uri):
+        raise ConfigError(
+            f"'assist_satellite.uri' and 'wyoming.uri' are both {config.wyoming.uri}: the satellite "
+            "role and the provider need a port each (defaults: 10700 and 10300)")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

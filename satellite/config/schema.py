@@ -199,7 +199,9 @@ class TimersConfig:
 @dataclass(frozen=True)
 class WyomingConfig:
     enabled: bool = opt(True)
-    uri: str = opt("tcp://0.0.0.0:10700")
+    uri: str = opt("tcp://0.0.0.0:10300",
+                   help="the provider (STT, TTS, intent, conversation); the Assist satellite role is "
+                        "assist_satellite.uri")
     zeroconf: bool = opt(True)
     zeroconf_name: str = opt("sarai-satellite")
     max_audio_s: float = opt(60.0, min=1.0, max=3600.0)
@@ -211,6 +213,38 @@ class WyomingConfig:
     idle_timeout_s: float = opt(120.0, min=0.1, max=86400.0,
                                 help="a connection silent this long, with nothing being answered, is closed")
     max_connections: int = opt(16, min=1, max=1024, help="connections beyond this get 'busy' and are closed")
+
+
+ASSIST_MODES = ("local", "satellite", "hybrid")
+
+
+@dataclass(frozen=True)
+class AssistSatelliteConfig:
+    """The box as Home Assistant's Assist satellite (Wyoming), beside the provider role."""
+
+    mode: str = opt("hybrid", choices=ASSIST_MODES,
+                    help="local: the box answers everything and serves no satellite role; satellite: "
+                         "after the wake word the microphone streams to Home Assistant's pipeline; "
+                         "hybrid: the box answers what it knows, home commands go to HA's pipeline")
+    uri: str = opt("tcp://0.0.0.0:10700", help="where Home Assistant connects to the satellite")
+    name: str = opt("", help="the satellite's name in Home Assistant; empty = the host name")
+    area: str = opt("", help="the room it is in (Home Assistant's area name); empty = none")
+    zeroconf: bool = opt(True, help="announce the satellite as _wyoming._tcp so HA offers it")
+    zeroconf_name: str = opt("sarai-satellite-assist")
+    restart_on_end: bool = opt(False, help="satellite mode, continued conversation: HA restarts its "
+                                           "pipeline after an answer and the microphone streams again "
+                                           "until HA hears a voice (within wake.followup_s) or not")
+    max_stream_s: float = opt(15.0, min=1.0, max=120.0,
+                              help="microphone audio streamed to HA for one question at most")
+    answer_timeout_s: float = opt(15.0, min=1.0, max=300.0,
+                                  help="HA's answer must begin this long after the question ended")
+    idle_timeout_s: float = opt(30.0, min=1.0, max=3600.0,
+                                help="a running satellite connection with no event (HA pings every few "
+                                     "seconds) this long is closed; a muted one is never")
+
+    @property
+    def enabled(self) -> bool:
+        return self.mode != "local"
 
 
 @dataclass(frozen=True)
@@ -253,6 +287,7 @@ class Config:
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
     timers: TimersConfig = field(default_factory=TimersConfig)
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
+    assist_satellite: AssistSatelliteConfig = field(default_factory=AssistSatelliteConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     log: LogConfig = field(default_factory=LogConfig)

@@ -30,9 +30,12 @@ from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+from satellite.assist.server import COMPONENT as ASSIST_COMPONENT
+from satellite.assist.server import AssistSatelliteServer
 from satellite.audio.sinks import AudioSink, create_sink
 from satellite.audio.sources import create_source
 from satellite.config.schema import Config, live_keys
+from satellite.daemon.assist_turns import AssistTurns
 from satellite.daemon.capture import CaptureSupervisor
 from satellite.daemon.listener import Listener
 from satellite.daemon.notify import SystemdNotifier
@@ -64,6 +67,7 @@ class SatelliteDaemon:
         self.listener: Listener | None = None
         self.sink: AudioSink | None = None
         self.wyoming: WyomingService | None = None
+        self.assist: AssistSatelliteServer | None = None
         self.health: HealthServer | None = None
         self.notifier = SystemdNotifier(watchdog_enabled=config.health.watchdog)
         self.should_exit = asyncio.Event()
@@ -131,6 +135,9 @@ class SatelliteDaemon:
         wyoming_on = config.wyoming.enabled
         self.state.set_component("wyoming", "starting" if wyoming_on else "off",
                                  "" if wyoming_on else "wyoming.enabled: false")
+        assist_on = config.assist_satellite.enabled and (input_on or output_on)
+        self.state.set_component(ASSIST_COMPONENT, "starting" if assist_on else "off", "" if assist_on else (
+            "assist_satellite.mode: local" if not config.assist_satellite.enabled else "no audio"))
         await self._start_health()
         if self.engines is None:
             self.notifier.status("loading models")
@@ -209,7 +216,14 @@ class SatelliteDaemon:
         if wake is not None:
             self.state.models["wake"] = wake.name
         self.listener = Listener(config, self.turns, self.sink, vad, wake)
+        if config.assist_satellite.enabled:
+            self.assist = AssistSatelliteServer(config, self.state, self.listener.playback,
+                                                self.turns.timers, self.listener.wake_word_name)
+            self.listener.assist = AssistTurns(config, self.assist.link, self.assist.player, self.turns,
+                                               self.listener.playback)
         await self.listener.prepare()
+        if self.assist is not None:
+            await self.assist.start()  # SatelliteError (port taken) ends startup with one message
         if not input_on:
             return
         try:
@@ -284,6 +298,8 @@ class SatelliteDaemon:
         if self.wyoming is not None:
             doors.append(_step("wyoming", self.wyoming.stop(grace_s), left(grace_s + 3.0)))
         await asyncio.gather(*doors)
+        if self.assist is not None:
+            await _step("assist satellite", self.assist.stop(), left(4.0))
         if self.health is not None:
             await _step("health", self.health.stop(), left(2.0))
         if self.sink is not None:

@@ -33,6 +33,7 @@ from collections.abc import Callable
 from satellite.audio.pcm import Pcm
 from satellite.audio.sinks import AudioSink
 from satellite.config.schema import Config
+from satellite.daemon.assist_turns import AssistTurns
 from satellite.daemon.frontend import VadFrontEnd
 from satellite.daemon.playback import Playback
 from satellite.daemon.timer_bell import TimerBell
@@ -81,6 +82,7 @@ class Listener:
         self.runner = TurnRunner(self._guarded_turn)
         self.bell = (TimerBell(turns.timers, turns, self.playback, lambda: self.runner.running, clock)
                      if turns.timers is not None else None)
+        self.assist: AssistTurns | None = None  # the Assist satellite role, when the daemon serves it
         self._was_gated = False
         self._conversation_serial = 0
         self._conversation_base = f"{CONVERSATION_PREFIX}-{uuid.uuid4().hex[:8]}"  # one per listener
@@ -94,6 +96,8 @@ class Listener:
         if self.bell is not None:
             self.bell.attach()
             self.bell.announce_missed()
+        if self.assist is not None:
+            await self.assist.prepare()
 
     def reconfigure(self, config: Config) -> None:
         """Apply what can change while running (SIGHUP): VAD, wake and turn-taking settings."""
@@ -107,17 +111,31 @@ class Listener:
     def on_audio(self, pcm: Pcm) -> None:
         """A chunk of 16 kHz mono audio from the source (called on the event loop)."""
         now = self.clock()
-        gated = self.playback.gated(now)
+        # While Home Assistant's pipeline has the question, the room starts nothing of its own.
+        remote = self.assist is not None and self.assist.busy
+        gated = self.playback.gated(now) or remote
         if gated and not self._was_gated:
             self.frontend.reset()
             self.runner.drop_speculation()
         self._was_gated = gated
+        if self.assist is not None:
+            self.assist.hear(pcm, self.frontend.stream_s + pcm.seconds)
         if not gated and self.wake.listening():
             self.wake.hear(pcm.audio, self.frontend.stream_s + pcm.seconds)
         for event in self.frontend.feed(pcm, now, gated=gated):
             self._on_segment(event)
         if self.playback.speaking and self.config.audio.barge_in:
             self._maybe_barge_in()
+
+    @property
+    def wake_word_name(self) -> str | None:
+        """The wake word model's id ("okay_nabu"), as Home Assistant is told it."""
+        detector = self.wake.detector
+        return detector.name.split(":", 1)[-1] if detector is not None else None
+
+    async def _ask_live(self, assist: AssistTurns, stream_s: float) -> None:
+        await assist.ask_live(stream_s, self.wake_word_name)
+        self.wake.open_followup(self.clock())  # a follow-up needs no wake word, as after any reply
 
     def end_of_input(self) -> None:
         for event in self.frontend.flush():
@@ -130,8 +148,23 @@ class Listener:
         await self.runner.wait_idle()
 
     def _on_wake_word(self, stream_s: float) -> None:
+        if self._stream_to_home_assistant(stream_s):
+            return
         if not self.playback.speaking and not self.runner.running:
             self.playback.start_awake_chime()
+
+    def _stream_to_home_assistant(self, stream_s: float) -> bool:
+        """Satellite mode: the wake word starts Home Assistant's pipeline at once (not while a timer
+        rings: "stop" is the box's)."""
+        assist = self.assist
+        if (assist is None or not assist.streams_after_wake_word() or self.runner.running
+                or self.playback.speaking or (self.bell is not None and self.bell.ringing)):
+            return False
+        if not self.runner.start_task(self._ask_live(assist, stream_s), "assist turn"):
+            return False
+        self.wake.consume()  # this wake word has its turn
+        self.playback.start_awake_chime()
+        return True
 
     def _maybe_barge_in(self) -> None:
         if self.frontend.voiced_ms < self.config.vad.min_speech_ms:
@@ -279,6 +312,14 @@ class Listener:
         if pending.ring_only and await self.turns.timer_command(text) is None:
             _LOGGER.info("%r while a timer rings, without the wake word: not for us", text)
             self.ignored += 1
+            return
+        if (self.assist is not None and not pending.ring_only
+                and await self.assist.routes_to_home_assistant(text)):
+            await self.playback.awake_chime_done()
+            await self.assist.ask_recorded(pending.question or utterance.pcm, text,
+                                           pending.last_voiced_wall,
+                                           self.wake_word_name if pending.wake_s is not None else None)
+            self.wake.open_followup(self.clock())
             return
         request = TurnRequest(
             text, door="mic", conversation=self._conversation(pending),

@@ -63,6 +63,19 @@ class TurnRunner:
             return
         self._start(pending)
 
+    def start_task(self, turn: Coroutine[Any, Any, None], name: str) -> bool:
+        """Run ``turn`` (not made from an utterance: Home Assistant's pipeline after the wake word)
+        as the current turn; False, and ``turn`` closed, if one is running already."""
+        if self.running:
+            turn.close()
+            return False
+        self.drop_speculation()
+        self.idle.clear()
+        task = asyncio.get_running_loop().create_task(turn, name=name)
+        self.current = task
+        task.add_done_callback(self._finished)
+        return True
+
     def cancel_current(self) -> bool:
         """Stop the running turn (barge-in); the next one starts once it has finished."""
         turn = self.current

@@ -125,6 +125,7 @@ def status_document(state: RuntimeState, *, live: Verdict, ready: Verdict, recen
                     "running": [{"engine": e, "running_s": round(a, 2)} for e, a in running]},
         "wyoming": wyoming_dict(state.wyoming_connection_list(), now_wall_s),
         "timers": _timers(state),
+        "assist_satellite": state.assist_satellite() if state.assist_satellite is not None else None,
         "process": {"resident_memory_bytes": rss_bytes},
         "latency_ms": latency_summary(turns),
         "turns": [turn_dict(t) for t in reversed(turns)],  # newest first

@@ -34,7 +34,7 @@ from satellite.pipeline.cache import CachedReply, ResponseCache
 from satellite.pipeline.context import fit_context
 from satellite.pipeline.failures import Failure, classify
 from satellite.pipeline.guard import ReplyGuard
-from satellite.pipeline.home import HomeRouter
+from satellite.pipeline.home import LOCAL_INTENTS, HomeRouter
 from satellite.pipeline.local_answers import local_answer
 from satellite.pipeline.memory import ConversationMemory
 from satellite.pipeline.scheduler import EngineScheduler, Priority
@@ -217,6 +217,19 @@ class TurnService:
             if match is not None:  # about the home: Home Assistant does it, or we say why not
                 return await self.home.answer(match, text, request.conversation)
         return None
+
+    async def is_home_command(self, text: str) -> bool:
+        """Whether ``text`` is about the home (a device, an area, its state): what Home Assistant
+        answers in hybrid mode. The clock, timers and "never mind" stay on the box."""
+        text = text.strip()
+        if not text or local_answer(text, self._now):
+            return False
+        if self.timers is not None and self.timers.match(text) is not None:
+            return False
+        match = await self.recognize(text)
+        if match is None or match.name in LOCAL_INTENTS:
+            return False
+        return not (self.timers is not None and self.timers.handles(match.name))
 
     async def timer_command(self, text: str) -> IntentMatch | None:
         """A timer command ("stop" while one rings, "add two minutes", "set a pasta timer")."""

@@ -81,6 +81,25 @@ class Metrics:
             "satellite_homeassistant_requests", "Sentences sent to Home Assistant's conversation "
             "agent, by outcome (action_done, query_answer, error, timeout, unreachable, refused)",
             ["result"], registry=r)
+        self.assist_connected = Gauge(
+            "satellite_assist_connected",
+            "1 while Home Assistant runs the box as its Assist satellite (connected, run-satellite)",
+            registry=r)
+        self.assist_muted = Gauge(
+            "satellite_assist_muted", "1 while Home Assistant has muted the satellite (pause-satellite)",
+            registry=r)
+        self.assist_runs = Counter(
+            "satellite_assist_runs", "Questions sent to Home Assistant's pipeline, by outcome (answered, "
+            "no_speech, error, timeout, disconnected, muted)", ["outcome"], registry=r)
+        self.assist_fallbacks = Counter(
+            "satellite_assist_fallbacks",
+            "Questions answered on the box because Home Assistant was not running the satellite "
+            "(assist_satellite.mode: satellite)", registry=r)
+        self.assist_announcements = Counter(
+            "satellite_assist_announcements", "Announcements Home Assistant had the box play", registry=r)
+        self.assist_timer_events = Counter(
+            "satellite_assist_timer_events", "Timer events from Home Assistant, by type", ["type"],
+            registry=r)
         r.register(_ProcessMemory())
 
     def observe_stage(self, stage: str, milliseconds: float | None) -> None:

@@ -60,6 +60,7 @@ class RuntimeState:
     audio_devices: dict[str, str] = field(default_factory=dict)  # input/output -> description
     last_mic_frame_s: float | None = None
     timers: Callable[[], list[dict[str, Any]]] | None = None  # the live timers, for /status
+    assist_satellite: Callable[[], dict[str, Any]] | None = None  # the satellite role, for /status
     loop_heartbeat_s: float = field(default_factory=time.monotonic)
     wyoming_connections: dict[int, WyomingConnection] = field(default_factory=dict)
     turns: collections.deque[TurnRecord] = field(init=False)

@@ -53,6 +53,8 @@ TIMER_INTENTS = frozenset({
     "HassStartTimer", "HassCancelTimer", "HassCancelAllTimers", "HassIncreaseTimer",
     "HassDecreaseTimer", "HassPauseTimer", "HassUnpauseTimer", "HassTimerStatus", STOP_RINGING,
 })
+EXTERNAL_PREFIX = "ha-"  # timers Home Assistant runs and the box mirrors (ids from its timer events)
+EXTERNAL_GRACE_S = 3.0  # a mirrored timer rings on its own this long after its end, if HA stays silent
 WRITE_WAIT_S = 15.0  # the state database's own bound is 10 s per call
 KEEP_ENDED_S = 7 * 86400.0  # finished and cancelled rows are deleted after this
 
@@ -181,6 +183,50 @@ class TimerService:
         for timer in ringing:
             self._set(timer.with_state(TimerState.FINISHED))
         return bool(ringing)
+
+    # -- timers Home Assistant runs (satellite role): mirrored here, ring in the room -------------
+
+    def add_external(self, external_id: str, duration_s: float, name: str | None = None,
+                     area: str | None = None) -> Timer:
+        """A timer Home Assistant started for this satellite: shown and rung like the box's own.
+
+        It rings when Home Assistant says it finished (``finish_external``), or on its own
+        ``EXTERNAL_GRACE_S`` after its end if that word never comes (HA went away).
+        """
+        timer_id = EXTERNAL_PREFIX + external_id
+        existing = self._timers.get(timer_id)
+        now = self.now()
+        if existing is not None:
+            timer = existing.running(now, duration_s)
+        else:
+            timer = new_timer(timer_id, max(0.0, duration_s), now, name=name, area=area)
+            self.metrics.timers_started.inc()
+        self._set(timer)
+        return timer
+
+    def update_external(self, external_id: str, remaining_s: float, active: bool) -> Timer | None:
+        """Home Assistant paused, resumed or changed its timer; None if the box does not know it."""
+        timer = self._timers.get(EXTERNAL_PREFIX + external_id)
+        if timer is None or timer.state is TimerState.RINGING:
+            return None
+        now = self.now()
+        changed = timer.running(now, max(0.0, remaining_s))
+        self._set(changed.paused(now) if not active else changed)
+        return self._timers.get(changed.id)
+
+    def end_external(self, external_id: str, *, finished: bool) -> bool:
+        """Home Assistant's timer finished (it rings here) or was cancelled; False if unknown."""
+        timer = self._timers.get(EXTERNAL_PREFIX + external_id)
+        if timer is None:
+            return False
+        if finished:
+            if timer.state is not TimerState.RINGING:
+                self._set(timer.running(self.now(), 0.0))
+                self._finish(timer.id)
+        else:
+            self._set(timer.with_state(TimerState.CANCELLED))
+            self.metrics.timers_cancelled.inc()
+        return True
 
     def snapshot(self) -> list[dict[str, Any]]:
         """The live timers for /status, as JSON-ready dicts."""
@@ -319,7 +365,8 @@ class TimerService:
         if alarm is not None:
             alarm.cancel()
         if timer.state is TimerState.RUNNING and timer.ends_at_s is not None:
-            self._alarms[timer.id] = self.clock.call_at(timer.ends_at_s,
+            grace_s = EXTERNAL_GRACE_S if timer.id.startswith(EXTERNAL_PREFIX) else 0.0
+            self._alarms[timer.id] = self.clock.call_at(timer.ends_at_s + grace_s,
                                                         functools.partial(self._finish, timer.id))
         elif timer.state is TimerState.RINGING:
             self._alarms[timer.id] = self.clock.call_at(self.now() + self.config.max_ring_s,

@@ -105,3 +105,12 @@ def test_which_keys_reload_live_is_in_the_schema() -> None:
     keys = live_keys()
     assert {"vad.hangover_ms", "wake.followup_s", "log.level", "health.mic_stall_s"} <= keys
     assert "llm.model" not in keys and "wyoming.uri" not in keys
+
+
+def test_the_satellite_role_and_the_provider_cannot_share_a_port() -> None:
+    with pytest.raises(ConfigError, match="assist_satellite.uri.*wyoming.uri"):
+        load_config(None, env={}, overrides={"wyoming.uri": "tcp://0.0.0.0:10700"})
+    # Either one off, the other may have the port.
+    config = load_config(None, env={}, overrides={"wyoming.uri": "tcp://0.0.0.0:10700",
+                                                  "assist_satellite.mode": "local"})
+    assert config.wyoming.uri == "tcp://0.0.0.0:10700"

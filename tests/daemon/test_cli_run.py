@@ -38,4 +38,14 @@ def test_serve_has_door_flags_only_and_is_long_running() -> None:
     args = build_parser().parse_args(["serve", "--health-port", "0", "--no-wyoming"])
     assert args.audio is False and args.one_shot is False
     assert overrides_from_args(args)["health.port"] == 0
-    assert implied_input(args) == {"wyoming.enabled": False}
+    assert implied_input(args) == {"wyoming.enabled": False, "assist_satellite.mode": "local"}
+
+
+def test_satellite_flags_and_no_wyoming_means_no_satellite_port_either() -> None:
+    got = overrides("run", "--satellite-uri", "tcp://127.0.0.1:0", "--satellite-mode", "satellite",
+                    "--no-zeroconf")
+    config = load_config(None, env={}, overrides=got)
+    assert config.assist_satellite.uri == "tcp://127.0.0.1:0"
+    assert config.assist_satellite.mode == "satellite" and config.assist_satellite.zeroconf is False
+    assert load_config(None, env={}, overrides=overrides("run", "--no-wyoming")
+                       ).assist_satellite.mode == "local"

@@ -151,7 +151,8 @@ async def test_sigterm_with_requests_in_flight_exits_in_time_and_keeps_every_ans
     wav = timeline(0.5, question, 2.0).write(tmp_path / "story.wav")
     async with satellite("--state-dir", str(state_dir), "--set", "audio.turn_grace_s=1", "run",
                          "--input-file", str(wav), "--output-dir", str(tmp_path / "replies"),
-                         "--uri", "tcp://127.0.0.1:0", "--no-health", "--no-zeroconf",
+                         "--uri", "tcp://127.0.0.1:0", "--satellite-uri", "tcp://127.0.0.1:0",
+                         "--no-health", "--no-zeroconf",
                          "--keep-serving") as daemon:
         port = int((await daemon.wait_for(WYOMING_AT)).group(1))
         await daemon.wait_for("satellite ready")

@@ -13,6 +13,7 @@ from collections.abc import Generator, Iterator
 import pytest
 
 from tests.homeassistant.harness import HarnessError, HomeAssistant, ensure_venv
+from tests.homeassistant.install import EXTRAS
 
 LOG_LINES_IN_REPORT = 80
 
@@ -35,7 +36,8 @@ def home_assistant(request: pytest.FixtureRequest, tmp_path_factory: pytest.Temp
         pytest.fail("ffmpeg is not on PATH; Home Assistant converts TTS audio with it. Install the "
                     "Debian package ffmpeg (scripts/setup --test)", pytrace=False)
     try:
-        venv = ensure_venv(on_install=lambda message: announce(request.config, message))
+        venv = ensure_venv(on_install=lambda message: announce(request.config, message),
+                           extras=EXTRAS)  # the wyoming integration, for the satellite tests
         ha = HomeAssistant(venv, tmp_path_factory.mktemp("homeassistant"))
         ha.start()
     except HarnessError as error:  # one message (it names the log), not a traceback

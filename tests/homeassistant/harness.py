@@ -363,6 +363,39 @@ class HomeAssistant:
             body["conversation_id"] = conversation_id
         return dict(self._expect(200, "POST", "/api/conversation/process", body))
 
+    def config_flow(self, handler: str, user_input: dict[str, Any]) -> dict[str, Any]:
+        """Add an integration as the UI does: start its config flow, answer its one form."""
+        flow = self._expect(200, "POST", "/api/config/config_entries/flow", {"handler": handler})
+        if flow.get("type") != "form":
+            raise ApiError(200, f"{handler} config flow did not ask for input: {flow}")
+        return dict(self._expect(200, "POST", f"/api/config/config_entries/flow/{flow['flow_id']}",
+                                 user_input))
+
+    def ws(self, *commands: dict[str, Any]) -> list[Any]:
+        """WebSocket API commands, in order, on one connection; each one's ``result``."""
+        return list(self._run_async(self._ws(commands)))
+
+    async def _ws(self, commands: tuple[dict[str, Any], ...]) -> list[Any]:
+        timeout = aiohttp.ClientTimeout(total=self.request_timeout_s)
+        results = []
+        async with asyncio.timeout(self.request_timeout_s * (1 + len(commands))):
+            async with aiohttp.ClientSession(timeout=timeout) as session:
+                async with session.ws_connect(f"{self.url}/api/websocket") as ws:
+                    await ws.receive_json()  # auth_required
+                    await ws.send_json({"type": "auth", "access_token": self.token})
+                    if (await ws.receive_json()).get("type") != "auth_ok":
+                        raise ApiError(401, "WebSocket auth failed")
+                    for number, command in enumerate(commands, start=1):
+                        await ws.send_json({"id": number, **command})
+                        while True:
+                            reply = await ws.receive_json()
+                            if reply.get("id") == number and reply.get("type") == "result":
+                                break
+                        if not reply.get("success"):
+                            raise ApiError(400, f"{command['type']} failed: {reply.get('error')}")
+                        results.append(reply.get("result"))
+        return results
+
     def log_tail(self, lines: int = 100) -> str:
         try:
             return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])

@@ -5,6 +5,10 @@ into the project's venv. The venv is complete when its marker file holds the has
 file and the interpreter; anything else (absent, a changed lock, an install that died half way) is
 removed and installed again from scratch. A file lock keeps two test sessions from installing at
 the same time: the second waits, then finds the marker.
+
+``extras`` (requirements-wyoming.txt: the wyoming integration's and assist_pipeline's pins, for the
+satellite tests) are installed on top, with ``--no-deps``, and marked by their own hash: the main
+lock, and so the venv every other test session uses, stays as it is.
 """
 
 from __future__ import annotations
@@ -25,7 +29,9 @@ logger = logging.getLogger(__name__)
 
 HA_VERSION = "2024.3.3"
 REQUIREMENTS = Path(__file__).with_name("requirements.txt")
+EXTRAS = Path(__file__).with_name("requirements-wyoming.txt")
 MARKER_NAME = ".sarai-complete"
+EXTRAS_MARKER_PREFIX = ".sarai-extras-"
 INSTALL_TIMEOUT_S = 1200.0
 LOCK_POLL_S = 1.0
 
@@ -62,9 +68,14 @@ def is_complete(venv: Path, digest: str) -> bool:
             and (venv / "bin" / "python").exists())
 
 
+def extras_marker(venv: Path, extras: Path) -> Path:
+    return venv / f"{EXTRAS_MARKER_PREFIX}{hashlib.sha256(extras.read_bytes()).hexdigest()[:16]}"
+
+
 def ensure_venv(venv: Path | None = None, requirements: Path = REQUIREMENTS, *,
                 timeout_s: float = INSTALL_TIMEOUT_S,
-                on_install: Callable[[str], None] = lambda message: None) -> Path:
+                on_install: Callable[[str], None] = lambda message: None,
+                extras: Path | None = None) -> Path:
     """The venv directory, installed first when it is not complete. Raises InstallError.
 
     ``on_install`` is told (one line each) when an install starts, when it waits for another
@@ -72,7 +83,7 @@ def ensure_venv(venv: Path | None = None, requirements: Path = REQUIREMENTS, *,
     """
     venv = venv or default_venv_dir()
     digest = venv_digest(requirements)
-    if is_complete(venv, digest):
+    if is_complete(venv, digest) and (extras is None or extras_marker(venv, extras).is_file()):
         return venv
     venv.parent.mkdir(parents=True, exist_ok=True)
     lock_path = venv.with_name(venv.name + ".lock")
@@ -81,9 +92,31 @@ def ensure_venv(venv: Path | None = None, requirements: Path = REQUIREMENTS, *,
         try:
             if not is_complete(venv, digest):  # another session may have installed it meanwhile
                 _install(venv, requirements, digest, timeout_s, on_install)
+            if extras is not None and not extras_marker(venv, extras).is_file():
+                _install_extras(venv, extras, timeout_s, on_install)
         finally:
             fcntl.flock(lock_file, fcntl.LOCK_UN)
     return venv
+
+
+def _install_extras(venv: Path, extras: Path, timeout_s: float, on_install: Callable[[str], None]) -> None:
+    log_path = venv.with_name(venv.name + ".extras.log")
+    on_install(f"adding {extras.name} to {venv} (log {log_path})")
+    command = [str(venv / "bin" / "python"), "-m", "pip", "install", "--disable-pip-version-check",
+               "--no-input", "--progress-bar", "off", "--no-deps", "-r", str(extras)]
+    env = {key: value for key, value in os.environ.items()
+           if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "PIP_REQUIRE_VIRTUALENV")}
+    with open(log_path, "w") as log:
+        try:
+            result = subprocess.run(command, stdout=log, stderr=subprocess.STDOUT,
+                                    stdin=subprocess.DEVNULL, env=env, timeout=timeout_s)
+        except subprocess.TimeoutExpired:
+            raise InstallError(f"installing {extras.name} took over {timeout_s:.0f} s; log: {log_path}"
+                               ) from None
+    if result.returncode != 0:
+        raise InstallError(f"installing {extras.name} failed (exit {result.returncode})\n"
+                           f"{_tail(log_path, 12)}\nfull log: {log_path}")
+    extras_marker(venv, extras).write_text(extras.name + "\n")
 
 
 def _lock(lock_file: IO[str], lock_path: Path, timeout_s: float,

@@ -1,0 +1,167 @@
+"""``AssistSatelliteServer``: the satellite port (``assist_satellite.uri``), its zeroconf name, its parts.
+
+It owns the ``SatelliteLink`` (shared with the room), the ``AnswerPlayer`` on the
+room's ``Playback``, and the ``TimerMirror`` on the box's ``TimerService``; each
+connection is a ``SatelliteConnection``. The "assist_satellite" component on
+/status says whether Home Assistant runs the satellite.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from wyoming.snd import Played
+
+from satellite.assist.handler import SatelliteConnection, SatelliteLimits
+from satellite.assist.info import build_satellite_info, satellite_name
+from satellite.assist.link import SatelliteLink
+from satellite.assist.player import AnswerPlayer
+from satellite.assist.timers import TimerMirror
+from satellite.config.schema import Config
+from satellite.daemon.playback import Playback
+from satellite.errors import SatelliteError
+from satellite.runtime.state import RuntimeState
+from satellite.timers import TimerService
+from satellite.wyoming.service import LOOPBACK_HOSTS
+
+_LOGGER = logging.getLogger(__name__)
+COMPONENT = "assist_satellite"
+ZEROCONF_TIMEOUT_S = 10.0
+STOP_WAIT_S = 3.0
+
+
+class AssistSatelliteServer:
+    def __init__(self, config: Config, state: RuntimeState, playback: Playback,
+                 timers: TimerService | None, wake_model: str | None):
+        self.config = config
+        self.state = state
+        section = config.assist_satellite
+        self.link = SatelliteLink(section, state.metrics)
+        self.player = AnswerPlayer(playback, on_started=self._answer_started, on_played=self._played,
+                                   gap_timeout_s=section.answer_timeout_s,
+                                   max_queued_s=config.wyoming.max_audio_s)
+        self.timers = TimerMirror(timers, state.metrics, section.area or None)
+        self.info = build_satellite_info(config, wake_model).event()
+        self.limits = SatelliteLimits(config.wyoming.max_event_bytes,
+                                      write_timeout_s=config.wyoming.write_timeout_s,
+                                      idle_timeout_s=section.idle_timeout_s)
+        self.port: int | None = None
+        self._address = config.assist_satellite.uri
+        self._server: asyncio.Server | None = None
+        self._connections: set[asyncio.Task[None]] = set()
+        self._zeroconf: Any = None
+
+    # -- what the player reports ----------------------------------------------------------------------
+
+    def _answer_started(self) -> None:
+        _LOGGER.debug("assist satellite: Home Assistant's audio is playing")
+
+    def _played(self) -> None:
+        """A reply or an announcement from Home Assistant has been played: tell HA."""
+        connection = self.link.connection
+        if connection is not None:
+            connection.send(Played().event())
+        run = self.link.run
+        if run is not None and run.answer_began.is_set() and run.outcome is None:
+            run.on_played()
+        _LOGGER.info("assist satellite: played; 'played' sent to Home Assistant")
+
+    # -- lifecycle --------------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        uri = self.config.assist_satellite.uri
+        host, port = _tcp_address(uri)
+        self.state.set_component(COMPONENT, "starting")
+        try:
+            self._server = await asyncio.start_server(self._serve, host, port,
+                                                      limit=64 * 1024)
+        except OSError as error:
+            self.state.set_component(COMPONENT, "failed", f"{uri}: {error}")
+            raise SatelliteError(f"Assist satellite cannot listen on {uri}: {error}") from None
+        sockets = self._server.sockets
+        self.port = sockets[0].getsockname()[1] if sockets else None
+        self.player.start()
+        self.state.assist_satellite = self.link.status
+        self._address = f"tcp://{host}:{self.port}"
+        self.link.on_change = self._show_link
+        self._show_link()
+        _LOGGER.info("Assist satellite %r (%s mode) listening on tcp://%s:%s; add it in Home Assistant "
+                     "(Wyoming Protocol, this host, port %s)", satellite_name(self.config),
+                     self.config.assist_satellite.mode, host, self.port, self.port)
+        if self.config.assist_satellite.zeroconf:
+            await self._register_zeroconf(host)
+
+    def _show_link(self) -> None:
+        """The component's detail says what Home Assistant is doing with the satellite."""
+        link = self.link
+        if link.connection is None:
+            what = "waiting for Home Assistant"
+        elif link.muted:
+            what = f"muted by Home Assistant ({link.connection.peer})"
+        elif link.running:
+            what = f"run by Home Assistant ({link.connection.peer})"
+        else:
+            what = f"Home Assistant connected ({link.connection.peer})"
+        self.state.set_component(COMPONENT, "ready", f"{self._address}, {what}")
+
+    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        assert task is not None
+        self._connections.add(task)
+        connection = SatelliteConnection(reader, writer, link=self.link, player=self.player,
+                                         timers=self.timers, info=self.info, limits=self.limits,
+                                         metrics=self.state.metrics)
+        try:
+            await connection.run()
+        finally:
+            self._connections.discard(task)
+
+    async def _register_zeroconf(self, host: str) -> None:
+        if host in LOOPBACK_HOSTS:
+            _LOGGER.info("assist satellite: zeroconf not registered (%s is this machine only)", host)
+            return
+        try:
+            from wyoming.zeroconf import HomeAssistantZeroconf
+
+            zeroconf = HomeAssistantZeroconf(
+                port=self.port or 0, name=self.config.assist_satellite.zeroconf_name,
+                host=None if host in ("0.0.0.0", "::", "") else host)
+            await asyncio.wait_for(zeroconf.register_server(), timeout=ZEROCONF_TIMEOUT_S)
+        except Exception as error:  # advertising is a convenience: one warning, never a crash
+            _LOGGER.warning("assist satellite: zeroconf _wyoming._tcp not registered (%s: %s); add it "
+                            "in Home Assistant by hand", type(error).__name__, error)
+            return
+        self._zeroconf = zeroconf
+        _LOGGER.info("zeroconf: satellite advertised as %s._wyoming._tcp on %s:%s",
+                     self.config.assist_satellite.zeroconf_name, zeroconf.host, self.port)
+
+    async def stop(self) -> None:
+        if self._zeroconf is not None:
+            aiozc = getattr(self._zeroconf, "_aiozc", None)
+            if aiozc is not None:
+                await aiozc.async_close()
+            self._zeroconf = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        if self.link.connection is not None:
+            self.link.connection.close()
+        for task in list(self._connections):
+            task.cancel()
+        if self._connections:
+            await asyncio.wait(list(self._connections), timeout=STOP_WAIT_S)
+        await self.player.close()
+        self.link.on_change = None
+        self.state.set_component(COMPONENT, "off", "stopped")
+
+
+def _tcp_address(uri: str) -> tuple[str, int]:
+    """(host, port) of a ``tcp://host:port`` uri; the satellite role is served over TCP only."""
+    from urllib.parse import urlparse
+
+    parsed = urlparse(uri)
+    if parsed.scheme != "tcp" or parsed.port is None:
+        raise SatelliteError(f"assist_satellite.uri {uri!r}: expected tcp://host:port")
+    return parsed.hostname or "0.0.0.0", parsed.port

@@ -1,0 +1,130 @@
+"""The box as Home Assistant's Assist satellite, with a real Home Assistant core (2024.3.3).
+
+Home Assistant adds the box twice by config flow over its REST API, as a user
+does in the UI: the provider port (STT, TTS) and the satellite port, where HA
+creates the satellite device and runs it. Its preferred pipeline uses the box's
+own Whisper and Piper. Then "Okay Nabu, turn on the kitchen lights" is said into
+``satellite run`` (a microphone command) in satellite mode: the box streams the
+question to HA's pipeline, HA switches the demo light and its answer is played
+through the speaker command, and the box tells HA ``played``.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from satellite.audio import Pcm
+from satellite.engines import Engines
+from tests.conftest import REPO
+from tests.daemon.conftest import spoken, timeline
+from tests.homeassistant.harness import HomeAssistant, free_loopback_port
+
+pytestmark = pytest.mark.slow
+READY_TIMEOUT_S = 180.0
+RUN_TIMEOUT_S = 120.0
+POLL_S = 0.2
+
+
+def wait_for(what: str, check: Any, timeout_s: float, process: subprocess.Popen[str]) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(f"satellite exited ({process.returncode}) waiting for {what}:\n"
+                                 f"{process.communicate(timeout=10)[1][-4000:]}")
+        value = check()
+        if value:
+            return value
+        time.sleep(POLL_S)
+    raise AssertionError(f"no {what} within {timeout_s:.0f} s")
+
+
+def http_ok(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=2.0) as answer:
+            return answer.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def status(health_url: str) -> dict[str, Any]:
+    import json
+
+    with urllib.request.urlopen(f"{health_url}/status", timeout=5.0) as answer:
+        return dict(json.loads(answer.read()))
+
+
+def wyoming_entities(ha: HomeAssistant, domain: str) -> list[str]:
+    """The box's entities of ``domain`` (the demo has an STT and a TTS of its own)."""
+    entities = ha.ws({"type": "config/entity_registry/list"})[0]
+    return [e["entity_id"] for e in entities
+            if e["platform"] == "wyoming" and e["entity_id"].startswith(f"{domain}.")]
+
+
+def test_home_assistant_runs_the_box_as_its_satellite_and_the_light_turns_on(
+        tmp_path: Path, engines: Engines, home_assistant: HomeAssistant) -> None:
+    ha = home_assistant
+    ha.call_service("light", "turn_off", {"entity_id": "light.kitchen_lights"})
+    provider_port, satellite_port, health_port = (free_loopback_port() for _ in range(3))
+    question = timeline(0.5, spoken(engines, "Okay Nabu, turn on the kitchen lights."), 5.0).pcm
+    raw_in, raw_out, go = tmp_path / "in.raw", tmp_path / "out.raw", tmp_path / "GO"
+    raw_in.write_bytes(question.audio)
+    # Silence (0.1 s at a time) until the test says go, then the spoken question: the box must
+    # be running before Home Assistant can add it, and HA must run it before it is spoken to.
+    mic = (f"sh -c 'while [ ! -e {go} ]; do head -c 3200 /dev/zero; sleep 0.1; done; "
+           f"cat {raw_in}'")
+    config = tmp_path / "satellite.yaml"
+    config.write_text(
+        f"wyoming:\n  uri: tcp://127.0.0.1:{provider_port}\n  zeroconf: false\n"
+        f"assist_satellite:\n  mode: satellite\n  uri: tcp://127.0.0.1:{satellite_port}\n"
+        f"  zeroconf: false\n  name: Kitchen satellite\n"
+        f"health:\n  port: {health_port}\naudio:\n  chimes: false\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE")}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "satellite", "--config", str(config), "--state-dir",
+         str(tmp_path / "state"), "run", "--mic-command", mic,
+         "--snd-command", f"sh -c 'cat >> {raw_out}'", "--snd-rate", "16000"],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL)
+    health = f"http://127.0.0.1:{health_port}"
+    try:
+        wait_for("readiness", lambda: http_ok(f"{health}/readyz"), READY_TIMEOUT_S, process)
+        provider = ha.config_flow("wyoming", {"host": "127.0.0.1", "port": provider_port})
+        satellite = ha.config_flow("wyoming", {"host": "127.0.0.1", "port": satellite_port})
+        assert provider["type"] == "create_entry" and satellite["type"] == "create_entry"
+        assert satellite["title"] == "Kitchen satellite"
+        devices = ha.ws({"type": "config/device_registry/list"})[0]
+        assert any(d["name"] == "Kitchen satellite" for d in devices)  # HA made the satellite device
+        stt = wait_for("the box's STT entity", lambda: wyoming_entities(ha, "stt"), 30.0, process)[0]
+        tts = wait_for("the box's TTS entity", lambda: wyoming_entities(ha, "tts"), 30.0, process)[0]
+        pipeline = ha.ws({
+            "type": "assist_pipeline/pipeline/create", "name": "Sarai", "language": "en",
+            "conversation_engine": "homeassistant", "conversation_language": "en",
+            "stt_engine": stt, "stt_language": "en", "tts_engine": tts,
+            "tts_language": engines.tts.voice.language, "tts_voice": None,
+            "wake_word_entity": None, "wake_word_id": None})[0]
+        ha.ws({"type": "assist_pipeline/pipeline/set_preferred", "pipeline_id": pipeline["id"]})
+        wait_for("Home Assistant running the satellite",
+                 lambda: (status(health)["assist_satellite"] or {}).get("running"), 60.0, process)
+        go.touch()
+        _, log = process.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate(timeout=30)
+    assert process.returncode == 0, log[-4000:]
+    assert ha.state("light.kitchen_lights")["state"] == "on", log[-4000:]  # HA's pipeline did it
+    assert "streaming the question to Home Assistant" in log
+    assert "'played' sent to Home Assistant" in log
+    assert "run ended: answered" in log
+    heard = Pcm(raw_out.read_bytes() if raw_out.exists() else b"", 16000)
+    assert heard.seconds > 0.5
+    assert "turned on" in engines.stt.transcribe(heard).text.lower()  # HA's answer, in the room
