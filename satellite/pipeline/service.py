@@ -51,6 +51,11 @@ _LOGGER = logging.getLogger(__name__)
 TTS_AHEAD_BLOCKS = 4  # audio synthesized ahead of a slow consumer, holding no engine
 NOTHING_HEARD = "Sorry, I didn't catch that."
 NO_ANSWER = "Sorry, I can't help with that yet."
+# (nothing heard, no answer) per language; other languages get the English ones.
+SORRY: dict[str, tuple[str, str]] = {
+    "en": (NOTHING_HEARD, NO_ANSWER),
+    "es": ("Perdona, no te he entendido.", "Lo siento, todavía no puedo ayudarte con eso."),
+}
 _END = object()
 
 
@@ -78,6 +83,7 @@ class TurnService:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-worker")
         self.clock = clock
         self._now = now
+        self._nothing_heard, self._no_answer = SORRY.get(config.language, SORRY["en"])
 
     # -- engines -------------------------------------------------------------------------------
 
@@ -205,8 +211,8 @@ class TurnService:
     async def _fast_answer(self, text: str, request: TurnRequest) -> tuple[str, str] | None:
         """(reply, source) when no model is needed: no words, a clock question, the home."""
         if not text:
-            return NOTHING_HEARD, "local"
-        answer = local_answer(text, self._now)
+            return self._nothing_heard, "local"
+        answer = local_answer(text, self._now, self.config.language)
         if answer:
             return answer, "local"
         if request.intents:
@@ -283,7 +289,7 @@ class TurnService:
         if guard.stopped_because and guard.stopped_because != "max_sentences":
             _LOGGER.info("reply cut short: %s", guard.stopped_because)
         if not guard.accepted:
-            yield ReplySentence(NO_ANSWER, "llm")
+            yield ReplySentence(self._no_answer, "llm")
 
     # -- recording -----------------------------------------------------------------------------
 
