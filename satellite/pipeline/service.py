@@ -44,7 +44,7 @@ from satellite.pipeline.store import StateDbWorker
 from satellite.pipeline.turn import ReplySentence, TurnEvent, TurnRequest, TurnResult, TurnTimings
 from satellite.runtime.heap import trim_heap
 from satellite.runtime.state import RuntimeState
-from satellite.timers import TimerService, answers
+from satellite.timers import TimerService
 from satellite.timers.model import Timer
 
 _LOGGER = logging.getLogger(__name__)
@@ -356,7 +356,7 @@ class TurnService:
             self.missed_timers = await self.timers.start()
             if self.missed_timers:
                 _LOGGER.info("timers that ran out while the box was down: %s",
-                             answers.missed(self.missed_timers, self.timers.now()))
+                             self.timers.answers.missed(self.missed_timers, self.timers.now()))
 
     async def stop(self) -> None:
         if self.timers is not None:
