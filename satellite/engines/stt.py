@@ -55,6 +55,10 @@ class WhisperStt:
             ) from None
         self.name = self.model_dir.name if self.model_dir.name != "model" else "whisper-tiny.en"
         english_only = self._model.model.is_multilingual is False
+        if english_only and config.language not in ("en", ""):
+            raise ModelError(f"STT model {self.model_dir} is English-only but stt.language is "
+                             f"'{config.language}'; set stt.model to a multilingual Whisper "
+                             "(empty = Whisper base from PyPI, or a catalog name such as whisper-small)")
         self.languages = ["en"] if english_only else [config.language]
 
     def transcribe(self, pcm: Pcm) -> Transcript:

@@ -33,7 +33,7 @@ from satellite.intents.recognizer import IntentMatch, IntentRecognizer
 from satellite.pipeline.cache import CachedReply, ResponseCache
 from satellite.pipeline.context import fit_context
 from satellite.pipeline.failures import Failure, classify
-from satellite.pipeline.guard import ReplyGuard
+from satellite.pipeline.guard import NO_CLAIM, NO_CLAIM_BY_LANGUAGE, ReplyGuard
 from satellite.pipeline.home import HomeRouter
 from satellite.pipeline.local_answers import local_answer
 from satellite.pipeline.memory import ConversationMemory
@@ -263,7 +263,8 @@ class TurnService:
             yield from llm.stream(messages, cancel)
 
         splitter = SentenceSplitter(first_clause_words=self.config.tts.first_clause_words)
-        guard = ReplyGuard(llm_config.max_sentences, echo_of=text)
+        guard = ReplyGuard(llm_config.max_sentences, echo_of=text,
+                           no_claim=NO_CLAIM_BY_LANGUAGE.get(self.config.language, NO_CLAIM))
         stream = self.scheduler.stream("llm", generate, priority=request.priority)
         async with contextlib.aclosing(stream):
             async for piece in stream:

@@ -98,3 +98,12 @@ async def test_a_home_command_without_home_assistant_is_refused_in_spanish(
     assert events[-1].reply == ("No puedo hacerlo: este equipo no está conectado a Home Assistant, así "
                                 "que no llega a tus aparatos.")
     assert llm.calls == 0
+
+
+def test_an_english_only_whisper_with_spanish_is_one_clear_error(tmp_path: Path) -> None:
+    from satellite.errors import ModelError
+
+    config = make_config(tmp_path, language="es", **{"stt.model": "whisper-tiny.en",
+                                                     "models.dir": str(tmp_path / "models")})
+    with pytest.raises(ModelError, match="is English-only but stt.language is 'es'"):
+        WhisperStt(resolved_stt(config))
