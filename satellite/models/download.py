@@ -22,7 +22,7 @@ from pathlib import Path
 
 import filelock
 import httpx2
-from huggingface_hub import constants, get_hf_file_metadata, hf_hub_url
+from huggingface_hub import HfFileMetadata, constants, get_hf_file_metadata, hf_hub_url
 from huggingface_hub.errors import (
     HfHubHTTPError,
     OfflineModeIsEnabled,
@@ -146,7 +146,7 @@ def _pull_file(entry: CatalogModel, item: CatalogFile, store: ModelStore, settin
     return PulledFile(name, item.path, etag, final.stat().st_size, sha256), commit
 
 
-def _metadata(entry: CatalogModel, item: CatalogFile, url: str, settings: HubSettings):  # type: ignore[no-untyped-def]
+def _metadata(entry: CatalogModel, item: CatalogFile, url: str, settings: HubSettings) -> HfFileMetadata:
     where = f"{entry.repo_id}/{item.path}"
     try:
         meta = get_hf_file_metadata(url, timeout=settings.timeout_s)

