@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import http.server
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -39,6 +40,7 @@ class FakeHub:
     files: dict[tuple[str, str], HubFile] = field(default_factory=dict)  # (repo, path) -> file
     requests: list[tuple[str, str, str | None]] = field(default_factory=list)  # method, path, Range
     url: str = ""
+    drop_after_bytes: int | None = None  # a GET sends this much of the body, then the link drops
 
     def add(self, repo: str, path: str, data: bytes, *, lfs: bool = True, etag: str | None = None) -> None:
         self.files[(repo, path)] = HubFile(data, lfs, etag)
@@ -101,6 +103,12 @@ def _handler(hub: FakeHub) -> type[http.server.BaseHTTPRequestHandler]:
                 start = int(re.match(r"bytes=(\d+)-", byte_range)[1])  # type: ignore[index]
             body = item.data[start:]
             self._headers(item, len(body), start)
+            if hub.drop_after_bytes is not None and len(body) > hub.drop_after_bytes:
+                self.wfile.write(body[:hub.drop_after_bytes])
+                self.wfile.flush()
+                self.close_connection = True
+                self.connection.shutdown(socket.SHUT_RDWR)
+                return
             self.wfile.write(body)
 
     return Handler

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from huggingface_hub import constants
 
 from satellite.errors import ModelError
 from satellite.models import CatalogFile, ModelStore, get_model, installed_models, resolve_model
@@ -148,3 +149,15 @@ def test_a_half_pulled_model_is_not_installed(hub: FakeHub, store: ModelStore) -
     assert store.installed(VOICE) is None
     with pytest.raises(ModelError, match="not downloaded"):
         resolve_model("tts", VOICE.name, store)
+
+
+def test_a_link_that_drops_mid_file_is_resumed_with_ranges(hub: FakeHub, store: ModelStore) -> None:
+    """huggingface_hub writes in DOWNLOAD_CHUNK_SIZE blocks: what a drop costs is the block in flight."""
+    block = constants.DOWNLOAD_CHUNK_SIZE
+    big = GGUF * (1 + (2 * block + block // 2) // len(GGUF))  # two and a half blocks or more
+    hub.add(LFM2_REPO, LFM2_FILE, big)
+    hub.drop_after_bytes = block + block // 5  # each GET gets one block and a bit, then the link drops
+    model = pull(LFM2_350M, store, settings(hub))
+    assert model.path.read_bytes() == big
+    ranges = [byte_range for _, byte_range in hub.gets()]
+    assert ranges == [None, f"bytes={block}-", f"bytes={2 * block}-"]
