@@ -13,6 +13,7 @@ from satellite.engines.llm import ChatMessage, LlamaCppLlm
 from satellite.engines.stt import WhisperStt
 from satellite.engines.tts import PiperTts
 from satellite.errors import SatelliteError
+from satellite.models import resolved_llm, resolved_stt, resolved_tts
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -58,9 +59,9 @@ def run(args: argparse.Namespace, config: Config) -> int:
         reply = "".join(engine.stream([ChatMessage("user", "Say hello in three words.")]))
         return f"{engine.path.name}: {reply.strip()[:40]!r}"
 
-    step("tts", lambda: PiperTts(config.tts), tts_infer)
-    step("stt", lambda: WhisperStt(config.stt), stt_infer)
-    step("llm", lambda: LlamaCppLlm(config.llm), llm_infer)
+    step("tts", lambda: PiperTts(resolved_tts(config)), tts_infer)
+    step("stt", lambda: WhisperStt(resolved_stt(config)), stt_infer)
+    step("llm", lambda: LlamaCppLlm(resolved_llm(config)), llm_infer)
 
     widths = [max(len(r[i]) for r in rows + [("stage", "state", "load", "inference", "")])
               for i in range(4)]

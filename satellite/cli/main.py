@@ -13,13 +13,13 @@ from collections.abc import Sequence
 from types import ModuleType
 
 from satellite import __version__
-from satellite.cli import ask, bench, cache, check, run, say, transcribe, turn
+from satellite.cli import ask, bench, cache, check, models, run, say, transcribe, turn
 from satellite.cli.flags import overrides_from_args
 from satellite.config import Config, load_config
 from satellite.config.schema import choices_of
 from satellite.errors import SatelliteError
 
-COMMANDS: list[ModuleType] = [transcribe, ask, say, turn, check, cache, bench, run]
+COMMANDS: list[ModuleType] = [transcribe, ask, say, turn, check, cache, bench, models, run]
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="satellite", description=__doc__.splitlines()[0])

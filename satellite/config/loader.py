@@ -17,6 +17,7 @@ from typing import Any
 
 import yaml
 
+from satellite.config.languages import DEFAULT_LANGUAGE, LANGUAGE_CODE, language_defaults
 from satellite.config.schema import Config
 from satellite.errors import ConfigError
 
@@ -47,12 +48,28 @@ def load_config(
     for dotted, value in (overrides or {}).items():
         _set_dotted(tree, dotted, _parse_scalar(value) if isinstance(value, str) else value,
                     source="command line")
+    _apply_language_defaults(tree)
     config: Config = _build(Config, tree, prefix="")
     check_consistency(config)
     return config
 
 
 WAKE_MODEL_ENGINES = ("micro", "openwakeword")
+
+
+def _apply_language_defaults(tree: dict[str, Any]) -> None:
+    """The top-level ``language`` fills the language-dependent keys the user left unset."""
+    language = tree.get("language", DEFAULT_LANGUAGE)
+    if not isinstance(language, str) or not LANGUAGE_CODE.fullmatch(language):
+        raise ConfigError(f"'language' = {language!r}: expected a language code such as en or es")
+    for dotted, value in language_defaults(language).items():
+        *sections, name = dotted.split(".")
+        node = tree
+        for section in sections:
+            node = node.setdefault(section, {})
+            if not isinstance(node, dict):
+                return  # not a mapping: _build names the key
+        node.setdefault(name, value)
 
 
 def check_consistency(config: Config) -> None:

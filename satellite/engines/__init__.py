@@ -11,6 +11,7 @@ from satellite.config.schema import Config
 from satellite.engines.llm import ChatMessage, LanguageModel, LlamaCppLlm
 from satellite.engines.stt import SpeechToText, Transcript, WhisperStt
 from satellite.engines.tts import PiperTts, TextToSpeech, VoiceInfo
+from satellite.models import resolved_llm, resolved_stt, resolved_tts
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -56,12 +57,14 @@ def load_engines(config: Config, progress: Callable[[str, str], None] | None = N
         _LOGGER.info("%s model loaded in %.2f s", stage, load_s[stage])
         return engine
 
-    stt = timed("stt", lambda: WhisperStt(config.stt)) if "stt" in only else NotLoaded("stt")
-    llm = timed("llm", lambda: LlamaCppLlm(config.llm)) if "llm" in only else NotLoaded("llm")
-    tts = timed("tts", lambda: PiperTts(config.tts)) if "tts" in only else NotLoaded("tts")
+    # Catalog names (llm.model: lfm2-1.2b) become paths here; nothing is downloaded.
+    stt = timed("stt", lambda: WhisperStt(resolved_stt(config))) if "stt" in only else NotLoaded("stt")
+    llm = timed("llm", lambda: LlamaCppLlm(resolved_llm(config))) if "llm" in only else NotLoaded("llm")
+    tts_config = resolved_tts(config) if "tts" in only else config.tts
+    tts = timed("tts", lambda: PiperTts(tts_config)) if "tts" in only else NotLoaded("tts")
     extra: dict[str, TextToSpeech] = {}
-    for path in config.tts.extra_voices if "tts" in only else []:
-        voice = timed(f"tts:{path}", lambda p=path: PiperTts(config.tts, voice_path=p))
+    for path in tts_config.extra_voices if "tts" in only else []:
+        voice = timed(f"tts:{path}", lambda p=path: PiperTts(tts_config, voice_path=p))
         extra[voice.voice.name] = voice  # type: ignore[attr-defined]
     return Engines(stt, llm, tts, extra, load_s)  # type: ignore[arg-type]
 

@@ -59,6 +59,10 @@ class WhisperStt:
         self._window_min_frames = round(config.window_s * 100)
         self._windowed = config.window_s < 30.0 and whisper_window.install()
         english_only = self._model.model.is_multilingual is False
+        if english_only and config.language not in ("en", ""):
+            raise ModelError(f"STT model {self.model_dir} is English-only but stt.language is "
+                             f"'{config.language}'; set stt.model to a multilingual Whisper "
+                             "(empty = Whisper base from PyPI, or a catalog name such as whisper-small)")
         self.languages = ["en"] if english_only else [config.language]
 
     def transcribe(self, pcm: Pcm) -> Transcript:

@@ -54,9 +54,42 @@ _BY_RESPONSE: dict[tuple[str, str], str] = {
 }
 
 
-def confirmation(intent: str, entities: dict[str, Any], response: str | None = None) -> str | None:
+# Spanish: the verb, and the device's own name when one was said ("Encendiendo luces de la cocina.");
+# an area alone would need its gender ("del salón", "de la cocina"), so the verb stands alone.
+_SPANISH: dict[str, str] = {
+    "HassTurnOn": "Encendiendo", "HassTurnOff": "Apagando", "HassToggle": "Cambiando",
+    "HassLightSet": "Ajustando la luz", "HassSetPosition": "Ajustando la posición",
+    "HassFanSetSpeed": "Ajustando el ventilador", "HassClimateSetTemperature": "Ajustando la temperatura",
+    "HassSetVolume": "Ajustando el volumen", "HassMediaPause": "Pausando",
+    "HassMediaUnpause": "Continuando", "HassMediaNext": "Siguiente", "HassMediaPrevious": "Anterior",
+    "HassVacuumStart": "Poniendo en marcha el robot aspirador",
+    "HassVacuumReturnToBase": "Mandando el robot aspirador a su base", "HassNevermind": "Vale",
+}
+_SPANISH_BY_RESPONSE: dict[tuple[str, str], str] = {
+    ("HassTurnOn", "lock"): "Cerrando", ("HassTurnOff", "lock"): "Abriendo",
+    ("HassTurnOn", "cover"): "Abriendo", ("HassTurnOff", "cover"): "Cerrando",
+    ("HassTurnOn", "valve"): "Abriendo", ("HassTurnOff", "valve"): "Cerrando",
+    ("HassTurnOn", "scene"): "Activando",
+}
+_TARGETED = {"HassTurnOn", "HassTurnOff", "HassToggle"}
+
+
+def confirmation(intent: str, entities: dict[str, Any], response: str | None = None,
+                 language: str = "en") -> str | None:
     """The spoken confirmation for ``intent``, or None for intents the fast path leaves to the LLM."""
+    if language == "es":
+        return _spanish_confirmation(intent, entities, response)
     template = _BY_RESPONSE.get((intent, response or "")) or _TEMPLATES.get(intent)
     if template is None:
         return None
     return template.format(target=describe_target(entities))
+
+
+def _spanish_confirmation(intent: str, entities: dict[str, Any], response: str | None) -> str | None:
+    verb = _SPANISH_BY_RESPONSE.get((intent, response or "")) or _SPANISH.get(intent)
+    if verb is None:
+        return None
+    name = entities.get("name")
+    if intent in _TARGETED and isinstance(name, str) and name:
+        return f"{verb} {name}."
+    return f"{verb}."

@@ -31,7 +31,7 @@ def create_turn_service(config: Config, engines: Engines, state: RuntimeState | 
         client = HomeAssistantClient(config.homeassistant, read_token(config.homeassistant), state,
                                      language=config.intent.language)
     turns = TurnService(config, engines, scheduler, cache, memory, recognizer=recognizer_for(config),
-                        home=HomeRouter(client), state=state,
+                        home=HomeRouter(client, config.language), state=state,
                         close_db=functools.partial(close_state_db, conn) if conn is not None else None)
     if config.timers.enabled:
         turns.timers = TimerService(config.timers, TimerStore(conn) if conn is not None else None,

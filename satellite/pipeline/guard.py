@@ -5,14 +5,15 @@ decides what is spoken: at most ``max_sentences``, no sentence twice, and a
 sentence that is itself a loop of the same few words is cut short, after which
 generation stops. And the language model switches nothing: a sentence in which
 it claims it did ("Turning on the light.", "I've locked the door") is replaced,
-once, by the truth (``NO_CLAIM``); the home's commands go to Home Assistant.
+once, by the truth (``NO_CLAIM``, in the box's language); the home's commands go
+to Home Assistant. Claims are recognized in English and Spanish.
 """
 
 from __future__ import annotations
 
 import re
 
-_WORD = re.compile(r"[a-z0-9']+")
+_WORD = re.compile(r"[\w']+")
 _DOING = (r"turn(?:ed|ing)|switch(?:ed|ing)|lock(?:ed|ing)|unlock(?:ed|ing)|open(?:ed|ing)|"
           r"clos(?:ed|ing)|setting|start(?:ed|ing)|stopp(?:ed|ing)|dimm(?:ed|ing)|activat(?:ed|ing)")
 _ACTS = (r"turn(?:ed|ing)?|switch(?:ed|ing)?|lock(?:ed|ing)?|unlock(?:ed|ing)?|open(?:ed|ing)?|"
@@ -23,12 +24,23 @@ _CLAIM = re.compile(
     rf"^(?:(?:ok(?:ay)?|sure|done|alright|all right)\W+)*(?:{_DOING})\s+(?:on|off|up|down|the|your)\b"
     rf"|\bi(?:'ve|\s+have|'ll|\s+will|'m|\s+am)?\s+(?:just\s+)?(?:{_ACTS})\b",
     re.IGNORECASE)
+# Spanish: "Encendiendo la luz.", "Vale, apagado.", "He cerrado la puerta", "Ya he puesto la alarma".
+_ES_DOING = r"encendiendo|apagando|abriendo|cerrando|activando|bloqueando|desbloqueando|bajando|subiendo"
+_ES_DONE = (r"encendid[oa]s?|apagad[oa]s?|abiert[oa]s?|cerrad[oa]s?|activad[oa]s?|bloquead[oa]s?|"
+            r"desbloquead[oa]s?|puest[oa]s?|ajustad[oa]s?|bajad[oa]s?|subid[oa]s?")
+_CLAIM_ES = re.compile(
+    rf"^(?:(?:vale|de acuerdo|listo|hecho|claro|ok)\W+)*(?:(?:{_ES_DOING})\s+(?:el|la|los|las|tu|tus)\b"
+    rf"|(?:{_ES_DONE})\W*$)"
+    rf"|\b(?:ya\s+)?(?:he|hemos)\s+(?:{_ES_DONE})\b|\b(?:voy a|vamos a)\s+(?:encender|apagar|abrir|cerrar)\b",
+    re.IGNORECASE)
 NO_CLAIM = "I can't control devices myself."
+NO_CLAIM_BY_LANGUAGE = {"en": NO_CLAIM, "es": "Yo no puedo controlar los aparatos de la casa."}
 
 
 def claims_action(sentence: str) -> bool:
     """A sentence in which the speaker says it did (or is doing) something to a device."""
-    return bool(_CLAIM.search(sentence.strip()))
+    sentence = sentence.strip()
+    return bool(_CLAIM.search(sentence) or _CLAIM_ES.search(sentence))
 
 
 def _norm(sentence: str) -> str:
@@ -36,8 +48,10 @@ def _norm(sentence: str) -> str:
 
 
 class ReplyGuard:
-    def __init__(self, max_sentences: int = 3, max_sentence_words: int = 50, echo_of: str = ""):
+    def __init__(self, max_sentences: int = 3, max_sentence_words: int = 50, echo_of: str = "",
+                 no_claim: str = NO_CLAIM):
         self.max_sentences = max_sentences
+        self.no_claim = no_claim
         self._echo = _norm(echo_of)
         self.max_sentence_words = max_sentence_words
         self.accepted: list[str] = []
@@ -59,7 +73,7 @@ class ReplyGuard:
             self.claims += 1
             if self.claims > 1:
                 return None
-            sentence = NO_CLAIM
+            sentence = self.no_claim
             norm = _norm(sentence)
         if norm and norm in {_norm(s) for s in self.accepted}:
             self.stopped_because = "repeated_sentence"

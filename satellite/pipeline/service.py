@@ -33,7 +33,7 @@ from satellite.intents.recognizer import IntentMatch, IntentRecognizer
 from satellite.pipeline.cache import CachedReply, ResponseCache
 from satellite.pipeline.context import fit_context
 from satellite.pipeline.failures import Failure, classify
-from satellite.pipeline.guard import ReplyGuard
+from satellite.pipeline.guard import NO_CLAIM, NO_CLAIM_BY_LANGUAGE, ReplyGuard
 from satellite.pipeline.home import LOCAL_INTENTS, HomeRouter
 from satellite.pipeline.local_answers import local_answer
 from satellite.pipeline.memory import ConversationMemory
@@ -44,13 +44,18 @@ from satellite.pipeline.store import StateDbWorker
 from satellite.pipeline.turn import ReplySentence, TurnEvent, TurnRequest, TurnResult, TurnTimings
 from satellite.runtime.heap import trim_heap
 from satellite.runtime.state import RuntimeState
-from satellite.timers import TimerService, answers
+from satellite.timers import TimerService
 from satellite.timers.model import Timer
 
 _LOGGER = logging.getLogger(__name__)
 TTS_AHEAD_BLOCKS = 4  # audio synthesized ahead of a slow consumer, holding no engine
 NOTHING_HEARD = "Sorry, I didn't catch that."
 NO_ANSWER = "Sorry, I can't help with that yet."
+# (nothing heard, no answer) per language; other languages get the English ones.
+SORRY: dict[str, tuple[str, str]] = {
+    "en": (NOTHING_HEARD, NO_ANSWER),
+    "es": ("Perdona, no te he entendido.", "Lo siento, todavía no puedo ayudarte con eso."),
+}
 _END = object()
 
 
@@ -78,6 +83,7 @@ class TurnService:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-worker")
         self.clock = clock
         self._now = now
+        self._nothing_heard, self._no_answer = SORRY.get(config.language, SORRY["en"])
 
     # -- engines -------------------------------------------------------------------------------
 
@@ -205,8 +211,8 @@ class TurnService:
     async def _fast_answer(self, text: str, request: TurnRequest) -> tuple[str, str] | None:
         """(reply, source) when no model is needed: no words, a clock question, the home."""
         if not text:
-            return NOTHING_HEARD, "local"
-        answer = local_answer(text, self._now)
+            return self._nothing_heard, "local"
+        answer = local_answer(text, self._now, self.config.language)
         if answer:
             return answer, "local"
         if request.intents:
@@ -222,7 +228,7 @@ class TurnService:
         """Whether ``text`` is about the home (a device, an area, its state): what Home Assistant
         answers in hybrid mode. The clock, timers and "never mind" stay on the box."""
         text = text.strip()
-        if not text or local_answer(text, self._now):
+        if not text or local_answer(text, self._now, self.config.language):
             return False
         if self.timers is not None and self.timers.match(text) is not None:
             return False
@@ -270,7 +276,8 @@ class TurnService:
             yield from llm.stream(messages, cancel)
 
         splitter = SentenceSplitter(first_clause_words=self.config.tts.first_clause_words)
-        guard = ReplyGuard(llm_config.max_sentences, echo_of=text)
+        guard = ReplyGuard(llm_config.max_sentences, echo_of=text,
+                           no_claim=NO_CLAIM_BY_LANGUAGE.get(self.config.language, NO_CLAIM))
         stream = self.scheduler.stream("llm", generate, priority=request.priority)
         async with contextlib.aclosing(stream):
             async for piece in stream:
@@ -296,7 +303,7 @@ class TurnService:
         if guard.stopped_because and guard.stopped_because != "max_sentences":
             _LOGGER.info("reply cut short: %s", guard.stopped_because)
         if not guard.accepted:
-            yield ReplySentence(NO_ANSWER, "llm")
+            yield ReplySentence(self._no_answer, "llm")
 
     # -- recording -----------------------------------------------------------------------------
 
@@ -368,7 +375,7 @@ class TurnService:
             self.missed_timers = await self.timers.start()
             if self.missed_timers:
                 _LOGGER.info("timers that ran out while the box was down: %s",
-                             answers.missed(self.missed_timers, self.timers.now()))
+                             self.timers.answers.missed(self.missed_timers, self.timers.now()))
 
     async def stop(self) -> None:
         if self.timers is not None:

@@ -14,7 +14,7 @@ The ring is made here (``ring.py``); the awake and done chimes beside it, in
 """
 
 from satellite.audio.chimes import awake_pcm, done_pcm
-from satellite.timers import answers
+from satellite.timers import answers, answers_es
 from satellite.timers.clock import LoopClock, TimerClock
 from satellite.timers.matcher import STOP_RINGING, TimerPhraseMatcher
 from satellite.timers.model import Timer, TimerQuery, TimerState, choose, duration_from_slots
@@ -35,6 +35,7 @@ __all__ = [
     "TimerState",
     "TimerStore",
     "answers",
+    "answers_es",
     "awake_pcm",
     "choose",
     "done_pcm",

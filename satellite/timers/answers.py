@@ -1,5 +1,7 @@
 """What the box says about timers: durations and answers in plain spoken English (pure).
 
+``answers_es`` has the same functions in Spanish; ``answers_for(language)`` picks the module.
+
 Numbers of minutes and seconds are digits ("4 minutes and 10 seconds"): Piper
 reads them well and they stay exact; counts of timers are words ("two timers").
 """
@@ -7,7 +9,9 @@ reads them well and they stay exact; counts of timers are words ("two timers").
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Sequence
+from types import ModuleType
 
 from satellite.timers.model import Timer, TimerQuery, TimerState, compact_duration, label
 
@@ -129,6 +133,10 @@ def already(timer: Timer) -> str:
     return f"The {label(timer)} is already {timer.state.value}."
 
 
+def already_all(state: TimerState) -> str:
+    return f"Your timers are already {state.value}."
+
+
 def resumed(timer: Timer, now_s: float) -> str:
     return f"Resumed {_the(timer)}: {say_duration(timer.remaining(now_s))} left."
 
@@ -176,3 +184,12 @@ def duplicate(timer: Timer, now_s: float) -> str:
     """'You already have an egg timer; it has 3 minutes left.'"""
     name = label(timer)
     return f"You already have {_a(name)} {name}; it {_state_clause(timer, now_s)}."
+
+
+def answers_for(language: str) -> ModuleType:
+    """This module, or the one with the same functions in ``language`` (Spanish: ``answers_es``)."""
+    if language == "es":
+        from satellite.timers import answers_es
+
+        return answers_es
+    return sys.modules[__name__]

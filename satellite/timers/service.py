@@ -90,6 +90,7 @@ class TimerService:
         self.metrics = metrics if metrics is not None else Metrics()
         self._new_id = new_id
         self._matcher = TimerPhraseMatcher(language)
+        self.answers = answers.answers_for(language)  # what is said, in the box's language
         self._timers: dict[str, Timer] = {}  # live ones: running, paused, ringing
         self._alarms: dict[str, Cancellable] = {}
         self._writes: set[asyncio.Task[bool]] = set()
@@ -252,22 +253,22 @@ class TimerService:
 
     def _start_timer(self, slots: dict[str, Any], area: str | None) -> str:
         if slots.get("conversation_command"):
-            return answers.LATER_COMMAND
+            return self.answers.LATER_COMMAND
         duration_s = duration_from_slots(slots)
         if duration_s is None:
-            return answers.NO_DURATION
+            return self.answers.NO_DURATION
         if duration_s < 1.0:
-            return answers.TOO_SHORT
+            return self.answers.TOO_SHORT
         if duration_s > self.config.max_duration_s + 0.5:
-            return answers.too_long(self.config.max_duration_s)
+            return self.answers.too_long(self.config.max_duration_s)
         now = self.now()
         name = clean_name(slots.get("name"))
         counting = self._live(TimerState.RUNNING, TimerState.PAUSED)
         same = [t for t in counting if name is not None and t.name == name]
         if same:
-            return answers.duplicate(same[0], now)
+            return self.answers.duplicate(same[0], now)
         if len(counting) >= self.config.max_timers:
-            return answers.too_many(self.config.max_timers)
+            return self.answers.too_many(self.config.max_timers)
         for old in self._live(TimerState.RINGING):  # "set the pasta timer again" while it rings
             if name is not None and old.name == name:
                 self._set(old.with_state(TimerState.FINISHED))
@@ -275,14 +276,14 @@ class TimerService:
         timer = new_timer(self._new_id(), duration_s, now, name=name, area=timer_area)
         self._set(timer)
         self.metrics.timers_started.inc()
-        return answers.started(timer)
+        return self.answers.started(timer)
 
     def _cancel(self, query: TimerQuery) -> str:
         live = self._live(TimerState.RUNNING, TimerState.PAUSED, TimerState.RINGING)
         choice = choose(live, query, prefer_ringing=True)
         if (refusal := self._refusal(choice, query)) is not None:
             return refusal
-        answer = answers.cancelled(choice.chosen)
+        answer = self.answers.cancelled(choice.chosen)
         for timer in choice.chosen:
             if timer.state is TimerState.RINGING:
                 self._set(timer.with_state(TimerState.FINISHED))
@@ -298,24 +299,24 @@ class TimerService:
         if not choice.candidates:
             already = choose(self._live(other), query)
             if len(already.candidates) == 1:
-                return answers.already(already.candidates[0])
+                return self.answers.already(already.candidates[0])
             if already.candidates:
-                return f"Your timers are already {other.value}."
+                return self.answers.already_all(other)
         if (refusal := self._refusal(choice, query)) is not None:
             return refusal
         now = self.now()
         timer = choice.chosen[0]
         if pause:
             self._set(timer.paused(now))
-            return answers.paused(timer, now)
+            return self.answers.paused(timer, now)
         resumed = timer.running(now, timer.remaining(now))
         self._set(resumed)
-        return answers.resumed(resumed, now)
+        return self.answers.resumed(resumed, now)
 
     def _change(self, slots: dict[str, Any], *, added: bool) -> str:
         amount_s = duration_from_slots(slots)
         if not amount_s:
-            return answers.NO_DURATION
+            return self.answers.NO_DURATION
         query = TimerQuery.from_slots(slots)
         states = [TimerState.RUNNING, TimerState.PAUSED] + ([TimerState.RINGING] if added else [])
         choice = choose(self._live(*states), query, prefer_ringing=added)
@@ -325,7 +326,7 @@ class TimerService:
         timer = choice.chosen[0]
         left_s = timer.remaining(now) + (amount_s if added else -amount_s)
         if left_s > self.config.max_duration_s + 0.5:
-            return answers.too_long(self.config.max_duration_s)
+            return self.answers.too_long(self.config.max_duration_s)
         if left_s <= 0:  # taken down to nothing: it runs out now
             changed = timer.running(now, 0.0)
         elif timer.state is TimerState.PAUSED:
@@ -335,22 +336,21 @@ class TimerService:
         self._set(changed)
         if left_s <= 0:
             self._finish(changed.id)
-        return answers.changed(self._timers.get(changed.id, changed), amount_s, now, added=added)
+        return self.answers.changed(self._timers.get(changed.id, changed), amount_s, now, added=added)
 
     def _status(self, query: TimerQuery) -> str:
         live = self.timers
         matching = [t for t in live if query.matches(t)]
         if not matching:
-            return answers.not_found(query)
-        return answers.status(matching, self.now(), alone=len(live) == 1)
+            return self.answers.not_found(query)
+        return self.answers.status(matching, self.now(), alone=len(live) == 1)
 
-    @staticmethod
-    def _refusal(choice: Choice, query: TimerQuery) -> str | None:
+    def _refusal(self, choice: Choice, query: TimerQuery) -> str | None:
         """The answer when the command cannot act: nothing to act on, or which one?"""
         if not choice.candidates:
-            return answers.not_found(query)
+            return self.answers.not_found(query)
         if choice.ambiguous:
-            return answers.which_one(choice.candidates)
+            return self.answers.which_one(choice.candidates)
         return None
 
     # -- state, alarms and writes --------------------------------------------------------------

@@ -31,7 +31,9 @@ def test_every_field_is_commented_in_the_shipped_yaml() -> None:
         if not dataclasses.is_dataclass(default):
             continue
         for field in dataclasses.fields(default):
-            assert f"  {field.name}:" in text, f"{section.name}.{field.name} missing from yaml"
+            # Keys the top-level 'language' sets are there commented out, so that it decides.
+            assert f"  {field.name}:" in text or f"  # {field.name}:" in text, \
+                f"{section.name}.{field.name} missing from yaml"
 
 
 @pytest.mark.parametrize(

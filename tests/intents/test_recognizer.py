@@ -76,3 +76,27 @@ def test_device_domain_is_guessed_from_its_name(name: str, domain: str) -> None:
 def test_unknown_intent_has_no_confirmation() -> None:
     assert confirmation("HassGetState", {"name": "x"}) is None
     assert confirmation("HassTurnOn", {}) == "Turning on the device."
+
+
+@pytest.mark.parametrize(
+    ("text", "intent", "entities", "reply"),
+    [
+        ("Enciende la luz de la cocina.", "HassTurnOn", {"area": "cocina", "domain": "light"},
+         "Encendiendo."),
+        ("apaga las luces de la cocina", "HassTurnOff", {"name": "luces de la cocina"},
+         "Apagando luces de la cocina."),
+        ("abre las persianas", "HassTurnOn", {"name": "persianas"}, "Abriendo persianas."),
+        ("pon un temporizador de cinco minutos", "HassStartTimer", {"minutes": 5}, None),
+        ("olvídalo", "HassNevermind", {}, "Vale."),
+    ],
+)
+def test_spanish_sentences_from_home_assistant_intents(text: str, intent: str, entities: dict,
+                                                       reply: str | None) -> None:
+    from satellite.config.languages import LANGUAGE_DEFAULTS
+
+    defaults = LANGUAGE_DEFAULTS["es"]
+    recognizer = IntentRecognizer("es", defaults["intent.areas"], defaults["intent.entities"])
+    match = recognizer.recognize(text)
+    assert match is not None
+    assert (match.name, {k: v for k, v in match.entities.items() if k in entities}, match.reply) == \
+        (intent, entities, reply)

@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from satellite.pipeline.guard import ReplyGuard, is_looping
+import pytest
+
+from satellite.pipeline.guard import NO_CLAIM_BY_LANGUAGE, ReplyGuard, claims_action, is_looping
 
 
 def test_stops_after_max_sentences() -> None:
@@ -57,3 +59,25 @@ def test_talk_about_switching_is_not_a_claim() -> None:
                      "Open questions remain.", "Start by boiling water.",
                      "The door was locked at night."):
         assert ReplyGuard().accept(sentence) == sentence, sentence
+
+
+@pytest.mark.parametrize(
+    ("sentence", "claims"),
+    [
+        ("Encendiendo la luz de la cocina.", True),
+        ("Vale, apagado.", True),
+        ("He cerrado la puerta principal.", True),
+        ("Ya he puesto la alarma.", True),
+        ("Voy a encender las luces.", True),
+        ("La luz de la cocina está encendida desde esta mañana, según me dices.", False),
+        ("Madrid es la capital de España.", False),
+        ("¿Quieres que te cuente un chiste?", False),
+    ],
+)
+def test_spanish_action_claims_are_recognized(sentence: str, claims: bool) -> None:
+    assert claims_action(sentence) is claims
+
+
+def test_a_spanish_claim_is_replaced_by_the_truth_in_spanish() -> None:
+    guard = ReplyGuard(no_claim=NO_CLAIM_BY_LANGUAGE["es"])
+    assert guard.accept("He encendido la luz.") == "Yo no puedo controlar los aparatos de la casa."
