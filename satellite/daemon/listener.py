@@ -249,7 +249,7 @@ class Listener:
             self.runner.drop_speculation()
             self._await_question()
             return
-        pending = PendingTurn(event, self.frontend.wall_time(event.last_voiced_s), addressed is True,
+        pending = PendingTurn(event, self.frontend.wall_time(event.heard_end_s), addressed is True,
                               wake_s, ring_only,
                               _after_wake_word(event.pcm, event.audio_start_s, wake_s,
                                                event.last_voiced_s))

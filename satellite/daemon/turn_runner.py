@@ -28,7 +28,7 @@ CANCEL_WAIT_S = 3.0  # a cancelled turn unwinds (aborts playback) within this
 @dataclass
 class PendingTurn:
     utterance: UtteranceEnded
-    last_voiced_wall: float  # wall clock of the last voiced frame
+    last_voiced_wall: float  # wall clock of the utterance's last sound (``heard_end_s``)
     woken: bool  # addressed by the wake word or the follow-up window (not to be checked again)
     wake_s: float | None = None  # stream time the wake word model fired in this utterance
     ring_only: bool = False  # heard while a timer rings, without the wake word: only "stop" etc.

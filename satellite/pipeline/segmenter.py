@@ -27,6 +27,8 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 
+import numpy as np
+
 from satellite.audio.pcm import STT_RATE_HZ, Pcm
 
 
@@ -60,6 +62,13 @@ class UtteranceEnded:
     decided_s: float  # end of the frame that ended it
     voiced_ms: float
     reason: str  # silence | complete (adaptive endpointing) | max_length | end_of_input
+    sound_end_s: float = -1.0  # the last sound above the room's noise (<= last_voiced_s); see below
+
+    @property
+    def heard_end_s(self) -> float:
+        """Where the person stopped making sound. The VAD keeps calling frames voiced for
+        ~0.1 s after that (WebRTC's own hangover), so latency is measured from here."""
+        return self.sound_end_s if self.sound_end_s >= 0.0 else self.last_voiced_s
 
     @property
     def end_of_speech_ms(self) -> float:
@@ -74,6 +83,9 @@ class SpeechDiscarded:
     voiced_ms: float
     reason: str = "too_short"
 
+
+SOUND_FLOOR = 300  # -41 dBFS: quieter than this is not the person's voice
+SOUND_SEARCH_S = 0.5  # how far back from the VAD's last voiced frame the sound's end is looked for
 
 SegmentEvent = SpeechStarted | SilenceBegan | SpeechResumed | UtteranceEnded | SpeechDiscarded
 
@@ -226,6 +238,23 @@ class VadSegmenter:
         end = min(len(self._frames), self._last_voiced_len + self._speculate_frames)
         return Pcm(b"".join(self._frames[:end]), self.rate_hz)
 
+    def _sound_end_s(self) -> float:
+        """End of the last 10 ms, among the voiced frames' last ``SOUND_SEARCH_S``, whose peak is
+        above the room's noise: twice the pre-roll's peak, and at least ``SOUND_FLOOR``."""
+        preroll = self._start_index - self._audio_start_index
+        noise = np.frombuffer(b"".join(self._frames[:preroll]), dtype="<i2")
+        threshold = max(SOUND_FLOOR, 2 * int(np.abs(noise.astype(np.int32)).max(initial=0)))
+        voiced = np.frombuffer(b"".join(self._frames[:self._last_voiced_len]), dtype="<i2")
+        block = self.rate_hz // 100
+        tail = voiced[max(0, len(voiced) - int(SOUND_SEARCH_S * self.rate_hz)):]
+        tail = tail[len(tail) % block:]  # whole blocks, aligned to the end
+        peaks = np.abs(tail.astype(np.int32)).reshape(-1, block).max(axis=1)
+        loud = np.nonzero(peaks > threshold)[0]
+        if not len(loud):
+            return self._last_voiced_s()
+        quiet_blocks = len(peaks) - 1 - int(loud[-1])
+        return self._last_voiced_s() - quiet_blocks * block / self.rate_hz
+
     def _finish(self, reason: str) -> SegmentEvent:
         voiced_ms = self._voiced * self.frame_s * 1000.0
         event: SegmentEvent
@@ -236,7 +265,8 @@ class VadSegmenter:
                 utterance=self._utterance, pcm=self._utterance_pcm(),
                 audio_start_s=self._audio_start_index * self.frame_s,
                 start_s=self._start_index * self.frame_s, last_voiced_s=self._last_voiced_s(),
-                decided_s=self._index * self.frame_s, voiced_ms=voiced_ms, reason=reason)
+                decided_s=self._index * self.frame_s, voiced_ms=voiced_ms, reason=reason,
+                sound_end_s=self._sound_end_s())
         tail = self._frames[self._last_voiced_len:]
         self._reset_speech()
         for frame in tail[-self._preroll_frames:] if self._preroll_frames else []:

@@ -164,3 +164,19 @@ def test_hold_shorter_than_the_silence_so_far_ends_at_the_next_frame() -> None:
     segmenter.hold(60)
     events = run(segmenter, ".")
     assert [type(e) for e in events] == [UtteranceEnded]
+
+
+def test_the_sound_ends_where_the_voice_does_not_where_the_vad_stops_calling_it_voiced() -> None:
+    """WebRTC's VAD calls ~0.1 s after the last sound voiced: latency starts at the sound's end."""
+    import numpy as np
+
+    silent, loud = np.zeros(FRAME, "<i2"), np.full(FRAME, 3000, "<i2")
+    faint = np.full(FRAME, 40, "<i2")  # the room's noise, judged voiced by the VAD's hangover
+    segmenter = make()
+    events: list[object] = []
+    for samples, voiced in [(silent, False)] * 5 + [(loud, True)] * 10 + [(faint, True)] * 4 + [
+            (silent, False)] * 12:
+        events.extend(segmenter.feed(samples.tobytes(), voiced))
+    ended = next(e for e in events if isinstance(e, UtteranceEnded))
+    assert ended.last_voiced_s == pytest.approx((5 + 14) * 0.03)
+    assert ended.heard_end_s == pytest.approx((5 + 10) * 0.03)
