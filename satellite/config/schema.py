@@ -141,6 +141,9 @@ class VadConfig:
     preroll_ms: int = opt(300, min=0, max=2000, live=True)
     hangover_ms: int = opt(300, min=60, max=3000, help="silence that ends an utterance", live=True)
     min_speech_ms: int = opt(250, min=0, max=5000, live=True)
+    speculate_ms: int = opt(30, min=10, max=3000, live=True,
+                            help="silence after which STT starts speculatively (webrtc's own "
+                                 "hangover already waited ~0.1 s; raise it for silero)")
     adaptive_endpoint: bool = opt(True, live=True,
                                   help="judge the speculative transcript: a finished question ends "
                                        "after min_hangover_ms, one that trails off ('and…') waits "
