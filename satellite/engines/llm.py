@@ -121,7 +121,7 @@ class SystemPromptStates:
 
     The prefix is the tokens two chats with this system prompt and different questions share
     (the system turn and the start of the user's), found with the model's own chat template.
-    Each state is ~1.2 MB of KV plus ~11 MB of logits for the default prompt and SmolLM2.
+    Each state is ~1.2 MB of KV (and one row of logits) for the default prompt and SmolLM2.
     """
 
     KEEP = 2  # the daemon's prompt and one other (a Wyoming client's, a test's)
@@ -154,7 +154,11 @@ class SystemPromptStates:
             return
         self._llama.reset()
         self._llama.eval(prefix)
-        self._states[system_prompt] = (prefix, self._llama.save_state())
+        state = self._llama.save_state()
+        # Without logits_all llama-cpp-python never reads its score rows (sampling is in
+        # llama.cpp): one row, broadcast on load, instead of a copy of every prefix token's.
+        state.scores = state.scores[-1:].copy()
+        self._states[system_prompt] = (prefix, state)
         self.saved += 1
         while len(self._states) > self.KEEP:
             self._states.popitem(last=False)
