@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from satellite.config.schema import Config
+from satellite.config.uris import check_llm_uri, tcp_address
 from satellite.errors import ConfigError
 
 ENV_PREFIX = "SATELLITE__"
@@ -62,6 +63,12 @@ def check_consistency(config: Config) -> None:
             f"'audio.barge_in' = true needs a wake word model ('wake.engine' micro or openwakeword, "
             f"not {config.wake.engine}): without an echo canceller the reply's own voice, heard "
             "by the microphone, would interrupt it")
+    for key, uri in (("stt.uri", config.stt.uri), ("tts.uri", config.tts.uri),
+                     ("intent.uri", config.intent.uri)):
+        if uri:
+            tcp_address(uri, key)
+    if config.llm.uri:
+        check_llm_uri(config.llm.uri)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

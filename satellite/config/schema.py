@@ -34,6 +34,11 @@ class SttConfig:
     compute_type: str = opt("int8", choices=("int8", "int8_float32", "float32"))
     threads: int = opt(0, min=0, max=64, help="0 = all cores")
     vad_filter: bool = opt(False, help="faster-whisper's own Silero filter (we segment already)")
+    uri: str = opt("", help="a Wyoming asr server, tcp://host:port (wyoming-faster-whisper, another "
+                            "satellite's serve); empty = the local model")
+    timeout_s: float = opt(10.0, min=0.5, max=300.0, help="with uri: the transcript comes within this")
+    fallback_local: bool = opt(False, help="with uri: load the local model too, and use it while the "
+                                           "remote is down or slow")
 
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -59,6 +64,16 @@ class LlmConfig:
     history_turns: int = opt(4, min=0, max=50, help="exchanges remembered per conversation")
     history_ttl_s: float = opt(300.0, min=0.0, help="a conversation older than this starts afresh")
     seed: int = opt(42)
+    uri: str = opt("", help="an OpenAI-compatible endpoint (http://gpu-box:8080/v1: llama.cpp, "
+                            "llama-cpp-python, Ollama, vLLM) or a Wyoming handle server "
+                            "(tcp://host:port); empty = the local GGUF")
+    model_name: str = opt("", help="with an http uri: the model the endpoint is asked for")
+    api_key_file: str = opt("", help="with an http uri: a file holding the API key")
+    api_key_env: str = opt("SATELLITE_LLM_API_KEY", help="or the environment variable that holds it")
+    timeout_s: float = opt(10.0, min=0.5, max=300.0,
+                           help="with uri: the first words, and each next piece, come within this")
+    fallback_local: bool = opt(False, help="with uri: load the local GGUF too, and use it while the "
+                                           "remote is down or slow")
 
 
 @dataclass(frozen=True)
@@ -79,6 +94,15 @@ class TtsConfig:
                                        "without waiting for the sentence to end; 0 = off")
     max_chunk_words: int = opt(16, min=0, max=200,
                                help="longer sentences are cut at commas: bounds Piper's memory")
+    uri: str = opt("", help="a Wyoming tts server, tcp://host:port (wyoming-piper, another "
+                            "satellite's serve); empty = the local voice")
+    remote_voice: str = opt("", help="with uri: the voice asked for; empty = the server's default")
+    remote_rate_hz: int = opt(22050, min=8000, max=48000,
+                              help="with uri: the remote voice's sample rate (chimes are made at it "
+                                   "until its first reply tells)")
+    timeout_s: float = opt(10.0, min=0.5, max=300.0, help="with uri: a sentence's audio comes within this")
+    fallback_local: bool = opt(False, help="with uri: load the local voice too, and use it while the "
+                                           "remote is down or slow")
 
 
 @dataclass(frozen=True)
@@ -160,6 +184,18 @@ class IntentConfig:
     language: str = opt("en")
     areas: list[str] = opt(["kitchen", "living room", "bedroom", "office", "bathroom", "garage"])
     entities: list[str] = opt(["kitchen lights", "bedroom lamp", "front door", "blinds"])
+    uri: str = opt("", help="a Wyoming intent server, tcp://host:port (recognize); empty = local hassil")
+    timeout_s: float = opt(3.0, min=0.2, max=60.0, help="with uri: the intent comes within this")
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    """What every remote engine shares: how the box reconnects to one that went away."""
+
+    reconnect_max_s: float = opt(30.0, min=1.0, max=600.0,
+                                 help="longest wait between reconnects to a remote that is down")
+    probe_interval_s: float = opt(30.0, min=1.0, max=3600.0,
+                                  help="a remote that is up is checked this often (/status, /readyz)")
 
 
 @dataclass(frozen=True)
@@ -242,6 +278,7 @@ class Config:
     wake: WakeConfig = field(default_factory=WakeConfig)
     intent: IntentConfig = field(default_factory=IntentConfig)
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
+    remote: RemoteConfig = field(default_factory=RemoteConfig)
     timers: TimersConfig = field(default_factory=TimersConfig)
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     health: HealthConfig = field(default_factory=HealthConfig)

@@ -15,6 +15,7 @@ from satellite.pipeline.memory import ConversationMemory
 from satellite.pipeline.scheduler import EngineScheduler
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.store import close_state_db, open_state_db
+from satellite.remote.monitor import RemoteMonitor
 from satellite.runtime.state import RuntimeState
 from satellite.timers import TimerService, TimerStore
 
@@ -30,8 +31,10 @@ def create_turn_service(config: Config, engines: Engines, state: RuntimeState | 
     if config.homeassistant.enabled:
         client = HomeAssistantClient(config.homeassistant, read_token(config.homeassistant), state,
                                      language=config.intent.language)
+    remotes = (RemoteMonitor(engines.links, state, config.remote, engines.fallbacks)
+               if engines.links else None)
     turns = TurnService(config, engines, scheduler, cache, memory, recognizer=recognizer_for(config),
-                        home=HomeRouter(client), state=state,
+                        home=HomeRouter(client), state=state, remotes=remotes,
                         close_db=functools.partial(close_state_db, conn) if conn is not None else None)
     if config.timers.enabled:
         turns.timers = TimerService(config.timers, TimerStore(conn) if conn is not None else None,

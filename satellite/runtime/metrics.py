@@ -81,6 +81,12 @@ class Metrics:
             "satellite_homeassistant_requests", "Sentences sent to Home Assistant's conversation "
             "agent, by outcome (action_done, query_answer, error, timeout, unreachable, refused)",
             ["result"], registry=r)
+        self.remote_failures = Counter(
+            "satellite_remote_failures", "Requests to a remote engine that failed, by stage (stt, "
+            "llm, tts, intent) and reason (unreachable, timeout, bad_answer, refused, down = refused "
+            "at once while it is down)", ["stage", "reason"], registry=r)
+        self.remote_up = Gauge("satellite_remote_up", "1 while the stage's remote server answers",
+                               ["stage"], registry=r)
         r.register(_ProcessMemory())
 
     def observe_stage(self, stage: str, milliseconds: float | None) -> None:
