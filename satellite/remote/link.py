@@ -52,7 +52,7 @@ class RemoteLink:
             detail = self.detail
         if wait_s > 0:
             raise RemoteError(f"the {self.what} at {self.uri} is down ({detail}); "
-                              f"next try in {wait_s:.0f} s", self.stage, "down")
+                              f"next try in {wait_s:.1f} s", self.stage, "down")
 
     def succeeded(self, detail: str | None = None) -> None:
         with self._lock:
