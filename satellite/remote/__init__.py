@@ -16,6 +16,7 @@ and probes a server that went away until it is back.
 from __future__ import annotations
 
 from satellite.remote.fallback import FallbackLlm, FallbackStt, FallbackTts
+from satellite.remote.intent import WyomingIntentRecognizer
 from satellite.remote.link import RemoteLink
 from satellite.remote.llm import OpenAiChatLlm, WyomingHandleLlm, read_api_key
 from satellite.remote.monitor import RemoteMonitor
@@ -30,6 +31,7 @@ __all__ = [
     "RemoteLink",
     "RemoteMonitor",
     "WyomingHandleLlm",
+    "WyomingIntentRecognizer",
     "WyomingStt",
     "WyomingTts",
     "read_api_key",
