@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import platform
+import socket
 import statistics
 import subprocess
 import sys
@@ -107,16 +108,22 @@ async def turns(configs: dict[str, Config], clip: str, rounds: int) -> dict[str,
 
 
 def hop_ms(uris: dict[str, str]) -> dict[str, float]:
+    """A request that does no work, one new connection each, p50 over ``HOP_ROUNDS``."""
+    whisper = tcp_address(uris["stt"], "stt.uri")  # its info event is small (wyoming-piper's lists
+    # every voice of its catalogue: ~100 KB of JSON per describe)
+
+    def tcp_connect() -> None:
+        socket.create_connection((whisper.host, whisper.port), timeout=10).close()
+
     def wyoming_describe() -> None:
-        address = tcp_address(uris["tts"], "tts.uri")
-        with WyomingSession(address, "tts", "server", Deadline(10.0)) as session:
+        with WyomingSession(whisper, "stt", "server", Deadline(10.0)) as session:
             session.write(Describe().event())
             while session.read().type != "info":
                 pass
 
     port = int(uris["llm"].rsplit(":", 1)[1].split("/")[0])
     result = {}
-    for name, call in (("wyoming_describe", wyoming_describe),
+    for name, call in (("tcp_connect", tcp_connect), ("wyoming_describe", wyoming_describe),
                        ("http_get_models", lambda: openai_answers(port))):
         took = []
         for _ in range(HOP_ROUNDS):
