@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import urllib.error
 import urllib.request
@@ -83,17 +84,20 @@ async def test_the_room_hears_which_server_is_down_and_the_llm_comes_back(
     try:
         async with asyncio.timeout(TIMEOUT_S):
             await daemon.started.wait()
-            while daemon.state.components["llm"].state != "degraded":
+            while (daemon.state.components["llm"].state != "degraded"
+                   or daemon.state.components["stt"].state != "ready"):  # each probe in its time
                 await asyncio.sleep(0.05)
         status, body = await asyncio.to_thread(get, f"http://127.0.0.1:{daemon.health.port}/readyz")
         assert status == 503 and any(r.startswith("llm: degraded") for r in body["reasons"])
-        assert daemon.state.components["stt"].state == "ready"
-        with llama_server(tmp_path / "llama.log", port):
+        with contextlib.ExitStack() as servers:
+            # started off the event loop: the daemon keeps serving (and probing) meanwhile
+            await asyncio.to_thread(servers.enter_context, llama_server(tmp_path / "llama.log", port))
             async with asyncio.timeout(TIMEOUT_S):
                 while daemon.state.components["llm"].state != "ready":
                     await asyncio.sleep(0.05)
             status, body = await asyncio.to_thread(get, f"http://127.0.0.1:{daemon.health.port}/readyz")
             assert status == 200, body
+            await asyncio.to_thread(servers.close)
     finally:
         daemon.should_exit.set()
         async with asyncio.timeout(TIMEOUT_S):
