@@ -66,7 +66,7 @@ def load_engines(config: Config, progress: Callable[[str, str], None] | None = N
     for path in config.tts.extra_voices if "tts" in only and not config.tts.uri else []:
         voice = timed(f"tts:{path}", lambda p=path: PiperTts(config.tts, voice_path=p))
         extra[voice.voice.name] = voice  # type: ignore[attr-defined]
-    loaded = {stage: e for stage, e in zip(ALL_STAGES, (stt, llm, tts), strict=True)
+    loaded: dict[str, Any] = {stage: e for stage, e in zip(ALL_STAGES, (stt, llm, tts), strict=True)
               if not isinstance(e, NotLoaded)}
     links = {stage: e.link for stage, e in loaded.items() if getattr(e, "link", None) is not None}
     fallbacks = frozenset(stage for stage, e in loaded.items() if getattr(e, "local", None) is not None)
