@@ -27,6 +27,16 @@ class InputError(SatelliteError):
     """A client's request is malformed or over a configured limit."""
 
 
+class RemoteError(SatelliteError):
+    """A remote engine (a Wyoming server, an OpenAI-compatible endpoint) is down, too slow, or
+    answered something that is not an answer."""
+
+    def __init__(self, text: str, stage: str, reason: str = "unreachable"):
+        super().__init__(text)
+        self.stage = stage  # stt | llm | tts | intent
+        self.reason = reason  # unreachable | timeout | bad_answer | refused | down
+
+
 class SpeechSetError(SatelliteError):
     """Benchmark or test speech cannot be made or found (espeak-ng failing, no manifest)."""
 
@@ -37,6 +47,7 @@ __all__ = [
     "ConfigError",
     "InputError",
     "ModelError",
+    "RemoteError",
     "SatelliteError",
     "SpeechSetError",
 ]

@@ -19,6 +19,7 @@ import yaml
 
 from satellite.config.languages import DEFAULT_LANGUAGE, LANGUAGE_CODE, language_defaults
 from satellite.config.schema import Config
+from satellite.config.uris import check_llm_uri, tcp_address
 from satellite.errors import ConfigError
 
 ENV_PREFIX = "SATELLITE__"
@@ -84,6 +85,12 @@ def check_consistency(config: Config) -> None:
         raise ConfigError(
             f"'assist_satellite.uri' and 'wyoming.uri' are both {config.wyoming.uri}: the satellite "
             "role and the provider need a port each (defaults: 10700 and 10300)")
+    for key, uri in (("stt.uri", config.stt.uri), ("tts.uri", config.tts.uri),
+                     ("intent.uri", config.intent.uri)):
+        if uri:
+            tcp_address(uri, key)
+    if config.llm.uri:
+        check_llm_uri(config.llm.uri)
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

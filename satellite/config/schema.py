@@ -39,6 +39,11 @@ class SttConfig:
     window_s: float = opt(10.0, min=8.0, max=30.0,
                           help="Whisper's encoder window for a short question (30 = faster-whisper's "
                                "padding): ~4x less STT time at 10 s, same WER on the dev set")
+    uri: str = opt("", help="a Wyoming asr server, tcp://host:port (wyoming-faster-whisper, another "
+                            "satellite's serve); empty = the local model")
+    timeout_s: float = opt(10.0, min=0.5, max=300.0, help="with uri: the transcript comes within this")
+    fallback_local: bool = opt(False, help="with uri: load the local model too, and use it while the "
+                                           "remote is down or slow")
 
 
 DEFAULT_SYSTEM_PROMPT = (
@@ -65,6 +70,16 @@ class LlmConfig:
     history_turns: int = opt(4, min=0, max=50, help="exchanges remembered per conversation")
     history_ttl_s: float = opt(300.0, min=0.0, help="a conversation older than this starts afresh")
     seed: int = opt(42)
+    uri: str = opt("", help="an OpenAI-compatible endpoint (http://gpu-box:8080/v1: llama.cpp, "
+                            "llama-cpp-python, Ollama, vLLM) or a Wyoming handle server "
+                            "(tcp://host:port); empty = the local GGUF")
+    model_name: str = opt("", help="with an http uri: the model the endpoint is asked for")
+    api_key_file: str = opt("", help="with an http uri: a file holding the API key")
+    api_key_env: str = opt("SATELLITE_LLM_API_KEY", help="or the environment variable that holds it")
+    timeout_s: float = opt(10.0, min=0.5, max=300.0,
+                           help="with uri: the first words, and each next piece, come within this")
+    fallback_local: bool = opt(False, help="with uri: load the local GGUF too, and use it while the "
+                                           "remote is down or slow")
 
 
 @dataclass(frozen=True)
@@ -86,6 +101,15 @@ class TtsConfig:
                                        "without waiting for the sentence to end; 0 = off")
     max_chunk_words: int = opt(16, min=0, max=200,
                                help="longer sentences are cut at commas: bounds Piper's memory")
+    uri: str = opt("", help="a Wyoming tts server, tcp://host:port (wyoming-piper, another "
+                            "satellite's serve); empty = the local voice")
+    remote_voice: str = opt("", help="with uri: the voice asked for; empty = the server's default")
+    remote_rate_hz: int = opt(22050, min=8000, max=48000,
+                              help="with uri: the remote voice's sample rate (chimes are made at it "
+                                   "until its first reply tells)")
+    timeout_s: float = opt(10.0, min=0.5, max=300.0, help="with uri: a sentence's audio comes within this")
+    fallback_local: bool = opt(False, help="with uri: load the local voice too, and use it while the "
+                                           "remote is down or slow")
 
 
 @dataclass(frozen=True)
@@ -179,6 +203,18 @@ class IntentConfig:
     entities: list[str] = opt(["kitchen lights", "bedroom lamp", "front door", "blinds"],
                               help="device names; with another top-level 'language', that language's "
                                    "defaults")
+    uri: str = opt("", help="a Wyoming intent server, tcp://host:port (recognize); empty = local hassil")
+    timeout_s: float = opt(3.0, min=0.2, max=60.0, help="with uri: the intent comes within this")
+
+
+@dataclass(frozen=True)
+class RemoteConfig:
+    """What every remote engine shares: how the box reconnects to one that went away."""
+
+    reconnect_max_s: float = opt(30.0, min=1.0, max=600.0,
+                                 help="longest wait between reconnects to a remote that is down")
+    probe_interval_s: float = opt(30.0, min=1.0, max=3600.0,
+                                  help="a remote that is up is checked this often (/status, /readyz)")
 
 
 @dataclass(frozen=True)
@@ -307,6 +343,7 @@ class Config:
     wake: WakeConfig = field(default_factory=WakeConfig)
     intent: IntentConfig = field(default_factory=IntentConfig)
     homeassistant: HomeAssistantConfig = field(default_factory=HomeAssistantConfig)
+    remote: RemoteConfig = field(default_factory=RemoteConfig)
     timers: TimersConfig = field(default_factory=TimersConfig)
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     assist_satellite: AssistSatelliteConfig = field(default_factory=AssistSatelliteConfig)

@@ -124,7 +124,9 @@ class SatelliteDaemon:
         config = self.config
         loop = asyncio.get_running_loop()
         for stage in ALL_STAGES:
-            self.state.set_component(stage, "starting", "loading model")
+            remote = getattr(config, stage).uri
+            self.state.set_component(stage, "starting",
+                                     f"connecting to {remote}" if remote else "loading model")
         input_on = self.audio and config.audio.input != "none"
         output_on = self.audio and config.audio.output != "none"
         self.state.set_component("mic", "starting" if input_on else "off",
@@ -159,14 +161,15 @@ class SatelliteDaemon:
 
     async def _self_test(self) -> None:
         assert self.turns is not None
+        local = [stage for stage in ALL_STAGES if stage not in self.turns.engines.links]
         if self.config.daemon.self_test:
             self.notifier.status("self-testing models")
-            for stage in ALL_STAGES:
+            for stage in local:
                 self.state.set_component(stage, "starting", "self-test")
             took_ms = await self.turns.self_test()  # ModelError ends startup with one message
             _LOGGER.info("engines self-tested: %s",
-                         ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in took_ms.items()))
-        for stage in ALL_STAGES:
+                         ", ".join(f"{stage} {ms:.0f} ms" for stage, ms in took_ms.items()) or "none local")
+        for stage in local:  # a remote stage's state is its link's (RemoteMonitor)
             self.state.set_component(stage, "ready")
 
     def _summary(self) -> str:

@@ -44,7 +44,7 @@ from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
 from satellite.errors import AudioError
 from satellite.pipeline.endpointing import Ending, judge
-from satellite.pipeline.failures import SPOKEN_PHRASES
+from satellite.pipeline.failures import REMOTE_DOWN, SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.segmenter import (
     SegmentEvent,
@@ -92,12 +92,26 @@ class Listener:
     async def prepare(self) -> None:
         """Render the spoken apologies now, while the engines are idle; timers ring in this room."""
         if self.playback.sink is not None:
-            self.playback.phrases = await self.turns.prerender(SPOKEN_PHRASES)
+            self.playback.phrases = await self.turns.prerender(self._apologies())
         if self.bell is not None:
             self.bell.attach()
             self.bell.announce_missed()
         if self.assist is not None:
             await self.assist.prepare()
+
+    def _apologies(self) -> tuple[str, ...]:
+        """What the room may hear when a turn fails: the common apologies, and for each remote
+        stage the one that names it."""
+        remote = tuple(REMOTE_DOWN[stage] for stage in self.turns.engines.links if stage in REMOTE_DOWN)
+        return SPOKEN_PHRASES + remote
+
+    async def _say_apology(self, text: str) -> None:
+        """A prerendered apology; one that could not be rendered at start (its remote voice was
+        down) is rendered now if the voice is back, within ``tts.timeout_s``."""
+        if text not in self.playback.phrases and self.playback.sink is not None:
+            self.playback.phrases.update(await self.turns.prerender((text,)))
+        if not await self.playback.say(text) and self.playback.sink is not None:
+            _LOGGER.warning("the apology %r could not be played", text)
 
     def reconfigure(self, config: Config) -> None:
         """Apply what can change while running (SIGHUP): VAD, wake and turn-taking settings."""
@@ -287,7 +301,7 @@ class Listener:
         except Exception as error:
             failure = self.turns.record_failure("mic", error)
             if not isinstance(error, AudioError):
-                await self.playback.say(failure.spoken)
+                await self._say_apology(failure.spoken)
                 self.playback.finished(self.clock())
 
     async def _run_turn(self, pending: PendingTurn,

@@ -6,6 +6,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from satellite.config.schema import Config
 from satellite.engines.llm import ChatMessage, LanguageModel, LlamaCppLlm
@@ -23,6 +24,8 @@ class Engines:
     tts: TextToSpeech
     extra_voices: dict[str, TextToSpeech] = field(default_factory=dict)
     load_s: dict[str, float] = field(default_factory=dict)
+    links: dict[str, Any] = field(default_factory=dict)  # stage -> RemoteLink, for remote stages
+    fallbacks: frozenset[str] = frozenset()  # remote stages with the local engine behind them
 
     def voices(self) -> dict[str, TextToSpeech]:
         return {self.tts.voice.name: self.tts, **self.extra_voices}
@@ -58,15 +61,48 @@ def load_engines(config: Config, progress: Callable[[str, str], None] | None = N
         return engine
 
     # Catalog names (llm.model: lfm2-1.2b) become paths here; nothing is downloaded.
-    stt = timed("stt", lambda: WhisperStt(resolved_stt(config))) if "stt" in only else NotLoaded("stt")
-    llm = timed("llm", lambda: LlamaCppLlm(resolved_llm(config))) if "llm" in only else NotLoaded("llm")
-    tts_config = resolved_tts(config) if "tts" in only else config.tts
-    tts = timed("tts", lambda: PiperTts(tts_config)) if "tts" in only else NotLoaded("tts")
+    stt = _stage("stt", config, only, timed, lambda: WhisperStt(resolved_stt(config)))
+    llm = _stage("llm", config, only, timed, lambda: LlamaCppLlm(resolved_llm(config)))
+    tts = _stage("tts", config, only, timed, lambda: PiperTts(resolved_tts(config)))
     extra: dict[str, TextToSpeech] = {}
-    for path in tts_config.extra_voices if "tts" in only else []:
+    tts_config = resolved_tts(config) if "tts" in only and not config.tts.uri else config.tts
+    for path in tts_config.extra_voices if "tts" in only and not config.tts.uri else []:
         voice = timed(f"tts:{path}", lambda p=path: PiperTts(tts_config, voice_path=p))
         extra[voice.voice.name] = voice  # type: ignore[attr-defined]
-    return Engines(stt, llm, tts, extra, load_s)  # type: ignore[arg-type]
+    loaded: dict[str, Any] = {stage: e for stage, e in zip(ALL_STAGES, (stt, llm, tts), strict=True)
+              if not isinstance(e, NotLoaded)}
+    links = {stage: e.link for stage, e in loaded.items() if getattr(e, "link", None) is not None}
+    fallbacks = frozenset(stage for stage, e in loaded.items() if getattr(e, "local", None) is not None)
+    return Engines(stt, llm, tts, extra, load_s, links, fallbacks)  # type: ignore[arg-type]
+
+
+def _stage(stage: str, config: Config, only: tuple[str, ...],
+           timed: Callable[[str, Callable[[], object]], object], local: Callable[[], object]) -> object:
+    """The stage's engine: local, remote (``uri`` set: no model loaded), or remote with the local
+    engine behind it (``fallback_local``)."""
+    if stage not in only:
+        return NotLoaded(stage)
+    section = getattr(config, stage)
+    if not section.uri:
+        return timed(stage, local)
+    from satellite import remote  # only a box with a remote stage imports the clients
+
+    reconnect_max_s = config.remote.reconnect_max_s
+    remote_engine: Any
+    if stage == "stt":
+        remote_engine = remote.WyomingStt(config.stt, reconnect_max_s)
+    elif stage == "tts":
+        remote_engine = remote.WyomingTts(config.tts, reconnect_max_s)
+    elif config.llm.uri.startswith("tcp://"):
+        remote_engine = remote.WyomingHandleLlm(config.llm, reconnect_max_s)
+    else:
+        remote_engine = remote.OpenAiChatLlm(config.llm, remote.read_api_key(config.llm),
+                                             reconnect_max_s)
+    _LOGGER.info("%s: remote, %s", stage, section.uri)
+    if not section.fallback_local:
+        return remote_engine
+    wrapper = {"stt": remote.FallbackStt, "llm": remote.FallbackLlm, "tts": remote.FallbackTts}[stage]
+    return wrapper(remote_engine, timed(stage, local), remote_engine.link)
 
 
 __all__ = [

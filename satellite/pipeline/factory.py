@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from typing import Any
 
 from satellite.config.paths import resolve_state_dir
 from satellite.config.schema import Config
@@ -15,6 +16,7 @@ from satellite.pipeline.memory import ConversationMemory
 from satellite.pipeline.scheduler import EngineScheduler
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.store import close_state_db, open_state_db
+from satellite.remote import RemoteMonitor, WyomingIntentRecognizer
 from satellite.runtime.state import RuntimeState
 from satellite.timers import TimerService, TimerStore
 
@@ -30,15 +32,23 @@ def create_turn_service(config: Config, engines: Engines, state: RuntimeState | 
     if config.homeassistant.enabled:
         client = HomeAssistantClient(config.homeassistant, read_token(config.homeassistant), state,
                                      language=config.intent.language)
-    turns = TurnService(config, engines, scheduler, cache, memory, recognizer=recognizer_for(config),
-                        home=HomeRouter(client, config.language), state=state,
+    links = dict(engines.links)
+    recognizer: Any
+    if config.intent.enabled and config.intent.uri:  # the fast path on a Wyoming intent server
+        recognizer = WyomingIntentRecognizer(config.intent, config.remote.reconnect_max_s)
+        links["intent"] = recognizer.link
+    else:
+        recognizer = recognizer_for(config)
+    remotes = RemoteMonitor(links, state, config.remote, engines.fallbacks) if links else None
+    turns = TurnService(config, engines, scheduler, cache, memory, recognizer=recognizer,
+                        home=HomeRouter(client, config.language), state=state, remotes=remotes,
                         close_db=functools.partial(close_state_db, conn) if conn is not None else None)
     if config.timers.enabled:
         turns.timers = TimerService(config.timers, TimerStore(conn) if conn is not None else None,
                                     db=turns.db, metrics=state.metrics,
                                     language=config.intent.language)
         state.timers = turns.timers.snapshot
-    if client is not None:
+    if client is not None and not config.intent.uri:
         def learn_names(names: HomeNames) -> None:  # the recognizer knows the home's own names
             turns.recognizer = recognizer_for(config, names.areas, names.entities)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from satellite.errors import AudioError, BusyError, InputError, SatelliteError
+from satellite.errors import AudioError, BusyError, InputError, RemoteError, SatelliteError
 
 
 @dataclass(frozen=True)
@@ -18,6 +18,11 @@ class Failure:
 BUSY = "Sorry, I'm busy right now. Please ask me again in a moment."
 TOO_LONG = "Sorry, that was too much for me. Please ask a shorter question."
 BROKEN = "Sorry, something went wrong. Please try again."
+REMOTE_DOWN = {  # a remote engine is down or too slow: the room hears which one
+    "stt": "Sorry, my speech recognition server isn't answering right now.",
+    "llm": "Sorry, my language model server isn't answering right now.",
+    "tts": "Sorry, my speech server isn't answering right now.",
+}
 SPOKEN_PHRASES = (BUSY, TOO_LONG, BROKEN)  # rendered at start, so saying them needs no engine
 
 
@@ -26,6 +31,8 @@ def classify(error: BaseException) -> Failure:
         return Failure("busy", "busy", BUSY, True)
     if isinstance(error, InputError):
         return Failure("bad_request", "bad-request", TOO_LONG, True)
+    if isinstance(error, RemoteError):
+        return Failure("remote", "remote-unavailable", REMOTE_DOWN.get(error.stage, BROKEN), True)
     if isinstance(error, AudioError):
         return Failure("audio_output", "audio", BROKEN, True)
     if isinstance(error, SatelliteError):

@@ -28,7 +28,7 @@ from satellite.engines import Engines
 from satellite.engines.llm import ChatMessage
 from satellite.engines.stt import Transcript
 from satellite.engines.tts import TextToSpeech
-from satellite.errors import InputError, ModelError
+from satellite.errors import InputError, ModelError, RemoteError
 from satellite.intents.recognizer import IntentMatch, IntentRecognizer
 from satellite.pipeline.cache import CachedReply, ResponseCache
 from satellite.pipeline.context import fit_context
@@ -42,6 +42,7 @@ from satellite.pipeline.sentences import SentenceSplitter, split_sentences
 from satellite.pipeline.speech_chunks import speech_chunks
 from satellite.pipeline.store import StateDbWorker
 from satellite.pipeline.turn import ReplySentence, TurnEvent, TurnRequest, TurnResult, TurnTimings
+from satellite.remote.monitor import RemoteMonitor
 from satellite.runtime.heap import trim_heap
 from satellite.runtime.state import RuntimeState
 from satellite.timers import TimerService
@@ -64,6 +65,7 @@ class TurnService:
                  cache: ResponseCache, memory: ConversationMemory, *,
                  recognizer: IntentRecognizer | None = None, home: HomeRouter | None = None,
                  timers: TimerService | None = None,
+                 remotes: RemoteMonitor | None = None,
                  state: RuntimeState | None = None,
                  db: StateDbWorker | None = None, close_db: Callable[[], None] | None = None,
                  clock: Callable[[], float] = time.perf_counter,
@@ -76,6 +78,7 @@ class TurnService:
         self.recognizer = recognizer
         self.home = home or HomeRouter(None)
         self.timers = timers
+        self.remotes = remotes  # publishes and re-probes the remote engines' links
         self.missed_timers: list[Timer] = []  # ran out while the process was down: to announce
         self.state = state if state is not None else RuntimeState()
         self.db = db or StateDbWorker()
@@ -332,9 +335,10 @@ class TurnService:
     # -- lifecycle -----------------------------------------------------------------------------
 
     async def self_test(self) -> dict[str, float]:
-        """One tiny inference per engine (ms each), which also warms them: the LLM keeps the
+        """One tiny inference per local engine (ms each), which also warms them: the LLM keeps the
         system prompt's state for the first real turn, the intent recognizer its compiled sentences.
-        Raises ``ModelError`` when one fails."""
+        Raises ``ModelError`` when one fails. Remote stages are left to the ``RemoteMonitor``: a
+        remote that is down at start is a degraded component, not a box that cannot start."""
         llm, prompt = self.engines.llm, self.config.llm.system_prompt
         tests: dict[str, Callable[[], Any]] = {
             "stt": lambda: self.engines.stt.transcribe(Pcm.silence(0.5)),
@@ -344,6 +348,8 @@ class TurnService:
         }
         took_ms: dict[str, float] = {}
         for stage, test in tests.items():
+            if stage in self.engines.links:  # a remote: the monitor probes it, and it may be down
+                continue
             start = self.clock()
             try:
                 await self.scheduler.run(stage, test, priority=Priority.ROOM)
@@ -351,24 +357,32 @@ class TurnService:
                 raise ModelError(f"{stage} self-test failed: {type(error).__name__}: {error}"
                                  ) from error
             took_ms[stage] = self._ms(start)
-        if self.recognizer is not None:  # hassil compiles its sentences on first use (~0.35 s)
+        if isinstance(self.recognizer, IntentRecognizer):  # hassil compiles its sentences on first
+            # use (~0.35 s); a remote recognizer is the monitor's
             start = self.clock()
             await self.recognize("turn on the light")
             took_ms["intent"] = self._ms(start)
         return took_ms
 
     async def prerender(self, texts: tuple[str, ...]) -> dict[str, Pcm]:
-        """Audio of fixed phrases, made now so that saying them later needs no engine."""
+        """Audio of fixed phrases, made now so that saying them later needs no engine. A remote
+        voice that is down leaves its phrases out (``render_missing`` tries again later)."""
         rendered: dict[str, Pcm] = {}
         for text in texts:
-            blocks = await self.scheduler.run("tts", lambda t=text: list(self.engines.tts.synthesize(t)),
-                                              priority=Priority.ROOM)
+            try:
+                blocks = await self.scheduler.run(
+                    "tts", lambda t=text: list(self.engines.tts.synthesize(t)), priority=Priority.ROOM)
+            except RemoteError as error:
+                _LOGGER.warning("phrase %r not rendered ahead: %s", text, error)
+                continue
             if blocks:
                 rendered[text] = Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz)
         return rendered
 
     async def start(self) -> None:
-        """Connect what the service talks to (Home Assistant); never waits for it."""
+        """Connect what the service talks to (Home Assistant, remote engines); never waits for it."""
+        if self.remotes is not None:
+            await self.remotes.start()
         if self.home.client is not None:
             await self.home.client.start()
         if self.timers is not None:
@@ -378,6 +392,8 @@ class TurnService:
                              self.timers.answers.missed(self.missed_timers, self.timers.now()))
 
     async def stop(self) -> None:
+        if self.remotes is not None:
+            await self.remotes.close()
         if self.timers is not None:
             await self.timers.close()
         if self.home.client is not None:

@@ -100,6 +100,12 @@ class Metrics:
         self.assist_timer_events = Counter(
             "satellite_assist_timer_events", "Timer events from Home Assistant, by type", ["type"],
             registry=r)
+        self.remote_failures = Counter(
+            "satellite_remote_failures", "Requests to a remote engine that failed, by stage (stt, "
+            "llm, tts, intent) and reason (unreachable, timeout, bad_answer, refused, down = refused "
+            "at once while it is down)", ["stage", "reason"], registry=r)
+        self.remote_up = Gauge("satellite_remote_up", "1 while the stage's remote server answers",
+                               ["stage"], registry=r)
         r.register(_ProcessMemory())
 
     def observe_stage(self, stage: str, milliseconds: float | None) -> None:
