@@ -81,7 +81,8 @@ def check_consistency(config: Config) -> None:
             f"not {config.wake.engine}): without an echo canceller the reply's own voice, heard "
             "by the microphone, would interrupt it")
     if (config.assist_satellite.enabled and config.wyoming.enabled
-            and config.assist_satellite.uri == config.wyoming.uri):
+            and config.assist_satellite.uri == config.wyoming.uri
+            and not config.wyoming.uri.endswith(":0")):  # port 0: each gets a free port
         raise ConfigError(
             f"'assist_satellite.uri' and 'wyoming.uri' are both {config.wyoming.uri}: the satellite "
             "role and the provider need a port each (defaults: 10700 and 10300)")

@@ -116,3 +116,7 @@ def test_the_satellite_role_and_the_provider_cannot_share_a_port() -> None:
     config = load_config(None, env={}, overrides={"wyoming.uri": "tcp://0.0.0.0:10700",
                                                   "assist_satellite.mode": "local"})
     assert config.wyoming.uri == "tcp://0.0.0.0:10700"
+    # Port 0 is "any free port": each role gets its own (tests, benchmarks).
+    both_free = load_config(None, env={}, overrides={"wyoming.uri": "tcp://127.0.0.1:0",
+                                                     "assist_satellite.uri": "tcp://127.0.0.1:0"})
+    assert both_free.assist_satellite.uri == both_free.wyoming.uri
