@@ -180,3 +180,18 @@ def test_the_sound_ends_where_the_voice_does_not_where_the_vad_stops_calling_it_
     ended = next(e for e in events if isinstance(e, UtteranceEnded))
     assert ended.last_voiced_s == pytest.approx((5 + 14) * 0.03)
     assert ended.heard_end_s == pytest.approx((5 + 10) * 0.03)
+
+
+def test_a_faint_fricative_the_vad_left_out_still_counts_as_sound() -> None:
+    import numpy as np
+
+    silent, loud = np.zeros(FRAME, "<i2"), np.full(FRAME, 3000, "<i2")
+    hiss = np.full(FRAME, 800, "<i2")  # the "s" of "lights": sound, but not speech to the VAD
+    segmenter = make()
+    events: list[object] = []
+    for samples, voiced in [(silent, False)] * 5 + [(loud, True)] * 10 + [(hiss, False)] * 2 + [
+            (silent, False)] * 12:
+        events.extend(segmenter.feed(samples.tobytes(), voiced))
+    ended = next(e for e in events if isinstance(e, UtteranceEnded))
+    assert ended.last_voiced_s == pytest.approx((5 + 10) * 0.03)
+    assert ended.heard_end_s == pytest.approx((5 + 12) * 0.03)
