@@ -135,7 +135,8 @@ class Listener:
         if self.assist is not None:
             self.assist.hear(pcm, self.frontend.stream_s + pcm.seconds)
         if not gated and self.wake.listening():
-            self.wake.hear(pcm.audio, self.frontend.stream_s + pcm.seconds)
+            self.wake.hear(pcm.audio, self.frontend.stream_s + pcm.seconds,
+                           live=self.frontend.ahead_s < PACED_AHEAD_S)
         for event in self.frontend.feed(pcm, now, gated=gated):
             self._on_segment(event)
         if self.playback.speaking and self.config.audio.barge_in:

@@ -69,11 +69,12 @@ class WakeGate:
         starts with the wake word is cut at it like any other (a cheap model: ~1.6 % CPU)."""
         return self.detector is not None
 
-    def hear(self, audio: bytes, stream_s: float) -> None:
-        """Hand a chunk to the model's thread; a backlog is counted and dropped."""
+    def hear(self, audio: bytes, stream_s: float, live: bool = True) -> None:
+        """Hand a chunk to the model's thread. From a live source a backlog is counted and
+        dropped (the room goes on); audio read faster than real time (a file) waits its turn."""
         assert self.detector is not None
         seconds = len(audio) / 32000  # 16 kHz 16-bit mono
-        if self._backlog_s + seconds > WAKE_BACKLOG_S:
+        if live and self._backlog_s + seconds > WAKE_BACKLOG_S:
             self.metrics.audio_overruns.labels(device="wake").inc()
             return
         self.backlog += 1
