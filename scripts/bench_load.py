@@ -145,9 +145,9 @@ def load_clips(dev_dir: Path | None, limit: int) -> list[Pcm]:
     return [read_wav(clip.path) for clip in speech.clips(limit)]
 
 
-async def main(args: argparse.Namespace) -> int:
-    clips = load_clips(args.dev_dir, 8)
-    state = tempfile.mkdtemp(prefix="bench-load-state-")
+async def start_serve(prefix: str) -> tuple[asyncio.subprocess.Process, int, asyncio.Task[None]]:
+    """``satellite serve`` (response cache off) on a free port, ready; its stderr drained."""
+    state = tempfile.mkdtemp(prefix=prefix)
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "satellite", "--state-dir", state, "--set", "cache.enabled=false",
         "serve", "--uri", "tcp://127.0.0.1:0", "--no-zeroconf", "--no-health", cwd=REPO,
@@ -163,7 +163,12 @@ async def main(args: argparse.Namespace) -> int:
                 port = int(match.group(1))
         while b"satellite ready" not in await process.stderr.readline():
             pass
-    drain = asyncio.create_task(_drain(process.stderr))
+    return process, port, asyncio.create_task(_drain(process.stderr))
+
+
+async def main(args: argparse.Namespace) -> int:
+    clips = load_clips(args.dev_dir, 8)
+    process, port, drain = await start_serve("bench-load-state-")
     rss_before = rss_mb(process.pid)
     outcomes: list[Outcome] = []
     deadline = time.monotonic() + args.seconds

@@ -17,37 +17,20 @@ import asyncio
 import os
 import platform
 import sys
-import tempfile
 import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bench_load import WYOMING_AT, _drain, load_clips, request, rss_mb  # noqa: E402
+from bench_load import load_clips, request, rss_mb, start_serve  # noqa: E402
 
 SAMPLES_AT = (10, 50, 100, 200, 300, 400, 500, 750, 1000)
 
 
 async def main(args: argparse.Namespace) -> int:
     clips = load_clips(None, 8)
-    state = tempfile.mkdtemp(prefix="bench-soak-state-")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "satellite", "--state-dir", state, "--set", "cache.enabled=false",
-        "serve", "--uri", "tcp://127.0.0.1:0", "--no-zeroconf", "--no-health", cwd=REPO,
-        env={**os.environ, "SATELLITE_CONFIG": ""}, stderr=asyncio.subprocess.PIPE)
-    assert process.stderr is not None
-    port = None
-    async with asyncio.timeout(180):
-        while port is None:
-            line = (await process.stderr.readline()).decode()
-            if not line:
-                raise SystemExit("satellite serve exited before listening")
-            if match := WYOMING_AT.search(line):
-                port = int(match.group(1))
-        while b"satellite ready" not in await process.stderr.readline():
-            pass
-    drain = asyncio.create_task(_drain(process.stderr))
+    process, port, drain = await start_serve("bench-soak-state-")
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"command: scripts/bench_soak.py --turns {args.turns}\n")
     print("| after turn | resident MB | wall s |\n|---|---|---|")
