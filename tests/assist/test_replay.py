@@ -32,7 +32,7 @@ from wyoming.vad import VoiceStarted, VoiceStopped
 
 from satellite.assist import RunOutcome
 from satellite.assist.server import AssistSatelliteServer
-from satellite.audio import Pcm, read_wav, to_stt_format
+from satellite.audio import Pcm, read_wav
 from satellite.audio.sinks import WavDirSink
 from satellite.daemon.assist_turns import HA_FAILED, HA_SILENT, AssistTurns
 from satellite.daemon.listener import Listener
@@ -42,6 +42,7 @@ from satellite.pipeline import create_turn_service
 from satellite.timers import ring_pcm
 from tests.conftest import make_config
 from tests.daemon.conftest import spoken
+from tests.hearing import heard_text
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 TIMEOUT_S = 30.0
@@ -203,7 +204,7 @@ async def test_a_home_command_goes_to_the_pipeline_and_its_streamed_answer_is_pl
     assert (turn.source, turn.transcript, turn.reply) == (
         "ha_pipeline", "turn on the kitchen lights", "Turned on the light")
     (heard,) = [read_wav(p, convert=False) for p in box.sink.written]
-    assert "turned on" in engines.stt.transcribe(to_stt_format(heard)).text.lower()
+    assert "turned on" in heard_text(engines, heard).lower()
     metrics = box.listener.turns.state.metrics
     assert metrics.assist_runs.labels(outcome=RunOutcome.ANSWERED.value)._value.get() == 1.0
 
@@ -280,7 +281,7 @@ async def test_home_assistant_timers_show_on_status_and_ring_in_the_room(
     ring = ring_pcm(engines.tts.voice.sample_rate_hz)
     await until(lambda: any(read_wav(p, convert=False).audio == ring.audio for p in box.sink.written))
     await until(lambda: timers.ringing == [], timeout_s=TIMEOUT_S)  # timers.max_ring_s = 4 s
-    heard = [engines.stt.transcribe(to_stt_format(read_wav(p, convert=False))).text.lower()
+    heard = [heard_text(engines, read_wav(p, convert=False)).lower()
              for p in box.sink.written if read_wav(p, convert=False).audio != ring.audio]
     assert any("done" in text for text in heard)  # announced like the box's own timers
 

@@ -23,6 +23,7 @@ from satellite.runtime.state import RuntimeState
 from satellite.timers import ring_pcm
 from tests.conftest import make_config
 from tests.daemon.conftest import dev_clip, spoken, timeline
+from tests.hearing import heard_text
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 120.0
@@ -358,7 +359,7 @@ async def test_a_failed_turn_is_answered_out_loud_and_the_next_one_works(
     await listener.prepare()  # the apologies are rendered while the engines are free
     await listen(listener, turns.state, WavFileSource(wav, realtime=False))
     assert len(sink.written) == 2
-    heard = [engines.stt.transcribe(to_stt_format(read_wav(path))).text.lower()
+    heard = [heard_text(engines, read_wav(path)).lower()
              for path in sink.written]
     assert "something went wrong" in heard[0]  # the LLM failed: the room is told so
     assert "home assistant" in heard[1]  # and the next one is answered (truthfully: no HA here)
@@ -422,7 +423,7 @@ async def test_a_timer_rings_in_the_room_until_stop_without_the_wake_word(
     played = [read_wav(p, convert=False) for p in sink.written]
     rings = [p for p in played if p.audio == ring.audio]
     assert 2 <= len(rings) <= 4  # it rang from ~4.5 s until "stop" at ~12 s, not for 30 s
-    heard = [engines.stt.transcribe(to_stt_format(p)).text.lower() for p in played
+    heard = [heard_text(engines, p).lower() for p in played
              if p.audio != ring.audio]
     assert any("done" in text for text in heard)  # "Your timer is done." before the rings
     assert listener.turns.timers is not None and listener.turns.timers.ringing == []
@@ -430,8 +431,12 @@ async def test_a_timer_rings_in_the_room_until_stop_without_the_wake_word(
 
 async def test_a_question_that_trails_off_is_not_cut_at_the_pause(tmp_path: Path, engines: Engines
                                                                   ) -> None:
-    """"Turn on the kitchen lights and … the hallway lamp": one question, heard in real time."""
-    wav = timeline(0.5, spoken(engines, "Turn on the kitchen lights and"), 0.7,
+    """"Turn on the kitchen lights and then … the hallway lamp": one question, heard in real time.
+
+    "and then": tiny.en hears a lone trailing "and" as "in." or drops it now and then (Piper's
+    voice varies per synthesis); "and then." it keeps every time.
+    """
+    wav = timeline(0.5, spoken(engines, "Turn on the kitchen lights and then"), 0.7,
                    spoken(engines, "the hallway lamp."), 2.0).write(tmp_path / "trailing.wav")
     heard: dict[bool, list[str]] = {}
     for adaptive in (True, False):

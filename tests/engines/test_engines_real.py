@@ -2,29 +2,14 @@
 
 from __future__ import annotations
 
-import re
 import time
 
 from satellite.audio import Pcm, to_stt_format
 from satellite.engines import Engines
 from satellite.engines.llm import ChatMessage
+from tests.hearing import wer, words
 
 WER_BOUND = 0.25  # measured ~0.10 at beam 5 on this set (see docs/benchmarks.md)
-
-
-def words(text: str) -> list[str]:
-    return re.sub(r"[^a-z0-9' ]", " ", text.lower()).split()
-
-
-def wer(reference: str, hypothesis: str) -> float:
-    ref, hyp = words(reference), words(hypothesis)
-    prev = list(range(len(hyp) + 1))
-    for i, r in enumerate(ref, 1):
-        cur = [i] + [0] * len(hyp)
-        for j, h in enumerate(hyp, 1):
-            cur[j] = min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (r != h))
-        prev = cur
-    return prev[-1] / max(1, len(ref))
 
 
 NUMBER_WORDS = {"5": "five", "7": "seven", "30": "thirty", "6": "six", "144": "one hundred forty four",

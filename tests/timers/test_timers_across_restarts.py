@@ -11,10 +11,11 @@ from pathlib import Path
 
 import pytest
 
-from satellite.audio import read_wav, to_stt_format
+from satellite.audio import read_wav
 from satellite.engines import Engines
 from tests.conftest import REPO
 from tests.daemon.test_faults import SHUTDOWN_BOUND_S, satellite
+from tests.hearing import heard_text
 
 pytestmark = pytest.mark.slow
 
@@ -57,7 +58,7 @@ async def test_a_timer_that_ran_out_while_the_box_was_down_is_announced(
         daemon.process.send_signal(signal.SIGTERM)
         assert await daemon.exit_code(SHUTDOWN_BOUND_S + 10) == 0
     (announcement,) = sorted(replies.glob("reply-*.wav"))
-    heard = engines.stt.transcribe(to_stt_format(read_wav(announcement))).text.lower()
+    heard = heard_text(engines, read_wav(announcement)).lower()
     assert "tea" in heard and "while i was off" in heard, heard
     assert "went off" in daemon.log or "tea" in daemon.log
 
