@@ -13,6 +13,7 @@ for the default prompt with SmolLM2 on 2 cores).
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Generator, Iterator
@@ -60,7 +61,7 @@ class LlamaCppLlm:
             self._llama = Llama(
                 model_path=str(self.path),
                 n_ctx=config.n_ctx,
-                n_threads=config.n_threads or None,
+                n_threads=config.n_threads or os.cpu_count() or 1,  # llama-cpp-python: half
                 seed=config.seed,
                 verbose=False,
             )

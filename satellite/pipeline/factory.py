@@ -26,7 +26,9 @@ def create_turn_service(config: Config, engines: Engines, state: RuntimeState | 
     conn = open_state_db(resolve_state_dir(config.state_dir))
     cache = ResponseCache(conn, config.cache, engines.llm.identity, config.llm.system_prompt)
     memory = ConversationMemory(conn, config.llm.history_turns, config.llm.history_ttl_s)
-    scheduler = EngineScheduler(config.scheduler.workers, config.scheduler.max_queue)
+    local_voice_and_llm = not {"llm", "tts"} & set(engines.links)  # they share this box's cores
+    scheduler = EngineScheduler(config.scheduler.workers, config.scheduler.max_queue,
+                                pauses_for={"llm": ("tts",)} if local_voice_and_llm else None)
     state = state if state is not None else RuntimeState()
     client = None
     if config.homeassistant.enabled:

@@ -182,3 +182,83 @@ async def test_after_shutdown_requests_are_refused_not_hung() -> None:
     scheduler.shutdown()
     with pytest.raises(BusyError, match="shutting down"):
         await asyncio.wait_for(scheduler.run("stt", lambda: 1), 5)
+
+
+def counting(produced: list[int], cancel: threading.Event) -> Iterator[int]:
+    for i in range(1000):
+        if cancel.is_set():
+            return
+        produced.append(i)
+        time.sleep(0.002)
+        yield i
+
+
+async def test_the_llm_stream_pauses_while_the_voice_computes() -> None:
+    """The reply's first audio gets the cores: no LLM item is made while a TTS unit runs."""
+    scheduler = EngineScheduler(workers=3, pauses_for={"llm": ("tts",)})
+    produced: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def synthesize() -> str:
+        started.set()
+        release.wait(5)
+        return "audio"
+
+    stream = scheduler.stream("llm", lambda cancel: counting(produced, cancel))
+    got = [await anext(stream)]  # the LLM has started
+    voice = asyncio.create_task(scheduler.run("tts", synthesize))
+    await asyncio.to_thread(started.wait, 5)
+    paused_at = len(produced)
+    await asyncio.sleep(0.3)
+    assert len(produced) <= paused_at + 1  # at most the item in hand when the voice started
+    release.set()
+    assert await asyncio.wait_for(voice, 5) == "audio"
+    while len(got) < paused_at + 20:
+        got.append(await asyncio.wait_for(anext(stream), 5))  # and it goes on
+    await stream.aclose()
+    assert got == list(range(len(got)))
+    scheduler.shutdown()
+
+
+async def test_a_pause_for_the_voice_is_bounded_and_ends_when_the_stream_is_closed(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("satellite.pipeline.scheduler.MAX_PAUSE_S", 0.2)
+    scheduler = EngineScheduler(workers=3, pauses_for={"llm": ("tts",)})
+    produced: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def stuck_voice() -> None:
+        started.set()
+        release.wait(10)
+
+    voice = asyncio.create_task(scheduler.run("tts", stuck_voice))
+    await asyncio.to_thread(started.wait, 5)
+    stream = scheduler.stream("llm", lambda cancel: counting(produced, cancel))
+    got = [await asyncio.wait_for(anext(stream), 5) for _ in range(3)]  # one item per bounded pause
+    assert got == [0, 1, 2]
+    await stream.aclose()
+    # closed mid-pause: the LLM engine is free long before the stuck voice returns
+    assert await asyncio.wait_for(scheduler.run("llm", lambda: "free"), 1) == "free"
+    release.set()
+    await asyncio.wait_for(voice, 5)
+    scheduler.shutdown()
+
+
+async def test_without_pauses_the_llm_runs_beside_the_voice() -> None:
+    scheduler = EngineScheduler(workers=3)
+    produced: list[int] = []
+    started, release = threading.Event(), threading.Event()
+
+    def synthesize() -> None:
+        started.set()
+        release.wait(5)
+
+    voice = asyncio.create_task(scheduler.run("tts", synthesize))
+    await asyncio.to_thread(started.wait, 5)
+    stream = scheduler.stream("llm", lambda cancel: counting(produced, cancel))
+    got = [await asyncio.wait_for(anext(stream), 1) for _ in range(30)]
+    assert got == list(range(30))
+    await stream.aclose()
+    release.set()
+    await asyncio.wait_for(voice, 5)
+    scheduler.shutdown()
