@@ -128,12 +128,17 @@ def main() -> None:
             "--snd-command", f"{sys.executable} {work / 'speaker.py'} {heard} {rate}",
             "--no-wyoming", "--no-health"]
         process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
-        peak_mb = end_mb = 0.0
+        peak_mb = end_mb = ready_mb = 0.0
         log_lines: list[str] = []
+        turn_peaks: list[float] = []  # the peak so far at each turn's log line: which turn raised it
         assert process.stderr is not None
         for line in process.stderr:
             log_lines.append(line)
             peak_mb = max(peak_mb, _rss_mb(process.pid, "VmHWM"))
+            if "listening on" in line and not ready_mb:
+                ready_mb = peak_mb
+            if TURN.search(line):
+                turn_peaks.append(peak_mb)
             if "end of audio input" in line:
                 end_mb = _rss_mb(process.pid, "VmRSS")
         code = process.wait()
@@ -145,13 +150,13 @@ def main() -> None:
         replies = [float(x) for x in heard.read_text().split()] if heard.exists() else []
     turns = [(m.group(1), m.group(2), float(m.group(3))) for m in map(TURN.search, log_lines) if m]
     rows = []
-    for t, (text, _), turn in zip(said, asked, turns, strict=False):
+    for t, (text, _), turn, turn_peak in zip(said, asked, turns, turn_peaks, strict=False):
         after = [r for r in replies if r > t]
         if not after or after[0] - t > args.gap_s:
             continue
         rows.append({"question": text, "source": turn[1], "outside_ms": (after[0] - t) * 1000.0,
-                     "daemon_ms": turn[2]})
-    report(args, rows, len(asked), peak_mb, end_mb)
+                     "daemon_ms": turn[2], "peak_mb_so_far": turn_peak})
+    report(args, rows, len(asked), peak_mb, end_mb, ready_mb)
     if args.json:
         args.json.write_text(json.dumps(rows, indent=2))
 
@@ -168,7 +173,7 @@ def _rss_mb(pid: int, field: str) -> float:
 
 
 def report(args: argparse.Namespace, rows: list[dict], asked: int, peak_mb: float,
-           end_mb: float) -> None:
+           end_mb: float, ready_mb: float) -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"command: scripts/bench_room.py --clips {args.clips} --gap-s {args.gap_s} --wake "
           f"{args.wake} {' '.join('--set ' + s for s in args.set)}")
@@ -186,7 +191,8 @@ def report(args: argparse.Namespace, rows: list[dict], asked: int, peak_mb: floa
         print(f"| {name} ({len(group)}) | {statistics.median(outside):.0f} ms | "
               f"{percentile(outside, 0.95):.0f} ms | {statistics.median(own):.0f} ms | "
               f"{statistics.median(diff):+.0f} ms, {max(abs(d) for d in diff):.0f} ms |")
-    print(f"\nresident memory of the daemon: peak {peak_mb:.0f} MB, at the end of input {end_mb:.0f} MB")
+    print(f"\nresident memory of the daemon: peak {peak_mb:.0f} MB ({ready_mb:.0f} MB when it was ready "
+          f"to listen), at the end of input {end_mb:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -168,6 +168,10 @@ class VadConfig:
     speculate_ms: int = opt(30, min=10, max=3000, live=True,
                             help="silence after which STT starts speculatively (webrtc's own "
                                  "hangover already waited ~0.1 s; raise it for silero)")
+    sound_gap_ms: int = opt(70, min=0, max=1000, live=True,
+                            help="STT also starts after this much quiet below the room's noise "
+                                 "following loud speech, before the VAD lets go (~60 ms sooner); "
+                                 "0 = the VAD alone")
     adaptive_endpoint: bool = opt(True, live=True,
                                   help="judge the speculative transcript: a finished question ends "
                                        "after min_hangover_ms, one that trails off ('and…') waits "

@@ -22,7 +22,8 @@ OFFSETS_KEPT = 200  # chunks (4 s of 20 ms reads) over which the input's pace is
 def segmenter_options(config: Config) -> dict[str, Any]:
     return {"preroll_ms": config.vad.preroll_ms, "hangover_ms": config.vad.hangover_ms,
             "min_speech_ms": config.vad.min_speech_ms,
-            "max_utterance_s": config.vad.max_utterance_s, "speculate_ms": config.vad.speculate_ms}
+            "max_utterance_s": config.vad.max_utterance_s, "speculate_ms": config.vad.speculate_ms,
+            "sound_gap_ms": config.vad.sound_gap_ms}
 
 
 class VadFrontEnd:

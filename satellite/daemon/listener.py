@@ -226,7 +226,7 @@ class Listener:
         trailing off → it waits the whole ``trailing_hangover_ms`` for the rest."""
         vad = self.config.vad
         segmenter = self.frontend.segmenter
-        if (segmenter.utterance != utterance or segmenter.silence_ms == 0.0
+        if (segmenter.utterance != utterance or not segmenter.speculating
                 or not self.runner.speculating(task)):
             return  # it ended already, or speech resumed
         if task.cancelled() or task.exception() is not None or not vad.adaptive_endpoint:

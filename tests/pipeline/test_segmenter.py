@@ -195,3 +195,63 @@ def test_a_faint_fricative_the_vad_left_out_still_counts_as_sound() -> None:
     ended = next(e for e in events if isinstance(e, UtteranceEnded))
     assert ended.last_voiced_s == pytest.approx((5 + 10) * 0.03)
     assert ended.heard_end_s == pytest.approx((5 + 12) * 0.03)
+
+
+def sounds(pattern: str) -> list[tuple[bytes, bool]]:
+    """'#' = loud and voiced, '~' = quiet but the VAD still calls it voiced (its release, or a
+    soft voice), '.' = quiet and silent, '!' = loud but silent (a click)."""
+    loud = (3000).to_bytes(2, "little", signed=True) * FRAME
+    quiet = (40).to_bytes(2, "little", signed=True) * FRAME
+    return [(loud if ch in "#!" else quiet, ch in "#~") for ch in pattern]
+
+
+def feed_sounds(segmenter: VadSegmenter, pattern: str) -> list[tuple[int, object]]:
+    """(frame index, event) for each event."""
+    return [(i, event) for i, (frame, voiced) in enumerate(sounds(pattern))
+            for event in segmenter.feed(frame, voiced)]
+
+
+def test_a_quiet_gap_starts_speculation_before_the_vad_lets_go() -> None:
+    """70 ms of quiet after loud speech: SilenceBegan while the VAD still says 'voiced'."""
+    pattern = "." * 5 + "#" * 20 + "~" * 4 + "." * 12
+    events = feed_sounds(make(speculate_ms=30, sound_gap_ms=70), pattern)
+    kinds = [(i, type(e)) for i, e in events]
+    assert kinds == [(5, SpeechStarted), (27, SilenceBegan), (38, UtteranceEnded)]  # hangover 300
+    began, ended = events[1][1], events[2][1]
+    assert isinstance(began, SilenceBegan) and isinstance(ended, UtteranceEnded)
+    assert began.last_voiced_s == pytest.approx(0.75)  # where the sound stopped, not the VAD
+    assert ended.pcm == began.pcm  # the speculative transcript is of the final audio
+    assert ended.last_voiced_s == pytest.approx(0.87)  # the VAD's own figure is kept
+    assert ended.heard_end_s == pytest.approx(0.75)
+    vad_only = [(i, type(e)) for i, e in feed_sounds(make(speculate_ms=30), pattern)]
+    assert (29, SilenceBegan) in vad_only  # 60 ms later without the quiet gap
+
+
+def test_loud_speech_after_a_quiet_gap_resumes_and_is_kept() -> None:
+    pattern = "." * 5 + "#" * 10 + "~" * 3 + "#" * 10 + "~" * 3 + "." * 12
+    events = feed_sounds(make(speculate_ms=30, sound_gap_ms=70), pattern)
+    assert [type(e) for _, e in events] == [SpeechStarted, SilenceBegan, SpeechResumed,
+                                            SilenceBegan, UtteranceEnded]
+    ended = events[-1][1]
+    assert isinstance(ended, UtteranceEnded) and ended.pcm == events[3][1].pcm
+    assert len(ended.pcm.audio) == (3 + 10 + 3 + 10 + 3) * FRAME * 2  # both parts, pre-roll 3
+
+
+def test_a_soft_voice_after_a_quiet_gap_is_not_cut() -> None:
+    """Quiet but voiced for longer than the VAD's release: the person goes on softly; the gap's
+    speculation is dropped and the VAD alone ends this utterance, with all of it."""
+    pattern = "." * 5 + "#" * 10 + "~" * 15 + "." * 12
+    events = feed_sounds(make(speculate_ms=30, sound_gap_ms=70), pattern)
+    assert [type(e) for _, e in events] == [SpeechStarted, SilenceBegan, SpeechResumed,
+                                            SilenceBegan, UtteranceEnded]
+    began, ended = events[3][1], events[4][1]
+    assert isinstance(began, SilenceBegan) and isinstance(ended, UtteranceEnded)
+    assert len(ended.pcm.audio) == (3 + 10 + 15 + 1) * FRAME * 2  # the soft part and one silent
+    assert ended.pcm == began.pcm
+
+
+def test_a_loud_room_never_looks_quiet() -> None:
+    """Noise in the pre-roll as loud as the speech: no quiet gap, the VAD decides."""
+    pattern = "!" * 5 + "#" * 10 + "!" * 4 + "." * 12
+    events = feed_sounds(make(speculate_ms=30, sound_gap_ms=70), pattern)
+    assert [(i, type(e)) for i, e in events][:2] == [(5, SpeechStarted), (15, SilenceBegan)]
