@@ -25,6 +25,7 @@ from satellite.pipeline import (
     TurnService,
     create_turn_service,
 )
+from satellite.pipeline.scheduler import Priority
 from tests.conftest import make_config
 
 
@@ -289,3 +290,53 @@ async def test_a_question_too_long_for_the_context_is_refused_clearly(tmp_path: 
     assert failure.code == "bad-request" and "shorter" in failure.spoken
     events = await collect(ask(turns, "and a short one", speak=False))  # the service goes on
     assert events[-1].reply == "Sure."
+
+
+class CountingLlm(FakeLlm):
+    """Counts the pieces it has made, so a test can see whether it ran during a synthesis."""
+
+    def __init__(self, pieces: list[str], delay_s: float = 0.02):
+        super().__init__(pieces, delay_s)
+        self.made = 0
+
+    def stream(self, messages: list[ChatMessage], cancel: threading.Event | None = None,
+               max_tokens: int | None = None) -> Iterator[str]:
+        for piece in super().stream(messages, cancel, max_tokens):
+            self.made += 1
+            yield piece
+
+
+class SlowTts(FakeTts):
+    """Takes 0.2 s per chunk and notes how many LLM pieces were made meanwhile."""
+
+    def __init__(self, llm: CountingLlm) -> None:
+        super().__init__()
+        self.llm = llm
+        self.made_during: list[int] = []
+
+    def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
+        before = self.llm.made
+        time.sleep(0.2)
+        self.made_during.append(self.llm.made - before)
+        yield from super().synthesize(text, speaker)
+
+
+async def test_the_llm_waits_while_the_local_voice_synthesizes(tmp_path: Path) -> None:
+    """On a small box the first audio gets the cores: no token is made during a TTS chunk."""
+    llm = CountingLlm(["The sea is big."] + [" It is deep."] * 30)
+    tts = SlowTts(llm)
+    turns = create_turn_service(make_config(tmp_path, tts__lead_words=0),
+                                Engines(FakeStt(""), llm, tts))  # type: ignore[arg-type]
+    await collect(turns.answer(TurnRequest("Tell me about the sea.", priority=Priority.ROOM)))
+    assert len(tts.made_during) >= 2
+    assert max(tts.made_during) <= 1  # at most the piece in hand when the chunk started
+
+
+async def test_a_remote_voice_does_not_hold_the_llm_back(tmp_path: Path) -> None:
+    llm = CountingLlm(["The sea is big."] + [" It is deep."] * 30)
+    tts = SlowTts(llm)
+    engines = Engines(FakeStt(""), llm, tts, links={"tts": object()})  # type: ignore[arg-type]
+    turns = create_turn_service(make_config(tmp_path, tts__lead_words=0), engines)
+    assert turns.scheduler.pauses_for == {}  # its cores are elsewhere
+    await collect(turns.answer(TurnRequest("Tell me about the sea.", priority=Priority.ROOM)))
+    assert max(tts.made_during) >= 3
