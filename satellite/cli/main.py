@@ -18,6 +18,7 @@ from satellite.cli.flags import overrides_from_args
 from satellite.config import Config, load_config
 from satellite.config.schema import choices_of
 from satellite.errors import SatelliteError
+from satellite.runtime.heap import limit_arenas
 
 COMMANDS: list[ModuleType] = [transcribe, ask, say, turn, check, cache, bench, models, run]
 
@@ -49,6 +50,7 @@ def configure_logging(config: Config, one_shot: bool = False) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    limit_arenas()  # before any engine thread allocates
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

@@ -94,7 +94,7 @@ class TtsConfig:
     volume: float = opt(1.0, min=0.0, max=4.0)
     extra_voices: list[str] = opt([], help="more Piper .onnx files (or catalog names) served over Wyoming")
     low_memory: bool = opt(True, help="onnxruntime arena off: ~190 MB less RSS, slightly slower")
-    lead_words: int = opt(3, min=0, max=20,
+    lead_words: int = opt(2, min=0, max=20,
                           help="first words of a reply synthesized alone, for a sooner first audio")
     first_clause_words: int = opt(4, min=0, max=50,
                                   help="speak the reply's first clause (up to a comma) this long or more "
