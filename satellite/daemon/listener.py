@@ -264,6 +264,9 @@ class Listener:
             self.runner.drop_speculation()
             self._await_question()
             return
+        _LOGGER.debug("utterance %d ended (%s): sound end %.3f s, VAD's last voiced %.3f s, decided "
+                      "%.3f s (stream time); wall offset %.3f", event.utterance, event.reason,
+                      event.heard_end_s, event.last_voiced_s, event.decided_s, self.frontend.wall_offset)
         pending = PendingTurn(event, self.frontend.wall_time(event.heard_end_s), addressed is True,
                               wake_s, ring_only,
                               _after_wake_word(event.pcm, event.audio_start_s, wake_s,

@@ -10,7 +10,7 @@ no clock and tests drive it with plain data:
   audio so far, which is exactly what ``UtteranceEnded`` will carry if speech
   does not resume, so a caller can start STT early and keep its result;
 - with ``sound_gap_ms``, ``SilenceBegan`` comes sooner: after that much quiet
-  (below twice the pre-roll's noise) following loud speech, while the VAD still
+  (below twice the room's noise, from the pre-roll) following loud speech, while the VAD still
   calls the frames voiced. WebRTC's VAD lets go ~0.1 s after the voice stops
   (0.13 s p50 to the first silent 30 ms frame on the bench and dev clips); 70 ms
   of quiet is ~60 ms sooner, and as rarely fooled by a pause inside speech as a
@@ -185,7 +185,7 @@ class VadSegmenter:
             self._voiced = 1
             self._last_voiced_len = len(self._frames)
             if self._gap_blocks:
-                self._threshold = max(SOUND_FLOOR, 2 * self._peak(b"".join(self._frames[:-1])))
+                self._threshold = self._room_threshold(self._frames[:-1])
                 self._hear(frame)
             return [SpeechStarted(self._utterance, index * self.frame_s)]
 
@@ -280,9 +280,16 @@ class VadSegmenter:
         self._hangover_override = None  # judged again at the next silence
         return SpeechResumed(self._utterance, index * self.frame_s)
 
-    @staticmethod
-    def _peak(audio: bytes) -> int:
-        return int(np.abs(np.frombuffer(audio, dtype="<i2").astype(np.int32)).max(initial=0))
+    def _room_threshold(self, preroll: list[bytes]) -> int:
+        """Loud = above twice the room's noise: the pre-roll's quieter 10 ms blocks (its 25th
+        percentile). Not its loudest: the VAD often calls speech a frame or more after the
+        voice began, and the pre-roll then holds the first syllable (a threshold from that cut
+        the sound's end ~80 ms early)."""
+        samples = np.abs(np.frombuffer(b"".join(preroll), dtype="<i2").astype(np.int32))
+        blocks = samples[:len(samples) - len(samples) % self._block].reshape(-1, self._block)
+        if not len(blocks):
+            return SOUND_FLOOR
+        return max(SOUND_FLOOR, 2 * int(np.percentile(blocks.max(axis=1), 25)))
 
     def _hear(self, frame: bytes) -> bool:
         """Follow the frame's loudness in 10 ms blocks; True if a block was loud."""
@@ -306,13 +313,11 @@ class VadSegmenter:
         return Pcm(b"".join(self._frames[:min(len(self._frames), end)]), self.rate_hz)
 
     def _sound_end_s(self) -> float:
-        """End of the last 10 ms whose peak is above the room's noise (twice the pre-roll's peak,
-        at least ``SOUND_FLOOR``), from ``SOUND_SEARCH_S`` before the VAD's last voiced frame to
+        """End of the last 10 ms whose peak is above the room's noise (``_room_threshold``, at
+        least ``SOUND_FLOOR``), from ``SOUND_SEARCH_S`` before the VAD's last voiced frame to
         the decision: the VAD keeps faint fricatives ("lights") out of speech on one side and
         calls ~0.1 s after the voice speech on the other."""
-        preroll = self._start_index - self._audio_start_index
-        noise = np.frombuffer(b"".join(self._frames[:preroll]), dtype="<i2")
-        threshold = max(SOUND_FLOOR, 2 * int(np.abs(noise.astype(np.int32)).max(initial=0)))
+        threshold = self._room_threshold(self._frames[:self._start_index - self._audio_start_index])
         audio = np.frombuffer(b"".join(self._frames), dtype="<i2")
         block = self.rate_hz // 100
         first = max(0, self._last_voiced_len * self.frame_samples - int(SOUND_SEARCH_S * self.rate_hz))

@@ -199,10 +199,12 @@ def test_a_faint_fricative_the_vad_left_out_still_counts_as_sound() -> None:
 
 def sounds(pattern: str) -> list[tuple[bytes, bool]]:
     """'#' = loud and voiced, '~' = quiet but the VAD still calls it voiced (its release, or a
-    soft voice), '.' = quiet and silent, '!' = loud but silent (a click)."""
-    loud = (3000).to_bytes(2, "little", signed=True) * FRAME
-    quiet = (40).to_bytes(2, "little", signed=True) * FRAME
-    return [(loud if ch in "#!" else quiet, ch in "#~") for ch in pattern]
+    soft voice), '.' = quiet and silent, '!' = loud but silent (a click, or a syllable the VAD
+    has not called yet), 's' = faint but above the floor and silent (a final "s")."""
+    def frame(level: int) -> bytes:
+        return level.to_bytes(2, "little", signed=True) * FRAME
+    levels = {"#": 3000, "!": 3000, "s": 1000}
+    return [(frame(levels.get(ch, 40)), ch in "#~") for ch in pattern]
 
 
 def feed_sounds(segmenter: VadSegmenter, pattern: str) -> list[tuple[int, object]]:
@@ -255,3 +257,14 @@ def test_a_loud_room_never_looks_quiet() -> None:
     pattern = "!" * 5 + "#" * 10 + "!" * 4 + "." * 12
     events = feed_sounds(make(speculate_ms=30, sound_gap_ms=70), pattern)
     assert [(i, type(e)) for i, e in events][:2] == [(5, SpeechStarted), (15, SilenceBegan)]
+
+
+def test_the_sound_end_counts_a_faint_ending_when_the_vad_called_speech_late() -> None:
+    """The pre-roll holds the first syllable (the VAD called it a frame late): the room's noise
+    is still judged from its quiet part, and the faint final "s" is the end of the sound."""
+    pattern = "." * 8 + "!" + "#" * 20 + "ss" + "." * 14
+    events = feed_sounds(make(speculate_ms=30, sound_gap_ms=70), pattern)
+    ended = events[-1][1]
+    assert isinstance(ended, UtteranceEnded)
+    assert ended.last_voiced_s == pytest.approx(0.87)  # the VAD's last voiced frame
+    assert ended.heard_end_s == pytest.approx(0.93)  # after the two faint frames
