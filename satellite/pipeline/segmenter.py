@@ -18,7 +18,9 @@ no clock and tests drive it with plain data:
 - ``SpeechResumed`` when speech comes back after a ``SilenceBegan`` (discard the
   speculative work): a loud block after a quiet-gap ``SilenceBegan``, or the VAD
   still calling it speech ``SOFT_SPEECH_MS`` later (a soft voice goes on), or a
-  voiced frame after a VAD ``SilenceBegan``;
+  voiced frame after a VAD ``SilenceBegan``. Quiet gaps are only trusted in a
+  quiet room (``QUIET_ROOM``): with a TV or the reply's own echo in the pre-roll,
+  a soft last word could pass for quiet, and the VAD alone decides;
 - ``UtteranceEnded`` after ``hangover_ms`` of silence (or at the maximum length,
   or at the end of input) with its audio and the end-of-speech delay: the time
   from the end of the last voiced frame to the decision;
@@ -93,7 +95,8 @@ class SpeechDiscarded:
 
 
 SOUND_FLOOR = 300  # -41 dBFS: quieter than this is not the person's voice
-SOFT_SPEECH_MS = 150  # voiced this long after a quiet gap began: the person goes on, softly
+SOFT_SPEECH_MS = 90  # voiced this long after a quiet gap began: the person goes on, softly
+QUIET_ROOM = 2 * SOUND_FLOOR  # quiet gaps are trusted only below this threshold (no TV, no echo)
 SOUND_SEARCH_S = 0.5  # how far before the VAD's last voiced frame the sound's end is looked for
 
 SegmentEvent = SpeechStarted | SilenceBegan | SpeechResumed | UtteranceEnded | SpeechDiscarded
@@ -186,6 +189,7 @@ class VadSegmenter:
             self._last_voiced_len = len(self._frames)
             if self._gap_blocks:
                 self._threshold = self._room_threshold(self._frames[:-1])
+                self._gaps_off = self._threshold > QUIET_ROOM  # a loud room: the VAD alone
                 self._hear(frame)
             return [SpeechStarted(self._utterance, index * self.frame_s)]
 
