@@ -289,22 +289,26 @@ class VadSegmenter:
         percentile). Not its loudest: the VAD often calls speech a frame or more after the
         voice began, and the pre-roll then holds the first syllable (a threshold from that cut
         the sound's end ~80 ms early)."""
-        samples = np.abs(np.frombuffer(b"".join(preroll), dtype="<i2").astype(np.int32))
-        blocks = samples[:len(samples) - len(samples) % self._block].reshape(-1, self._block)
-        if not len(blocks):
+        peaks = self._block_peaks(b"".join(preroll))
+        if not len(peaks):
             return SOUND_FLOOR
-        return max(SOUND_FLOOR, 2 * int(np.percentile(blocks.max(axis=1), 25)))
+        return max(SOUND_FLOOR, 2 * int(np.percentile(peaks, 25)))
+
+    def _block_peaks(self, audio: bytes) -> np.ndarray:
+        """The peak of each whole 10 ms block of ``audio`` (a partial last block is left out)."""
+        samples = np.abs(np.frombuffer(audio, dtype="<i2").astype(np.int32))
+        return samples[:len(samples) - len(samples) % self._block].reshape(-1, self._block).max(
+            axis=1, initial=0)
 
     def _hear(self, frame: bytes) -> bool:
         """Follow the frame's loudness in 10 ms blocks; True if a block was loud."""
-        samples = np.abs(np.frombuffer(frame, dtype="<i2").astype(np.int32))
-        blocks = samples[:len(samples) - len(samples) % self._block].reshape(-1, self._block)
-        loud = np.nonzero(blocks.max(axis=1) > self._threshold)[0]
+        peaks = self._block_peaks(frame)
+        loud = np.nonzero(peaks > self._threshold)[0]
         if not len(loud):
-            self._quiet_blocks += len(blocks)
+            self._quiet_blocks += len(peaks)
             return False
         self._loud_seen = True
-        self._quiet_blocks = len(blocks) - 1 - int(loud[-1])
+        self._quiet_blocks = len(peaks) - 1 - int(loud[-1])
         return True
 
     def _sound_gap_start_s(self) -> float:
@@ -322,17 +326,13 @@ class VadSegmenter:
         the decision: the VAD keeps faint fricatives ("lights") out of speech on one side and
         calls ~0.1 s after the voice speech on the other."""
         threshold = self._room_threshold(self._frames[:self._start_index - self._audio_start_index])
-        audio = np.frombuffer(b"".join(self._frames), dtype="<i2")
-        block = self.rate_hz // 100
         first = max(0, self._last_voiced_len * self.frame_samples - int(SOUND_SEARCH_S * self.rate_hz))
-        first -= first % block
-        searched = audio[first:len(audio) - (len(audio) - first) % block]
-        peaks = np.abs(searched.astype(np.int32)).reshape(-1, block).max(axis=1)
-        loud = np.nonzero(peaks > threshold)[0]
+        first -= first % self._block
+        loud = np.nonzero(self._block_peaks(b"".join(self._frames)[2 * first:]) > threshold)[0]
         if not len(loud):
             return self._last_voiced_s()
         return (self._audio_start_index * self.frame_samples + first
-                + (int(loud[-1]) + 1) * block) / self.rate_hz
+                + (int(loud[-1]) + 1) * self._block) / self.rate_hz
 
     def _finish(self, reason: str) -> SegmentEvent:
         voiced_ms = self._voiced * self.frame_s * 1000.0

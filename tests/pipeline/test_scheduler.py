@@ -193,21 +193,27 @@ def counting(produced: list[int], cancel: threading.Event) -> Iterator[int]:
         yield i
 
 
-async def test_the_llm_stream_pauses_while_the_voice_computes() -> None:
-    """The reply's first audio gets the cores: no LLM item is made while a TTS unit runs."""
-    scheduler = EngineScheduler(workers=3, pauses_for={"llm": ("tts",)})
-    produced: list[int] = []
+async def voice_held(scheduler: EngineScheduler) -> tuple[asyncio.Task[str], threading.Event]:
+    """A TTS unit computing on its thread until the returned event is set; it returns "audio"."""
     started, release = threading.Event(), threading.Event()
 
     def synthesize() -> str:
         started.set()
-        release.wait(5)
+        release.wait(10)
         return "audio"
 
-    stream = scheduler.stream("llm", lambda cancel: counting(produced, cancel))
-    got = [await anext(stream)]  # the LLM has started
     voice = asyncio.create_task(scheduler.run("tts", synthesize))
     await asyncio.to_thread(started.wait, 5)
+    return voice, release
+
+
+async def test_the_llm_stream_pauses_while_the_voice_computes() -> None:
+    """The reply's first audio gets the cores: no LLM item is made while a TTS unit runs."""
+    scheduler = EngineScheduler(workers=3, pauses_for={"llm": ("tts",)})
+    produced: list[int] = []
+    stream = scheduler.stream("llm", lambda cancel: counting(produced, cancel))
+    got = [await anext(stream)]  # the LLM has started
+    voice, release = await voice_held(scheduler)
     paused_at = len(produced)
     await asyncio.sleep(0.3)
     assert len(produced) <= paused_at + 1  # at most the item in hand when the voice started
@@ -225,14 +231,7 @@ async def test_a_pause_for_the_voice_is_bounded_and_ends_when_the_stream_is_clos
     monkeypatch.setattr("satellite.pipeline.scheduler.MAX_PAUSE_S", 0.2)
     scheduler = EngineScheduler(workers=3, pauses_for={"llm": ("tts",)})
     produced: list[int] = []
-    started, release = threading.Event(), threading.Event()
-
-    def stuck_voice() -> None:
-        started.set()
-        release.wait(10)
-
-    voice = asyncio.create_task(scheduler.run("tts", stuck_voice))
-    await asyncio.to_thread(started.wait, 5)
+    voice, release = await voice_held(scheduler)  # stuck
     stream = scheduler.stream("llm", lambda cancel: counting(produced, cancel))
     got = [await asyncio.wait_for(anext(stream), 5) for _ in range(3)]  # one item per bounded pause
     assert got == [0, 1, 2]
@@ -247,14 +246,7 @@ async def test_a_pause_for_the_voice_is_bounded_and_ends_when_the_stream_is_clos
 async def test_without_pauses_the_llm_runs_beside_the_voice() -> None:
     scheduler = EngineScheduler(workers=3)
     produced: list[int] = []
-    started, release = threading.Event(), threading.Event()
-
-    def synthesize() -> None:
-        started.set()
-        release.wait(5)
-
-    voice = asyncio.create_task(scheduler.run("tts", synthesize))
-    await asyncio.to_thread(started.wait, 5)
+    voice, release = await voice_held(scheduler)
     stream = scheduler.stream("llm", lambda cancel: counting(produced, cancel))
     got = [await asyncio.wait_for(anext(stream), 1) for _ in range(30)]
     assert got == list(range(30))
