@@ -121,6 +121,8 @@ class CacheConfig:
     store_audio: bool = opt(True, help="keep the spoken reply so a hit needs no TTS")
     max_audio_bytes: int = opt(64 * 1024 * 1024, min=0,
                                help="reply audio kept in all; the least recently used goes first")
+    phrase_audio_bytes: int = opt(4 * 1024 * 1024, min=0,
+                                  help="audio of fixed answers' sentences kept in memory; 0 = off")
 
 
 @dataclass(frozen=True)

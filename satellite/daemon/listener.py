@@ -93,6 +93,7 @@ class Listener:
         """Render the spoken apologies now, while the engines are idle; timers ring in this room."""
         if self.playback.sink is not None:
             self.playback.phrases = await self.turns.prerender(self._apologies())
+            await self.turns.keep_common_phrases()
         if self.bell is not None:
             self.bell.attach()
             self.bell.announce_missed()

@@ -62,6 +62,14 @@ class ReplyGuard:
     def stopped(self) -> bool:
         return self.stopped_because is not None
 
+    def may_begin(self, words: str) -> bool:
+        """Whether a reply whose first sentence begins with ``words`` may be heard before that
+        sentence ends: nothing in them claims an action, and they do not begin the question
+        parroted back (both decided on the whole sentence by ``accept``)."""
+        norm = _norm(words)
+        return (bool(norm) and not self.accepted and not self.stopped and not claims_action(words)
+                and not (self._echo and self._echo.startswith(norm)))
+
     def accept(self, sentence: str) -> str | None:
         """The text to speak for this sentence, or None; check ``stopped`` to end generation."""
         if self.stopped:

@@ -77,6 +77,13 @@ class HomeRouter:
         self.language = language
         self._conversations: collections.OrderedDict[str, str] = collections.OrderedDict()
 
+    def common_replies(self) -> tuple[str, ...]:
+        """The fixed replies this room will hear most: "never mind", and without Home Assistant
+        the refusals of every home command and question."""
+        replies = REPLIES.get(self.language, _ENGLISH)
+        missing = (replies["not_connected_action"], replies["not_connected_query"])
+        return (replies["nevermind"], *(missing if self.client is None else ()))
+
     async def answer(self, match: IntentMatch, text: str, conversation: str) -> tuple[str, str]:
         """(reply, source) for a sentence the local recognizer says is about the home."""
         if match.name in LOCAL_INTENTS:

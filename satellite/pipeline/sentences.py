@@ -43,6 +43,16 @@ class SentenceSplitter:
         self._emitted = False
         self.clause_emitted = False  # the first piece was a clause, not a whole sentence
 
+    @property
+    def started(self) -> bool:
+        """A sentence (or the first clause) was returned already."""
+        return self._emitted
+
+    @property
+    def pending(self) -> str:
+        """What was fed after the last returned sentence: the start of the next one."""
+        return self._buffer
+
     def feed(self, piece: str) -> list[str]:
         self._buffer += piece
         sentences: list[str] = []

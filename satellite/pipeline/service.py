@@ -20,6 +20,7 @@ import logging
 import time
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 from satellite.audio.pcm import Pcm
@@ -37,9 +38,10 @@ from satellite.pipeline.guard import NO_CLAIM, NO_CLAIM_BY_LANGUAGE, ReplyGuard
 from satellite.pipeline.home import LOCAL_INTENTS, HomeRouter
 from satellite.pipeline.local_answers import local_answer
 from satellite.pipeline.memory import ConversationMemory
+from satellite.pipeline.phrase_audio import PhraseAudio
 from satellite.pipeline.scheduler import EngineScheduler, Priority
 from satellite.pipeline.sentences import SentenceSplitter, split_sentences
-from satellite.pipeline.speech_chunks import speech_chunks
+from satellite.pipeline.speech_chunks import after_lead, speech_chunks, streamed_lead
 from satellite.pipeline.store import StateDbWorker
 from satellite.pipeline.turn import ReplySentence, TurnEvent, TurnRequest, TurnResult, TurnTimings
 from satellite.remote.monitor import RemoteMonitor
@@ -58,6 +60,14 @@ SORRY: dict[str, tuple[str, str]] = {
     "es": ("Perdona, no te he entendido.", "Lo siento, todavía no puedo ayudarte con eso."),
 }
 _END = object()
+
+
+@dataclass(frozen=True)
+class Lead:
+    """The first words of the LLM's first sentence, certain before the sentence ends (``answer``
+    speaks them at once, and the rest of the sentence when it comes)."""
+
+    text: str
 
 
 class TurnService:
@@ -87,6 +97,7 @@ class TurnService:
         self.clock = clock
         self._now = now
         self._nothing_heard, self._no_answer = SORRY.get(config.language, SORRY["en"])
+        self.phrases = PhraseAudio(config.cache.phrase_audio_bytes)  # fixed answers said before
 
     # -- engines -------------------------------------------------------------------------------
 
@@ -180,30 +191,51 @@ class TurnService:
             fixed = (cached.reply, "cache")
         sentences: list[str] = []
         audio: list[Pcm] = []
+        keep = identity if fixed is not None and fixed[1] != "cache" else None  # phrase audio's key
         replies = (self._fixed_sentences(*fixed, request) if fixed is not None
                    else self._llm_sentences(text, history, request))
+        lead = ""  # the first sentence's lead, spoken while the model was still writing it
+
+        async def say(spoken: AsyncGenerator[Pcm, None]) -> AsyncGenerator[Pcm, None]:
+            async with contextlib.aclosing(spoken):
+                async for pcm in spoken:
+                    if timings.first_audio_ms is None:
+                        timings.first_audio_ms = self._ms(t0)
+                    audio.append(pcm)
+                    yield pcm
+
         async with contextlib.aclosing(replies):
             async for sentence in replies:
+                if isinstance(sentence, Lead):  # only asked for when speaking
+                    lead = sentence.text
+                    async for pcm in say(self.speak(lead, priority=request.priority)):
+                        yield pcm
+                    continue
                 if timings.first_sentence_ms is None:
                     timings.first_sentence_ms = self._ms(t0)
                 sentences.append(sentence.text)
                 yield sentence
                 if not request.speak:
                     continue
-                if stored_audio is not None:
-                    spoken = _one(stored_audio)
-                else:
+                rest = after_lead(sentence.text, lead) if lead else None
+                lead = ""
+                kept = self.phrases.get(keep, sentence.text) if keep else None
+                replay = stored_audio if stored_audio is not None else kept
+                if replay is not None:
+                    spoken = _one(replay)
+                elif rest is not None:
+                    spoken = self.speak(rest, priority=request.priority)
+                else:  # (a lead the guard then replaced is followed by what it said instead)
                     spoken = self.speak(sentence.text, lead=not audio, priority=request.priority)
-                async with contextlib.aclosing(spoken):
-                    async for pcm in spoken:
-                        if timings.first_audio_ms is None:
-                            timings.first_audio_ms = self._ms(t0)
-                        audio.append(pcm)
-                        yield pcm
+                said = len(audio)
+                async for pcm in say(spoken):
+                    yield pcm
+                if keep and kept is None and len(audio) > said:
+                    self.phrases.put(keep, sentence.text, _joined(audio[said:]))
         reply = " ".join(sentences)
         await self.db.call(self.memory.add_exchange, request.conversation, text, reply, default=None)
         if timings.source == "llm" and not history:
-            joined = Pcm(b"".join(p.audio for p in audio), audio[0].rate_hz) if audio else None
+            joined = _joined(audio) if audio else None
             await self.db.call(self.cache.put, text, reply, joined, identity, default=False)
         timings.total_ms = self._ms(t0)
         result = TurnResult(text, reply, timings, sum(p.seconds for p in audio), sentences=sentences)
@@ -264,7 +296,7 @@ class TurnService:
             yield ReplySentence(sentence, source)
 
     async def _llm_sentences(self, text: str, history: list[ChatMessage], request: TurnRequest
-                             ) -> AsyncGenerator[ReplySentence, None]:
+                             ) -> AsyncGenerator[ReplySentence | Lead, None]:
         timings, t0 = request.timings, request.t0 or self.clock()
         timings.source = "llm"
         llm, llm_config = self.engines.llm, self.config.llm
@@ -279,6 +311,7 @@ class TurnService:
             yield from llm.stream(messages, cancel)
 
         splitter = SentenceSplitter(first_clause_words=self.config.tts.first_clause_words)
+        lead_words = self.config.tts.lead_words if request.speak else 0  # spoken before its sentence ends
         guard = ReplyGuard(llm_config.max_sentences, echo_of=text,
                            no_claim=NO_CLAIM_BY_LANGUAGE.get(self.config.language, NO_CLAIM))
         stream = self.scheduler.stream("llm", generate, priority=request.priority)
@@ -298,6 +331,11 @@ class TurnService:
                         break
                 if guard.stopped:
                     break
+                if lead_words and not splitter.started:
+                    lead = streamed_lead(splitter.pending, lead_words)
+                    if lead is not None and guard.may_begin(splitter.pending):
+                        lead_words = 0
+                        yield Lead(lead)
         if not guard.stopped:
             for sentence in splitter.flush():
                 spoken = guard.accept(sentence)
@@ -379,6 +417,24 @@ class TurnService:
                 rendered[text] = Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz)
         return rendered
 
+    async def keep_common_phrases(self) -> int:
+        """Synthesize now, while the engines are idle, the fixed answers the room hears most (see
+        ``PhraseAudio``), sentence by sentence as ``answer`` speaks them; the number kept."""
+        identity = self.engines.tts.identity()
+        common = (self._nothing_heard, *self.home.common_replies())
+        for text in common:
+            for n, sentence in enumerate(split_sentences(text) or [text]):
+                if (identity, sentence) in self.phrases:
+                    continue
+                try:
+                    blocks = [pcm async for pcm in self.speak(sentence, lead=n == 0, priority=Priority.ROOM)]
+                except RemoteError as error:  # a remote voice that is down: said when it is back
+                    _LOGGER.warning("phrase %r not rendered ahead: %s", sentence, error)
+                    return len(self.phrases)
+                if blocks:
+                    self.phrases.put(identity, sentence, _joined(blocks))
+        return len(self.phrases)
+
     async def start(self) -> None:
         """Connect what the service talks to (Home Assistant, remote engines); never waits for it."""
         if self.remotes is not None:
@@ -411,6 +467,10 @@ class TurnService:
 
 async def _one(pcm: Pcm) -> AsyncGenerator[Pcm, None]:
     yield pcm
+
+
+def _joined(blocks: list[Pcm]) -> Pcm:
+    return Pcm(b"".join(p.audio for p in blocks), blocks[0].rate_hz if blocks else 22050)
 
 
 def _ms(value: float | None) -> str:

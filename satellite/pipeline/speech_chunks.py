@@ -6,7 +6,8 @@ words ≈ 0.6 s and +310 MB). So:
 
 - the first words of a reply are synthesized on their own (``lead_words``):
   their ~1 s of audio covers the synthesis of the rest, and the first audio
-  leaves sooner;
+  leaves sooner; in a reply the model is still writing, the lead is spoken
+  once it is certain (``streamed_lead``), before the sentence ends;
 - a long sentence is cut at clause seams (, ; :) into chunks of at most
   ``max_words`` words, which bounds the peak memory.
 
@@ -16,6 +17,8 @@ The cost is a small prosody seam at each cut, placed at a comma where there is o
 from __future__ import annotations
 
 import re
+
+from satellite.pipeline.sentences import clean_for_speech
 
 _WORD = re.compile(r"\S+")
 _SEAM = (",", ";", ":")
@@ -33,6 +36,29 @@ def split_lead(text: str, lead_words: int) -> list[str]:
             break
     lead, rest = text[:cut.end()].strip(), text[cut.end():].strip()
     return [lead, rest] if rest else [lead]
+
+
+def streamed_lead(pending: str, lead_words: int) -> str | None:
+    """The lead of a sentence still being written (``pending``, as the model wrote it so far), once
+    it is certain: the sentence has more than ``lead_words + 2`` whole words, so ``split_lead``
+    would cut the whole sentence at the same seam. None until then."""
+    if lead_words <= 0:
+        return None
+    text = clean_for_speech(pending)
+    words = text.split()
+    whole = words if pending[-1:].isspace() else words[:-1]  # the last may be half a word
+    if len(whole) <= lead_words + 2:
+        return None
+    parts = split_lead(" ".join(whole), lead_words)
+    return parts[0] if len(parts) == 2 else None
+
+
+def after_lead(sentence: str, lead: str) -> str | None:
+    """The rest of ``sentence`` after ``lead`` when it begins with those words, else None."""
+    words, lead_words = list(_WORD.finditer(sentence)), lead.split()
+    if len(words) < len(lead_words) or [w.group() for w in words[:len(lead_words)]] != lead_words:
+        return None
+    return sentence[words[len(lead_words) - 1].end():].strip()
 
 
 def split_long(text: str, max_words: int) -> list[str]:

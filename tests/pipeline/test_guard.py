@@ -81,3 +81,13 @@ def test_spanish_action_claims_are_recognized(sentence: str, claims: bool) -> No
 def test_a_spanish_claim_is_replaced_by_the_truth_in_spanish() -> None:
     guard = ReplyGuard(no_claim=NO_CLAIM_BY_LANGUAGE["es"])
     assert guard.accept("He encendido la luz.") == "Yo no puedo controlar los aparatos de la casa."
+
+
+def test_a_reply_may_begin_unless_it_claims_or_parrots() -> None:
+    guard = ReplyGuard(echo_of="Who wrote Pride and Prejudice?")
+    assert guard.may_begin("Jane Austen wrote Pride and")
+    assert not guard.may_begin("Who wrote Pride and")  # maybe the question again: wait for it
+    assert not guard.may_begin("Sure, I've turned on the")
+    assert not guard.may_begin("Turning off the lights now")
+    guard.accept("Jane Austen wrote it.")
+    assert not guard.may_begin("She was born in")  # only the first sentence is begun early

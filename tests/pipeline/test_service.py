@@ -340,3 +340,74 @@ async def test_a_remote_voice_does_not_hold_the_llm_back(tmp_path: Path) -> None
     assert turns.scheduler.pauses_for == {}  # its cores are elsewhere
     await collect(turns.answer(TurnRequest("Tell me about the sea.", priority=Priority.ROOM)))
     assert max(tts.made_during) >= 3
+
+
+class LeadLlm(FakeLlm):
+    """Writes slowly enough that the test sees what was spoken before the sentence ended."""
+
+    def __init__(self, pieces: list[str]):
+        super().__init__(pieces, delay_s=0.02)
+        self.written = ""
+
+    def stream(self, messages: list[ChatMessage], cancel: threading.Event | None = None,
+               max_tokens: int | None = None) -> Iterator[str]:
+        self.written = ""
+        for piece in super().stream(messages, cancel, max_tokens):
+            self.written += piece
+            yield piece
+
+
+async def spoken_before_sentence(turns: TurnService, llm: LeadLlm, question: str
+                                 ) -> tuple[list[str], str | None, list]:
+    """What the voice had said, and what the model had written, when the first sentence came."""
+    events, before, written = [], None, None
+    async for event in turns.answer(TurnRequest(question, speak=True)):
+        if isinstance(event, ReplySentence) and before is None:
+            before, written = list(turns.engines.tts.spoken), llm.written  # type: ignore[attr-defined]
+        events.append(event)
+    assert before is not None
+    return before, written, events
+
+
+async def test_the_first_words_are_spoken_while_the_model_still_writes_the_sentence(
+        tmp_path: Path) -> None:
+    llm = LeadLlm(["Jane", " Austen", " wrote", " Pride", " and", " Prejudice", " in", " the",
+                   " year", " eighteen", " thirteen.", " She", " was", " English."])
+    turns, engines = fake_service(tmp_path, llm, cache__enabled=False)
+    before, written, events = await spoken_before_sentence(turns, llm, "who wrote pride and prejudice")
+    assert before == ["Jane Austen"]  # spoken when the sixth word began, not at the sentence's end
+    assert written is not None and written.startswith("Jane Austen wrote Pride and Prejudice in")
+    sentences = [e.text for e in events if isinstance(e, ReplySentence)]
+    assert sentences == ["Jane Austen wrote Pride and Prejudice in the year eighteen thirteen.",
+                         "She was English."]
+    assert engines.tts.spoken == ["Jane Austen", "wrote Pride and Prejudice in the year eighteen thirteen.",
+                                  "She was English."]  # every word once
+    result = events[-1]
+    assert result.reply == " ".join(sentences)
+    assert result.timings.first_audio_ms < result.timings.first_sentence_ms
+
+
+async def test_a_first_sentence_that_parrots_the_question_is_not_begun(tmp_path: Path) -> None:
+    llm = LeadLlm(["Who", " wrote", " Pride", " and", " Prejudice?", " Jane", " Austen", " wrote",
+                   " it", " in", " eighteen", " thirteen."])
+    turns, engines = fake_service(tmp_path, llm, cache__enabled=False)
+    _, _, events = await spoken_before_sentence(turns, llm, "who wrote pride and prejudice")
+    assert [e.text for e in events if isinstance(e, ReplySentence)] == [
+        "Jane Austen wrote it in eighteen thirteen."]
+    assert not any("Who" in said for said in engines.tts.spoken)
+
+
+async def test_a_sentence_that_claims_an_action_is_never_begun(tmp_path: Path) -> None:
+    llm = LeadLlm(["Sure,", " I", " have", " turned", " on", " the", " kitchen", " lights", " for", " you."])
+    turns, engines = fake_service(tmp_path, llm, cache__enabled=False)
+    _, _, events = await spoken_before_sentence(turns, llm, "make it brighter in here")
+    assert [e.text for e in events if isinstance(e, ReplySentence)] == ["I can't control devices myself."]
+    assert " ".join(engines.tts.spoken) == "I can't control devices myself."  # not a word of the claim
+
+
+async def test_text_doors_get_whole_sentences_only(tmp_path: Path) -> None:
+    llm = LeadLlm(["Jane", " Austen", " wrote", " Pride", " and", " Prejudice", " in", " 1813."])
+    turns, engines = fake_service(tmp_path, llm, cache__enabled=False)
+    events = await collect(ask(turns, "who wrote pride and prejudice", speak=False))  # as Wyoming asks
+    assert [type(e).__name__ for e in events] == ["ReplySentence", "TurnResult"]
+    assert engines.tts.spoken == []
