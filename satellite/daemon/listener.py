@@ -55,6 +55,7 @@ from satellite.pipeline.segmenter import (
 )
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.turn import TurnRequest, TurnTimings
+from satellite.runtime.heap import trim_heap
 
 _LOGGER = logging.getLogger(__name__)
 CONVERSATION_PREFIX = "mic"
@@ -94,6 +95,7 @@ class Listener:
         if self.playback.sink is not None:
             self.playback.phrases = await self.turns.prerender(self._apologies())
             await self.turns.keep_common_phrases()
+            trim_heap()  # Piper's transient buffers for them: ~0.1 GB kept by the heap otherwise
         if self.bell is not None:
             self.bell.attach()
             self.bell.announce_missed()

@@ -196,20 +196,31 @@ class TurnService:
                    else self._llm_sentences(text, history, request))
         lead = ""  # the first sentence's lead, spoken while the model was still writing it
 
-        async def say(spoken: AsyncGenerator[Pcm, None]) -> AsyncGenerator[Pcm, None]:
+        async def say(text: str, kept_as: str | None, split_lead: bool = False
+                      ) -> AsyncGenerator[Pcm, None]:
+            """``text``'s audio: from memory if it was kept under the voice ``kept_as``, else made
+            (and then kept). A reply from the response cache plays its stored audio."""
+            kept = self.phrases.get(kept_as, text) if kept_as else None
+            replay = stored_audio if stored_audio is not None else kept
+            said = len(audio)
+            spoken = (_one(replay) if replay is not None
+                      else self.speak(text, lead=split_lead, priority=request.priority))
             async with contextlib.aclosing(spoken):
                 async for pcm in spoken:
                     if timings.first_audio_ms is None:
                         timings.first_audio_ms = self._ms(t0)
                     audio.append(pcm)
                     yield pcm
+            if kept_as and replay is None and len(audio) > said:
+                self.phrases.put(kept_as, text, _joined(audio[said:]))
 
         async with contextlib.aclosing(replies):
             async for sentence in replies:
-                if isinstance(sentence, Lead):  # only asked for when speaking
+                if isinstance(sentence, Lead):  # only when speaking; first words repeat ("I'm sorry")
                     lead = sentence.text
-                    async for pcm in say(self.speak(lead, priority=request.priority)):
-                        yield pcm
+                    async with contextlib.aclosing(say(lead, identity)) as spoken:
+                        async for pcm in spoken:
+                            yield pcm
                     continue
                 if timings.first_sentence_ms is None:
                     timings.first_sentence_ms = self._ms(t0)
@@ -219,19 +230,11 @@ class TurnService:
                     continue
                 rest = after_lead(sentence.text, lead) if lead else None
                 lead = ""
-                kept = self.phrases.get(keep, sentence.text) if keep else None
-                replay = stored_audio if stored_audio is not None else kept
-                if replay is not None:
-                    spoken = _one(replay)
-                elif rest is not None:
-                    spoken = self.speak(rest, priority=request.priority)
-                else:  # (a lead the guard then replaced is followed by what it said instead)
-                    spoken = self.speak(sentence.text, lead=not audio, priority=request.priority)
-                said = len(audio)
-                async for pcm in say(spoken):
-                    yield pcm
-                if keep and kept is None and len(audio) > said:
-                    self.phrases.put(keep, sentence.text, _joined(audio[said:]))
+                # (a lead the guard then replaced is followed by all it said instead)
+                async with contextlib.aclosing(say(rest, None) if rest is not None
+                                               else say(sentence.text, keep, split_lead=not audio)) as spoken:
+                    async for pcm in spoken:
+                        yield pcm
         reply = " ".join(sentences)
         await self.db.call(self.memory.add_exchange, request.conversation, text, reply, default=None)
         if timings.source == "llm" and not history:

@@ -40,17 +40,17 @@ def split_lead(text: str, lead_words: int) -> list[str]:
 
 def streamed_lead(pending: str, lead_words: int) -> str | None:
     """The lead of a sentence still being written (``pending``, as the model wrote it so far), once
-    it is certain: the sentence has more than ``lead_words + 2`` whole words, so ``split_lead``
-    would cut the whole sentence at the same seam. None until then."""
+    it is certain: one whole word more than the lead was written and the sentence goes on. Cut as
+    ``split_lead`` cuts (at a comma among the first words), but without its rule against cutting
+    short sentences: the sentence's length is not known yet. None until then."""
     if lead_words <= 0:
         return None
-    text = clean_for_speech(pending)
-    words = text.split()
+    words = clean_for_speech(pending).split()
     whole = words if pending[-1:].isspace() else words[:-1]  # the last may be half a word
-    if len(whole) <= lead_words + 2:
+    if len(whole) <= lead_words:
         return None
-    parts = split_lead(" ".join(whole), lead_words)
-    return parts[0] if len(parts) == 2 else None
+    cut = next((i for i, word in enumerate(whole[:lead_words]) if word.endswith(_SEAM)), lead_words - 1)
+    return " ".join(whole[:cut + 1])
 
 
 def after_lead(sentence: str, lead: str) -> str | None:

@@ -122,7 +122,8 @@ async def test_first_audio_arrives_before_llm_finishes(tmp_path: Path) -> None:
     assert isinstance(result, TurnResult)
     t = result.timings
     assert t.source == "llm"
-    assert t.stt_ms <= t.first_token_ms <= t.first_sentence_ms <= t.first_audio_ms <= t.total_ms
+    assert t.stt_ms <= t.first_token_ms <= t.first_audio_ms <= t.total_ms  # the lead "The sea" first
+    assert t.first_token_ms <= t.first_sentence_ms <= t.total_ms
 
 
 async def test_second_identical_question_comes_from_cache_with_its_audio(tmp_path: Path) -> None:
@@ -207,7 +208,7 @@ async def test_real_first_audio_arrives_while_llm_still_generates(real_turns) ->
 async def test_first_clause_is_spoken_before_its_sentence_ends(tmp_path: Path) -> None:
     llm = FakeLlm(["The first", " moon landing,", " which NASA", " planned,", " was in 1969.",
                    " Two more.", " Three more.", " Four."], delay_s=0.01)
-    turns, engines = fake_service(tmp_path, llm, llm__max_sentences=3)
+    turns, engines = fake_service(tmp_path, llm, llm__max_sentences=3, tts__lead_words=0)  # the clause alone
     events = await collect(voice_turn(turns))
     sentences = [e.text for e in events if isinstance(e, ReplySentence)]
     assert sentences == ["The first moon landing,", "which NASA planned, was in 1969.",
@@ -375,8 +376,8 @@ async def test_the_first_words_are_spoken_while_the_model_still_writes_the_sente
                    " year", " eighteen", " thirteen.", " She", " was", " English."])
     turns, engines = fake_service(tmp_path, llm, cache__enabled=False)
     before, written, events = await spoken_before_sentence(turns, llm, "who wrote pride and prejudice")
-    assert before == ["Jane Austen"]  # spoken when the sixth word began, not at the sentence's end
-    assert written is not None and written.startswith("Jane Austen wrote Pride and Prejudice in")
+    assert before == ["Jane Austen"]  # spoken once "wrote" was whole, not at the sentence's end
+    assert written is not None and written.startswith("Jane Austen wrote") and not written.endswith(".")
     sentences = [e.text for e in events if isinstance(e, ReplySentence)]
     assert sentences == ["Jane Austen wrote Pride and Prejudice in the year eighteen thirteen.",
                          "She was English."]
@@ -411,3 +412,14 @@ async def test_text_doors_get_whole_sentences_only(tmp_path: Path) -> None:
     events = await collect(ask(turns, "who wrote pride and prejudice", speak=False))  # as Wyoming asks
     assert [type(e).__name__ for e in events] == ["ReplySentence", "TurnResult"]
     assert engines.tts.spoken == []
+
+
+async def test_a_lead_said_before_is_played_from_memory(tmp_path: Path) -> None:
+    llm = LeadLlm(["I'm", " sorry,", " I", " can't", " help", " with", " that."])
+    turns, engines = fake_service(tmp_path, llm, cache__enabled=False)
+    first = await collect(ask(turns, "what is on my calendar", speak=True))
+    assert engines.tts.spoken == ["I'm sorry,", "I can't help with that."]
+    second = await collect(ask(turns, "tell me a story", speak=True))
+    assert engines.tts.spoken == ["I'm sorry,", "I can't help with that.", "I can't help with that."]
+    first_audio = [e.audio for e in first if isinstance(e, Pcm)]
+    assert [e.audio for e in second if isinstance(e, Pcm)][0] == first_audio[0]  # the kept lead

@@ -39,18 +39,18 @@ def test_lead_only_when_asked() -> None:
 @pytest.mark.parametrize(
     ("pending", "lead"),
     [
-        ("Jane Austen wrote Pride ", None),  # four whole words: the sentence may still be short
-        ("Jane Austen wrote Pride and", None),  # the fifth may be half a word yet
-        ("Jane Austen wrote Pride and ", "Jane Austen"),
-        ("Jane Austen wrote Pride and Pre", "Jane Austen"),
-        ("Well, Jane Austen wrote it in", "Well,"),  # a comma near the start is the seam
-        ("The **first** moon landing was in", "The first"),  # as it will be spoken
+        ("Jane Austen", None),  # two words: the sentence may end there
+        ("Jane Austen wrote", None),  # the third may be half a word yet
+        ("Jane Austen wrote ", "Jane Austen"),
+        ("Jane Austen wrote Pri", "Jane Austen"),
+        ("Well, Jane Austen wr", "Well,"),  # a comma among the lead's words is the seam
+        ("The **first** moon landing", "The first"),  # as it will be spoken
     ],
 )
-def test_a_lead_is_certain_once_the_sentence_is_long_enough(pending: str, lead: str | None) -> None:
+def test_a_lead_is_certain_once_one_more_word_is_written(pending: str, lead: str | None) -> None:
     assert streamed_lead(pending, 2) == lead
-    if lead is not None:  # the same cut as the whole sentence gets
-        assert split_lead(pending.replace("**", "") + " 1813.", 2)[0] == lead
+    if lead is not None:  # the cut the whole sentence would get
+        assert split_lead(pending.replace("**", "") + " and so on.", 2)[0] == lead
 
 
 def test_the_rest_of_a_sentence_after_its_lead() -> None:
