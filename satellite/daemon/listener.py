@@ -84,6 +84,7 @@ class Listener:
         self.bell = (TimerBell(turns.timers, turns, self.playback, lambda: self.runner.running, clock)
                      if turns.timers is not None else None)
         self.assist: AssistTurns | None = None  # the Assist satellite role, when the daemon serves it
+        self._phrases_task: asyncio.Task[None] | None = None
         self._was_gated = False
         self._conversation_serial = 0
         self._conversation_base = f"{CONVERSATION_PREFIX}-{uuid.uuid4().hex[:8]}"  # one per listener
@@ -94,13 +95,24 @@ class Listener:
         """Render the spoken apologies now, while the engines are idle; timers ring in this room."""
         if self.playback.sink is not None:
             self.playback.phrases = await self.turns.prerender(self._apologies())
-            await self.turns.keep_common_phrases()
-            trim_heap()  # Piper's transient buffers for them: ~0.1 GB kept by the heap otherwise
+            self._phrases_task = asyncio.get_running_loop().create_task(
+                self._keep_common_phrases(), name="common phrases")
         if self.bell is not None:
             self.bell.attach()
             self.bell.announce_missed()
         if self.assist is not None:
             await self.assist.prepare()
+
+    async def _keep_common_phrases(self) -> None:
+        """After start, behind any turn (the engines' client priority): the fixed answers this room
+        will hear most, made once so that they start at once (``PhraseAudio``)."""
+        try:
+            kept = await self.turns.keep_common_phrases(Priority.CLIENT)
+        except Exception:  # never fatal: the phrases are then made when first said
+            _LOGGER.warning("common phrases not rendered ahead", exc_info=True)
+            return
+        await asyncio.get_running_loop().run_in_executor(None, trim_heap)  # Piper's transient buffers
+        _LOGGER.debug("%d common phrases kept", kept)
 
     def _apologies(self) -> tuple[str, ...]:
         """What the room may hear when a turn fails: the common apologies, and for each remote
@@ -394,6 +406,10 @@ class Listener:
     async def stop(self, grace_s: float) -> None:
         """Let the current turn finish within ``grace_s``, then cancel it; drop what waits."""
         await self.runner.stop(grace_s)
+        if self._phrases_task is not None:
+            self._phrases_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._phrases_task
         if self.bell is not None:
             await self.bell.close()
         await self.playback.close()

@@ -402,6 +402,9 @@ class TurnService:
             # use (~0.35 s); a remote recognizer is the monitor's
             start = self.clock()
             await self.recognize("turn on the light")
+            if self.timers is not None:  # the box's own timer phrases compile on first use too
+                await asyncio.get_running_loop().run_in_executor(
+                    self._worker, self.timers.match, "set a timer for five minutes")
             took_ms["intent"] = self._ms(start)
         return took_ms
 
@@ -420,9 +423,9 @@ class TurnService:
                 rendered[text] = Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz)
         return rendered
 
-    async def keep_common_phrases(self) -> int:
-        """Synthesize now, while the engines are idle, the fixed answers the room hears most (see
-        ``PhraseAudio``), sentence by sentence as ``answer`` speaks them; the number kept."""
+    async def keep_common_phrases(self, priority: Priority = Priority.ROOM) -> int:
+        """Synthesize now the fixed answers the room hears most (see ``PhraseAudio``), sentence by
+        sentence as ``answer`` speaks them; the number kept."""
         identity = self.engines.tts.identity()
         common = (self._nothing_heard, *self.home.common_replies())
         for text in common:
@@ -430,7 +433,7 @@ class TurnService:
                 if (identity, sentence) in self.phrases:
                     continue
                 try:
-                    blocks = [pcm async for pcm in self.speak(sentence, lead=n == 0, priority=Priority.ROOM)]
+                    blocks = [pcm async for pcm in self.speak(sentence, lead=n == 0, priority=priority)]
                 except RemoteError as error:  # a remote voice that is down: said when it is back
                     _LOGGER.warning("phrase %r not rendered ahead: %s", sentence, error)
                     return len(self.phrases)

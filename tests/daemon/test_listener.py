@@ -19,7 +19,7 @@ from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
 from satellite.pipeline import create_turn_service
 from satellite.pipeline.failures import BROKEN
-from satellite.pipeline.home import NOT_CONNECTED_ACTION
+from satellite.pipeline.home import NOT_CONNECTED_ACTION, NOT_CONNECTED_QUERY
 from satellite.runtime.state import RuntimeState
 from satellite.timers import ring_pcm
 from tests.conftest import make_config
@@ -461,3 +461,17 @@ async def test_a_finished_question_ends_on_its_transcript_not_the_hangover(
     [turn] = state.turns
     assert turn.timings_ms["end"] == "complete"
     assert turn.timings_ms["end_of_speech_ms"] < 2400
+
+
+async def test_a_room_without_home_assistant_has_its_refusals_ready_soon_after_start(
+        tmp_path: Path, engines: Engines) -> None:
+    sink = WavDirSink(tmp_path / "replies")
+    await sink.open()
+    listener, _ = listener_for(make_config(tmp_path), engines, sink)
+    await listener.prepare()  # ready at once: the phrases are made behind it
+    voice = engines.tts.identity()
+    async with asyncio.timeout(TIMEOUT_S):
+        while (voice, NOT_CONNECTED_QUERY) not in listener.turns.phrases:
+            await asyncio.sleep(0.05)
+    assert sink.written == []  # made, not played
+    await listener.stop(1.0)
