@@ -476,7 +476,8 @@ async def _one(pcm: Pcm) -> AsyncGenerator[Pcm, None]:
 
 
 def _joined(blocks: list[Pcm]) -> Pcm:
-    return Pcm(b"".join(p.audio for p in blocks), blocks[0].rate_hz if blocks else 22050)
+    """Non-empty ``blocks`` of one voice as one piece."""
+    return Pcm(b"".join(p.audio for p in blocks), blocks[0].rate_hz)
 
 
 def _ms(value: float | None) -> str:
