@@ -19,100 +19,51 @@ Two rooms, the same sentences ("Okay Nabu, turn on/off the kitchen lights"):
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
-
-import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from satellite.audio import Pcm, to_stt_format  # noqa: E402
+from satellite.audio import Pcm  # noqa: E402
 from satellite.config import load_config  # noqa: E402
 from satellite.engines.tts import PiperTts  # noqa: E402
+from scripts.room import Room, last_voiced_byte, spoken  # noqa: E402
 from tests.homeassistant.harness import HomeAssistant, ensure_venv  # noqa: E402
 
 SENTENCES = ["Okay Nabu, turn on the kitchen lights.", "Okay Nabu, turn off the kitchen lights."]
 GAP_S = 7.0  # silence after each command: the reply is over long before the next one
-FRAME_S = 0.02
 
-MIC = textwrap.dedent("""
-    import json, sys, time
-    audio = open(sys.argv[1], "rb").read()
-    ends = json.load(open(sys.argv[2]))  # byte offsets where a command's voice ends
-    log = open(sys.argv[3], "w")
-    frame = int(16000 * 0.02) * 2
-    start = time.monotonic()
-    out = sys.stdout.buffer
-    for n, i in enumerate(range(0, len(audio), frame)):
-        delay = start + n * 0.02 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        out.write(audio[i:i + frame]); out.flush()
-        for end in ends:
-            if i < end <= i + frame:
-                log.write(f"{time.time()}\\n"); log.flush()
-""")
-SPEAKER = textwrap.dedent("""
-    import sys, time
-    first = sys.stdin.buffer.read(1)
-    if first:
-        with open(sys.argv[1], "a") as log:
-            log.write(f"{time.time()}\\n")
-    while sys.stdin.buffer.read(65536):
-        pass
-""")
-
-
-def speak(tts: PiperTts, text: str) -> Pcm:
-    blocks = list(tts.synthesize(text))
-    return to_stt_format(Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz))
-
-
-def last_voiced_byte(pcm: Pcm) -> int:
-    loud = np.nonzero(np.abs(pcm.samples()) > 300)[0]
-    return int(loud[-1]) * 2 if len(loud) else len(pcm.audio)
-
-
-def room_audio(tts: PiperTts, rounds: int) -> tuple[Pcm, list[int]]:
-    audio, ends = Pcm.silence(1.0), []
+def room_audio(tts: PiperTts, rounds: int) -> tuple[Pcm, list[tuple[int, str]]]:
+    audio, marks = Pcm.silence(1.0), []
     for n in range(rounds):
-        command = speak(tts, SENTENCES[n % len(SENTENCES)])
-        ends.append(len(audio.audio) + last_voiced_byte(command))
+        command = spoken(tts, SENTENCES[n % len(SENTENCES)])
+        marks.append((len(audio.audio) + last_voiced_byte(command), "command"))
         audio = audio + command + Pcm.silence(GAP_S)
-    return audio, ends
+    return audio, marks
 
 
-def run_room(work: Path, audio: Pcm, ends: list[int], config_text: str) -> tuple[list[float], str]:
+def run_room(work: Path, audio: Pcm, marks: list[tuple[int, str]], config_text: str
+             ) -> tuple[list[float], str]:
     work.mkdir(parents=True, exist_ok=True)
-    (work / "audio.raw").write_bytes(audio.audio)
-    (work / "ends.json").write_text(json.dumps(ends))
-    (work / "mic.py").write_text(MIC)
-    (work / "speaker.py").write_text(SPEAKER)
+    room = Room(work)
     (work / "satellite.yaml").write_text(config_text + "audio:\n  chimes: false\n")
-    voiced, heard = work / "voiced.log", work / "heard.log"
-    for log in (voiced, heard):
-        log.unlink(missing_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE")}
     done = subprocess.run(
         [sys.executable, "-m", "satellite", "--config", str(work / "satellite.yaml"), "--state-dir",
-         str(work / "state"), "run",
-         "--mic-command", f"{sys.executable} {work / 'mic.py'} {work / 'audio.raw'} "
-                          f"{work / 'ends.json'} {voiced}",
-         "--snd-command", f"{sys.executable} {work / 'speaker.py'} {heard}", "--snd-rate", "16000",
+         str(work / "state"), "run", "--mic-command", room.mic_command(audio, marks),
+         "--snd-command", room.speaker_command(), "--snd-rate", "16000",
          "--no-wyoming", "--no-health"],
         cwd=REPO, env=env, capture_output=True, text=True, timeout=600, check=False)
     if done.returncode != 0:
         raise SystemExit(done.stderr[-3000:])
-    said = [float(x) for x in voiced.read_text().split()]
-    replies = [float(x) for x in heard.read_text().split()] if heard.exists() else []
+    said = [t for _, t in room.marks()]
+    replies = room.replies()
     gaps = []
     for t in said:  # each command's reply: the first reply audio after its last voiced frame
         after = [r for r in replies if r > t]
@@ -134,7 +85,7 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
     tts = PiperTts(load_config(None, env={}).tts)
-    audio, ends = room_audio(tts, args.rounds)
+    audio, marks = room_audio(tts, args.rounds)
     with tempfile.TemporaryDirectory(prefix="bench-home-") as tmp:
         work = Path(tmp)
         ha = HomeAssistant(ensure_venv(), work / "ha")
@@ -142,13 +93,13 @@ def main() -> None:
         try:
             token = work / "token"
             token.write_text(ha.token)
-            with_ha, log = run_room(work / "with-ha", audio, ends,
+            with_ha, log = run_room(work / "with-ha", audio, marks,
                                     f"homeassistant:\n  url: {ha.url}\n  token_file: {token}\n")
             sources = log.count("(homeassistant)")
             (Path("/tmp/bench_home_ha.log")).write_text(log)
         finally:
             ha.stop()
-        without_ha, log_local = run_room(work / "local", audio, ends, "")
+        without_ha, log_local = run_room(work / "local", audio, marks, "")
         Path("/tmp/bench_home_local.log").write_text(log_local)
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"command: scripts/bench_home.py --rounds {args.rounds}")

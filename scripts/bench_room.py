@@ -28,10 +28,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 from pathlib import Path
-
-import numpy as np
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
@@ -40,44 +37,9 @@ from satellite.audio import Pcm, read_wav  # noqa: E402
 from satellite.benchdata import builtin_speech_set, manifest_clips  # noqa: E402
 from satellite.config import load_config  # noqa: E402
 from satellite.engines.tts import PiperTts  # noqa: E402
+from scripts.room import Room, last_voiced_byte  # noqa: E402
 
-MIC = textwrap.dedent("""
-    import json, sys, time
-    audio = open(sys.argv[1], "rb").read()
-    ends = json.load(open(sys.argv[2]))
-    log = open(sys.argv[3], "w")
-    frame = int(16000 * 0.02) * 2
-    start = time.monotonic()
-    out = sys.stdout.buffer
-    for n, i in enumerate(range(0, len(audio), frame)):
-        delay = start + n * 0.02 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        out.write(audio[i:i + frame]); out.flush()
-        for end in ends:
-            if i < end <= i + frame:
-                log.write(f"{time.time()}\\n"); log.flush()
-""")
-SPEAKER = textwrap.dedent("""
-    import sys, time
-    rate_bytes = int(sys.argv[2]) * 2
-    first = sys.stdin.buffer.read(1)
-    if first:
-        with open(sys.argv[1], "a") as log:
-            log.write(f"{time.time()}\\n")
-    start, played = time.monotonic(), 1
-    while data := sys.stdin.buffer.read(4096):  # at the audio's own rate, like a speaker
-        played += len(data)
-        delay = start + played / rate_bytes - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-""")
 TURN = re.compile(r"turn \(mic\): (.*) \((\w+)\) \|.*last voiced → first reply audio (\S+) ms")
-
-
-def last_voiced_byte(pcm: Pcm) -> int:
-    loud = np.nonzero(np.abs(pcm.samples()) > 300)[0]
-    return int(loud[-1] + 1) * 2 if len(loud) else len(pcm.audio)
 
 
 def questions(dev_dir: Path | None, limit: int) -> list[tuple[str, Pcm]]:
@@ -106,27 +68,20 @@ def main() -> None:
     parser.add_argument("--log", type=Path, help="write the daemon's log here")
     args = parser.parse_args()
     asked = questions(args.dev_dir, args.clips)
-    audio, ends = Pcm.silence(1.0), []
+    audio, marks = Pcm.silence(1.0), []
     for _, pcm in asked:
-        ends.append(len(audio.audio) + last_voiced_byte(pcm))
+        marks.append((len(audio.audio) + last_voiced_byte(pcm), "question"))
         audio = audio + pcm + Pcm.silence(args.gap_s)
     rate = PiperTts(load_config(None, env={}).tts).voice.sample_rate_hz
     with tempfile.TemporaryDirectory(prefix="bench-room-") as tmp:
         work = Path(tmp)
-        (work / "audio.raw").write_bytes(audio.audio)
-        (work / "ends.json").write_text(json.dumps(ends))
-        (work / "mic.py").write_text(MIC)
-        (work / "speaker.py").write_text(SPEAKER)
-        voiced, heard = work / "voiced.log", work / "heard.log"
+        room = Room(work)
         env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE")}
         sets = [item for pair in (("--set", s) for s in args.set) for item in pair]
         command = [
             sys.executable, "-m", "satellite", "--state-dir", str(work / "state"), *sets, "run",
-            "--wake", args.wake,
-            "--mic-command", f"{sys.executable} {work / 'mic.py'} {work / 'audio.raw'} "
-                             f"{work / 'ends.json'} {voiced}",
-            "--snd-command", f"{sys.executable} {work / 'speaker.py'} {heard} {rate}",
-            "--no-wyoming", "--no-health"]
+            "--wake", args.wake, "--mic-command", room.mic_command(audio, marks),
+            "--snd-command", room.speaker_command(rate), "--no-wyoming", "--no-health"]
         process = subprocess.Popen(command, cwd=REPO, env=env, stderr=subprocess.PIPE, text=True)
         peak_mb = end_mb = ready_mb = 0.0
         log_lines: list[str] = []
@@ -146,8 +101,8 @@ def main() -> None:
             args.log.write_text("".join(log_lines))
         if code != 0:
             raise SystemExit("".join(log_lines[-40:]))
-        said = [float(x) for x in voiced.read_text().split()]
-        replies = [float(x) for x in heard.read_text().split()] if heard.exists() else []
+        said = [t for _, t in room.marks()]
+        replies = room.replies()
     turns = [(m.group(1), m.group(2), float(m.group(3))) for m in map(TURN.search, log_lines) if m]
     rows = []
     for t, (text, _), turn, turn_peak in zip(said, asked, turns, turn_peaks, strict=False):

@@ -30,71 +30,20 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import textwrap
 import time
 import urllib.error
 import urllib.request
 from pathlib import Path
 
-import numpy as np
-
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from satellite.audio import Pcm, to_stt_format  # noqa: E402
+from satellite.audio import Pcm  # noqa: E402
 from satellite.config import load_config  # noqa: E402
 from satellite.engines.tts import PiperTts  # noqa: E402
+from scripts.room import Room, last_voiced_byte, spoken  # noqa: E402
 from tests.homeassistant.harness import HomeAssistant, ensure_venv, free_loopback_port  # noqa: E402
 from tests.homeassistant.install import EXTRAS  # noqa: E402
-
-MIC = textwrap.dedent("""
-    import json, os, sys, time
-    audio = open(sys.argv[1], "rb").read()
-    marks = json.load(open(sys.argv[2]))  # [[byte offset, label], ...]
-    log = open(sys.argv[3], "w")
-    go = sys.argv[4]
-    frame = int(16000 * 0.02) * 2
-    out = sys.stdout.buffer
-    start, n = time.monotonic(), 0
-    while not os.path.exists(go):  # silence until the bench says go
-        delay = start + n * 0.02 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        out.write(bytes(frame)); out.flush(); n += 1
-    start = time.monotonic()
-    for n, i in enumerate(range(0, len(audio), frame)):
-        delay = start + n * 0.02 - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-        out.write(audio[i:i + frame]); out.flush()
-        for offset, label in marks:
-            if i < offset <= i + frame:
-                log.write(f"{label} {time.time()}\\n"); log.flush()
-""")
-SPEAKER = textwrap.dedent("""
-    import sys, time
-    rate_bytes = int(sys.argv[2]) * 2
-    first = sys.stdin.buffer.read(1)
-    if first:
-        with open(sys.argv[1], "a") as log:
-            log.write(f"{time.time()}\\n")
-    start, played = time.monotonic(), 1
-    while data := sys.stdin.buffer.read(4096):  # at the audio's own rate, like a speaker
-        played += len(data)
-        delay = start + played / rate_bytes - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-""")
-
-
-def spoken(tts: PiperTts, text: str) -> Pcm:
-    blocks = list(tts.synthesize(text, None))
-    return to_stt_format(Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz))
-
-
-def last_voiced_byte(pcm: Pcm) -> int:
-    loud = np.nonzero(np.abs(pcm.samples()) > 300)[0]
-    return int(loud[-1] + 1) * 2 if len(loud) else len(pcm.audio)
 
 
 def http_ok(url: str) -> bool:
@@ -146,9 +95,7 @@ def run_mode(mode: str, ha: HomeAssistant, work: Path, audio: Pcm, marks: list, 
     provider_port, satellite_port, health_port = ports
     run_dir = work / mode
     run_dir.mkdir()
-    (run_dir / "audio.raw").write_bytes(audio.audio)
-    (run_dir / "marks.json").write_text(json.dumps(marks))
-    voiced, heard, go = run_dir / "voiced.log", run_dir / "heard.log", run_dir / "GO"
+    room, go = Room(run_dir), run_dir / "GO"
     token = run_dir / "token"
     token.write_text(ha.token)
     config = run_dir / "satellite.yaml"
@@ -161,10 +108,8 @@ def run_mode(mode: str, ha: HomeAssistant, work: Path, audio: Pcm, marks: list, 
     env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE")}
     process = subprocess.Popen(
         [sys.executable, "-m", "satellite", "--config", str(config), "--state-dir",
-         str(run_dir / "state"), "run",
-         "--mic-command", f"{sys.executable} {work / 'mic.py'} {run_dir / 'audio.raw'} "
-                          f"{run_dir / 'marks.json'} {voiced} {go}",
-         "--snd-command", f"{sys.executable} {work / 'speaker.py'} {heard} {rate_hz}"],
+         str(run_dir / "state"), "run", "--mic-command", room.mic_command(audio, marks, go),
+         "--snd-command", room.speaker_command(rate_hz)],
         cwd=REPO, env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     health = f"http://127.0.0.1:{health_port}"
     try:
@@ -181,11 +126,9 @@ def run_mode(mode: str, ha: HomeAssistant, work: Path, audio: Pcm, marks: list, 
             process.communicate(timeout=30)
     (run_dir / "daemon.log").write_text(log)
     times: dict[str, list[float]] = {"wake": [], "question": []}
-    for line in voiced.read_text().split("\n"):
-        if line:
-            label, at = line.split()
-            times[label].append(float(at))
-    replies = [float(x) for x in heard.read_text().split()] if heard.exists() else []
+    for label, at in room.marks():
+        times[label].append(at)
+    replies = room.replies()
     rows = []
     for n, (wake_t, question_t) in enumerate(zip(times["wake"], times["question"], strict=True)):
         next_wake = times["wake"][n + 1] if n + 1 < len(times["wake"]) else float("inf")
@@ -216,8 +159,6 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory(prefix="bench-satellite-") as tmp:
         work = Path(tmp)
-        (work / "mic.py").write_text(MIC)
-        (work / "speaker.py").write_text(SPEAKER)
         ha = HomeAssistant(ensure_venv(extras=EXTRAS), work / "homeassistant")
         ha.start()
         try:
