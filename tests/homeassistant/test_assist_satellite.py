@@ -24,6 +24,7 @@ import pytest
 
 from satellite.audio import Pcm
 from satellite.engines import Engines
+from scripts.room import Room
 from tests.conftest import REPO
 from tests.daemon.conftest import spoken, timeline
 from tests.hearing import heard_text, wer
@@ -76,12 +77,12 @@ def test_home_assistant_runs_the_box_as_its_satellite_and_the_light_turns_on(
     ha.call_service("light", "turn_off", {"entity_id": "light.kitchen_lights"})
     provider_port, satellite_port, health_port = (free_loopback_port() for _ in range(3))
     question = timeline(0.5, spoken(engines, "Okay Nabu, turn on the kitchen lights."), 5.0).pcm
-    raw_in, raw_out, go = tmp_path / "in.raw", tmp_path / "out.raw", tmp_path / "GO"
-    raw_in.write_bytes(question.audio)
-    # Silence (0.1 s at a time) until the test says go, then the spoken question: the box must
-    # be running before Home Assistant can add it, and HA must run it before it is spoken to.
-    mic = (f"sh -c 'while [ ! -e {go} ]; do head -c 3200 /dev/zero; sleep 0.1; done; "
-           f"cat {raw_in}'")
+    raw_out, go = tmp_path / "out.raw", tmp_path / "GO"
+    # A microphone in real time: silence until the test says go, then the spoken question. The
+    # box must be running before Home Assistant can add it, and HA must run it before it is
+    # spoken to.
+    room = Room(tmp_path)
+    mic = room.mic_command(question, [], go)
     config = tmp_path / "satellite.yaml"
     config.write_text(
         f"wyoming:\n  uri: tcp://127.0.0.1:{provider_port}\n  zeroconf: false\n"
@@ -129,4 +130,4 @@ def test_home_assistant_runs_the_box_as_its_satellite_and_the_light_turns_on(
     heard = Pcm(raw_out.read_bytes() if raw_out.exists() else b"", 16000)
     assert heard.seconds > 0.5
     heard_as = heard_text(engines, heard)
-    assert wer("Turned on the light", heard_as) <= 0.5, heard_as  # HA's answer, in the room
+    assert wer("Turned on the light", heard_as) <= 0.5, (heard_as, log[-4000:])  # HA's answer, in the room
