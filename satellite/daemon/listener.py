@@ -145,6 +145,7 @@ class Listener:
         gated = self.playback.gated(now) or remote
         if gated and not self._was_gated:
             self.frontend.reset()
+            self.wake.reset()
             self.runner.drop_speculation()
         self._was_gated = gated
         if self.assist is not None:

@@ -96,6 +96,14 @@ class WakeGate:
             self.wake_s = stream_s
             self.on_wake_word(stream_s)
 
+    def reset(self) -> None:
+        """Forget the model's streaming window when the room stops hearing (a reply, HA's run):
+        frozen on the wake word that started the gap, it heard that wake word again once the
+        audio resumed, past the refractory time (a second run sent to HA). Runs on the model's
+        thread, after the chunks handed to it before."""
+        if self.detector is not None:
+            asyncio.get_running_loop().run_in_executor(self._executor, self.detector.reset)
+
     async def drain(self) -> None:
         """Until the model has heard every chunk handed to it so far."""
         if self.detector is not None:

@@ -85,3 +85,23 @@ def test_unknown_model_is_a_model_error() -> None:
 ])
 def test_strip_wake_phrase(text: str, phrase: str, expected: str | None) -> None:
     assert strip_wake_phrase(text, phrase) == expected
+
+
+@pytest.mark.parametrize("reset", [False, True])
+def test_a_gap_after_the_wake_word_does_not_hear_it_again_once_reset(engines: Engines, reset: bool) -> None:
+    """The room stops feeding the model at the wake word (HA's run, a reply); when audio resumes,
+    a model whose window still holds the wake word hears it again, unless it was reset."""
+    detector = MicroWakeWordDetector("okay_nabu", 0.0, refractory_s=2.0)
+    audio = speak(engines, "Okay Nabu.")
+    heard_at = None
+    for start in range(0, len(audio), CHUNK):  # fed up to the detection, then the room is gated
+        if detector.process(audio[start:start + CHUNK], (start + CHUNK) / 32000):
+            heard_at = (start + CHUNK) / 32000
+            break
+    assert heard_at is not None
+    if reset:
+        detector.reset()
+    silence, later = Pcm.silence(2.0).audio, heard_at + 3.0  # the gap: 3 s of stream time unheard
+    again = [s for s in range(0, len(silence), CHUNK)
+             if detector.process(silence[s:s + CHUNK], later + (s + CHUNK) / 32000)]
+    assert (again == []) is reset
