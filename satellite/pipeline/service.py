@@ -420,7 +420,7 @@ class TurnService:
                 _LOGGER.warning("phrase %r not rendered ahead: %s", text, error)
                 continue
             if blocks:
-                rendered[text] = Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz)
+                rendered[text] = _joined(blocks)
         return rendered
 
     async def keep_common_phrases(self, priority: Priority = Priority.ROOM) -> int:
