@@ -257,7 +257,7 @@ class Listener:
             if ended is not None:
                 self._on_segment(ended)
         else:
-            segmenter.hold(vad.min_hangover_ms)
+            segmenter.hold(vad.min_hangover_ms, "complete")  # finished: the shortest hangover
 
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         offset = self.frontend.wall_offset

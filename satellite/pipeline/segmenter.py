@@ -169,6 +169,7 @@ class VadSegmenter:
         self._loud_seen = False
         self._quiet_blocks = 0  # 10 ms blocks of quiet since the last loud one
         self._hangover_override: int | None = None  # this utterance's own hangover, in frames
+        self._hold_reason = "silence"  # what its end is called once that hangover has passed
 
     def feed(self, frame: bytes, voiced: bool) -> list[SegmentEvent]:
         """One frame of ``frame_samples`` samples and whether the VAD heard speech in it."""
@@ -221,7 +222,7 @@ class VadSegmenter:
         if not voiced:
             hangover = self._hangover_override or self._hangover_frames
             if self._silence_run >= hangover:
-                events.append(self._finish("silence"))
+                events.append(self._finish(self._hold_reason if self._hangover_override else "silence"))
                 return events
         if len(self._frames) >= self._max_frames:
             events.append(self._finish("max_length"))
@@ -254,12 +255,13 @@ class VadSegmenter:
             return None
         return self._finish(reason)
 
-    def hold(self, hangover_ms: float) -> None:
+    def hold(self, hangover_ms: float, reason: str = "silence") -> None:
         """This utterance ends after ``hangover_ms`` of silence instead of the configured hangover
-        (at least one frame more than the silence so far)."""
+        (at least one frame more than the silence so far), and its end is called ``reason``."""
         if self._in_speech:
             frames = max(self._silence_run + 1, round(hangover_ms / (self.frame_s * 1000.0)))
             self._hangover_override = frames
+            self._hold_reason = reason
 
     def reset(self) -> None:
         """Forget the utterance in progress and the pre-roll (capture was gated)."""
@@ -282,6 +284,7 @@ class VadSegmenter:
     def _resumed(self, index: int) -> SpeechResumed:
         self._speculated = self._gap_speculated = False
         self._hangover_override = None  # judged again at the next silence
+        self._hold_reason = "silence"
         return SpeechResumed(self._utterance, index * self.frame_s)
 
     def _room_threshold(self, preroll: list[bytes]) -> int:

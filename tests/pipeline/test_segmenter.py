@@ -164,6 +164,17 @@ def test_hold_shorter_than_the_silence_so_far_ends_at_the_next_frame() -> None:
     segmenter.hold(60)
     events = run(segmenter, ".")
     assert [type(e) for e in events] == [UtteranceEnded]
+    assert isinstance(events[0], UtteranceEnded) and events[0].reason == "silence"
+
+
+def test_a_hold_for_a_finished_question_ends_it_as_complete() -> None:
+    """The transcript came before the shortest hangover: the question ends after it, as complete."""
+    segmenter = make()
+    run(segmenter, "#" * 10 + "." * 3)
+    segmenter.hold(150, "complete")
+    events = run(segmenter, "." * 2)
+    assert [(type(e), getattr(e, "reason", None)) for e in events] == [(UtteranceEnded, "complete")]
+    assert isinstance(events[0], UtteranceEnded) and events[0].end_of_speech_ms == pytest.approx(150)
 
 
 def test_the_sound_ends_where_the_voice_does_not_where_the_vad_stops_calling_it_voiced() -> None:
