@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from wyoming.snd import Played
 
@@ -24,11 +23,10 @@ from satellite.daemon.playback import Playback
 from satellite.errors import SatelliteError
 from satellite.runtime.state import RuntimeState
 from satellite.timers import TimerService
-from satellite.wyoming.service import LOOPBACK_HOSTS
+from satellite.wyoming.zeroconf import Advertisement
 
 _LOGGER = logging.getLogger(__name__)
 COMPONENT = "assist_satellite"
-ZEROCONF_TIMEOUT_S = 10.0
 STOP_WAIT_S = 3.0
 
 
@@ -51,7 +49,7 @@ class AssistSatelliteServer:
         self._address = config.assist_satellite.uri
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
-        self._zeroconf: Any = None
+        self._advertisement: Advertisement | None = None
 
     # -- what the player reports ----------------------------------------------------------------------
 
@@ -90,8 +88,10 @@ class AssistSatelliteServer:
         _LOGGER.info("Assist satellite %r (%s mode) listening on tcp://%s:%s; add it in Home Assistant "
                      "(Wyoming Protocol, this host, port %s)", satellite_name(self.config),
                      self.config.assist_satellite.mode, host, self.port, self.port)
-        if self.config.assist_satellite.zeroconf:
-            await self._register_zeroconf(host)
+        if self.config.assist_satellite.zeroconf and self.port is not None:
+            self._advertisement = Advertisement(self.config.assist_satellite.zeroconf_name, host,
+                                                self.port, "assist satellite")
+            await self._advertisement.start()
 
     def _show_link(self) -> None:
         """The component's detail says what Home Assistant is doing with the satellite."""
@@ -118,31 +118,10 @@ class AssistSatelliteServer:
         finally:
             self._connections.discard(task)
 
-    async def _register_zeroconf(self, host: str) -> None:
-        if host in LOOPBACK_HOSTS:
-            _LOGGER.info("assist satellite: zeroconf not registered (%s is this machine only)", host)
-            return
-        try:
-            from wyoming.zeroconf import HomeAssistantZeroconf
-
-            zeroconf = HomeAssistantZeroconf(
-                port=self.port or 0, name=self.config.assist_satellite.zeroconf_name,
-                host=None if host in ("0.0.0.0", "::", "") else host)
-            await asyncio.wait_for(zeroconf.register_server(), timeout=ZEROCONF_TIMEOUT_S)
-        except Exception as error:  # advertising is a convenience: one warning, never a crash
-            _LOGGER.warning("assist satellite: zeroconf _wyoming._tcp not registered (%s: %s); add it "
-                            "in Home Assistant by hand", type(error).__name__, error)
-            return
-        self._zeroconf = zeroconf
-        _LOGGER.info("zeroconf: satellite advertised as %s._wyoming._tcp on %s:%s",
-                     self.config.assist_satellite.zeroconf_name, zeroconf.host, self.port)
-
     async def stop(self) -> None:
-        if self._zeroconf is not None:
-            aiozc = getattr(self._zeroconf, "_aiozc", None)
-            if aiozc is not None:
-                await aiozc.async_close()
-            self._zeroconf = None
+        advertisement, self._advertisement = self._advertisement, None
+        if advertisement is not None:
+            await advertisement.stop()
         server, self._server = self._server, None
         if server is not None:
             server.close()

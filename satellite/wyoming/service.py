@@ -16,10 +16,10 @@ from satellite.pipeline.service import TurnService
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming.handler import ConnectionLimits, RefusalLog, WyomingHandler
 from satellite.wyoming.info import build_info
+from satellite.wyoming.zeroconf import ALL_INTERFACES, Advertisement
 
 _LOGGER = logging.getLogger(__name__)
 COMPONENT = "wyoming"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
 CANCEL_WAIT_S = 2.0  # a cancelled connection unwinds (closes its socket) within this
 
 
@@ -35,7 +35,7 @@ class WyomingService:
                                        idle_timeout_s=wyoming.idle_timeout_s,
                                        max_connections=wyoming.max_connections)
         self._server: AsyncServer | None = None
-        self._zeroconf: Any = None
+        self._advertisement: Advertisement | None = None
         self._port: int | None = None
 
     @property
@@ -57,14 +57,15 @@ class WyomingService:
             self.state.set_component(COMPONENT, "failed", f"{uri}: {error}")
             raise SatelliteError(f"Wyoming server cannot listen on {uri}: {error}") from None
         self._server = server
-        address = uri
+        address, host = uri, None
         if isinstance(server, AsyncTcpServer):
             # The library keeps the asyncio server private; its sockets hold the real port.
             listening: Any = server._server  # noqa: SLF001
             sockets = listening.sockets if listening is not None else ()
             self._port = sockets[0].getsockname()[1] if sockets else None
-            address = f"tcp://{server.host}:{self._port}"
-            if server.host in ("0.0.0.0", "::", ""):
+            host = server.host
+            address = f"tcp://{host}:{self._port}"
+            if host in ALL_INTERFACES:
                 _LOGGER.info("Wyoming server listening on %s (all interfaces: reachable from "
                              "the LAN, e.g. by Home Assistant)", address)
             else:
@@ -72,35 +73,15 @@ class WyomingService:
         else:
             _LOGGER.info("Wyoming server listening on %s", address)
         self.state.set_component(COMPONENT, "ready", address)
-        if self.config.wyoming.zeroconf and self._port is not None:
-            await self._register_zeroconf(server.host)  # type: ignore[attr-defined]
-
-    async def _register_zeroconf(self, host: str) -> None:
-        if host in LOOPBACK_HOSTS:
-            _LOGGER.info("zeroconf not registered: %s is only reachable from this machine", host)
-            return
-        try:
-            from wyoming.zeroconf import HomeAssistantZeroconf
-
-            zeroconf = HomeAssistantZeroconf(
-                port=self._port or 0, name=self.config.wyoming.zeroconf_name,
-                host=None if host in ("0.0.0.0", "::", "") else host)
-            await asyncio.wait_for(zeroconf.register_server(), timeout=10.0)
-        except Exception as error:  # any failure to advertise is one warning, never a crash
-            _LOGGER.warning("zeroconf _wyoming._tcp not registered (%s: %s); add the server in "
-                            "Home Assistant by hand", type(error).__name__, error)
-            return
-        self._zeroconf = zeroconf
-        _LOGGER.info("zeroconf: advertised as %s._wyoming._tcp on %s:%s",
-                     self.config.wyoming.zeroconf_name, zeroconf.host, self._port)
+        if self.config.wyoming.zeroconf and host is not None and self._port is not None:
+            self._advertisement = Advertisement(self.config.wyoming.zeroconf_name, host, self._port,
+                                                "Wyoming server")
+            await self._advertisement.start()
 
     async def stop(self, grace_s: float = 3.0) -> None:
-        if self._zeroconf is not None:
-            # The library has no unregister; its AsyncZeroconf withdraws the service on close.
-            aiozc = getattr(self._zeroconf, "_aiozc", None)
-            if aiozc is not None:
-                await aiozc.async_close()
-            self._zeroconf = None
+        advertisement, self._advertisement = self._advertisement, None
+        if advertisement is not None:
+            await advertisement.stop()
         server, self._server = self._server, None
         if server is not None:
             # The library keeps its connections' tasks private; they are what must end.

@@ -18,6 +18,7 @@ from satellite.pipeline.factory import create_turn_service
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming import WyomingService
 from tests.wyoming.conftest import TIMEOUT_S, connect, of_type, read_until, running_service, wyoming_config
+from tests.wyoming.test_zeroconf import resolved_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")
 
@@ -37,23 +38,11 @@ async def test_state_tracks_component_connections_and_events(service: WyomingSer
     assert metrics.wyoming_events.labels(type="describe")._value.get() == before + 1
 
 
-async def resolved_port(name: str) -> int | None:
-    from zeroconf.asyncio import AsyncZeroconf
-
-    browser = AsyncZeroconf()
-    try:
-        info = await browser.async_get_service_info("_wyoming._tcp.local.",
-                                                    f"{name}._wyoming._tcp.local.", timeout=5000)
-        return info.port if info is not None else None
-    finally:
-        await browser.async_close()
-
-
 async def test_all_interfaces_say_reachable_from_the_lan_and_zeroconf_cannot_crash(
         tmp_path: Path, engines: Engines, caplog: pytest.LogCaptureFixture) -> None:
     config = wyoming_config(tmp_path, wyoming__uri="tcp://0.0.0.0:0", wyoming__zeroconf=True,
                             wyoming__zeroconf_name="sarai-test")
-    caplog.set_level(logging.INFO, logger="satellite.wyoming.service")
+    caplog.set_level(logging.INFO, logger="satellite.wyoming")
     async with running_service(config, engines) as service:
         assert service.port
         assert any("reachable from the LAN" in r.getMessage() for r in caplog.records)
