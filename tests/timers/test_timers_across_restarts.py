@@ -14,6 +14,7 @@ import pytest
 
 from satellite.audio import read_wav
 from satellite.engines import Engines
+from scripts.room import Room
 from tests.conftest import REPO
 from tests.daemon.test_faults import SHUTDOWN_BOUND_S, satellite
 from tests.hearing import heard_text, wer
@@ -71,16 +72,22 @@ async def test_a_short_timer_rings_through_the_speaker_command_until_stop(
     from satellite.timers import ring_pcm
     from tests.daemon.conftest import spoken, timeline
 
-    raw_in, raw_out = tmp_path / "in.raw", tmp_path / "out.raw"
-    raw_in.write_bytes(timeline(0.5, spoken(engines, "Okay Nabu, set a timer for two seconds."),
-                                9.0, spoken(engines, "Stop."), 8.0).pcm.audio)
+    raw_out = tmp_path / "out.raw"
+    # A microphone in real time, as in a room. Read all at once (``cat``), the first seconds
+    # came at ~26x real time before the capture paced them, and one CI run heard neither the
+    # timer set nor "stop" in its log (cut short in the message; the whole log is now kept).
+    mic = Room(tmp_path).mic_command(
+        timeline(0.5, spoken(engines, "Okay Nabu, set a timer for two seconds."), 9.0,
+                 spoken(engines, "Stop."), 8.0).pcm, [])
     async with satellite("--state-dir", str(tmp_path / "state"), "--set", "audio.chimes=false",
-                         "run", "--mic-command", f"cat {raw_in}",
+                         "run", "--mic-command", mic,
                          "--snd-command", f"sh -c 'cat >> {raw_out}'",
                          "--no-wyoming", "--no-health") as daemon:
         code = await daemon.exit_code(120)  # the mic command ends: end of input
+    (tmp_path / "daemon.log").write_text(daemon.log)
     assert code == 0, daemon.log
-    assert "Timer set for 2 seconds." in daemon.log and "-> '' (timer)" in daemon.log  # "stop"
+    assert "Timer set for 2 seconds." in daemon.log and "-> '' (timer)" in daemon.log, (  # "stop"
+        f"log: {tmp_path / 'daemon.log'}")
     ring = ring_pcm(engines.tts.voice.sample_rate_hz).audio  # the voice's rate: bytes as made
     heard = raw_out.read_bytes()
     rings = heard.count(ring)
