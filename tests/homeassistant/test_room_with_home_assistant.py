@@ -17,6 +17,7 @@ import pytest
 
 from satellite.audio import Pcm
 from satellite.engines import Engines
+from scripts.room import Room
 from tests.conftest import REPO
 from tests.daemon.conftest import spoken, timeline
 from tests.hearing import heard_text, wer
@@ -31,15 +32,15 @@ def run_room(tmp_path: Path, home_assistant: HomeAssistant, audio: Pcm, *extra: 
     """``satellite run`` on a mic command playing ``audio``; its log and what the room heard."""
     token = tmp_path / "ha-token"
     token.write_text(home_assistant.token)
-    raw_in, raw_out = tmp_path / "in.raw", tmp_path / "out.raw"
-    raw_in.write_bytes(audio.audio)
+    raw_out = tmp_path / "out.raw"
+    mic = Room(tmp_path).mic_command(audio, [])  # in real time: ``cat`` comes all at once
     config = tmp_path / "satellite.yaml"
     config.write_text(f"homeassistant:\n  url: {home_assistant.url}\n  token_file: {token}\n"
                       f"audio:\n  chimes: false\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE")}
     done = subprocess.run(
         [sys.executable, "-m", "satellite", "--config", str(config), "--state-dir",
-         str(tmp_path / "state"), *extra, "run", "--mic-command", f"cat {raw_in}",
+         str(tmp_path / "state"), *extra, "run", "--mic-command", mic,
          "--snd-command", f"sh -c 'cat >> {raw_out}'", "--snd-rate", "16000", "--no-wyoming",
          "--no-health"], cwd=REPO, env=env, capture_output=True, text=True,
         timeout=RUN_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False)
