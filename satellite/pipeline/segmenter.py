@@ -202,6 +202,9 @@ class VadSegmenter:
             if loud or self._gap_voiced >= self._soft_frames:  # speech goes on
                 self._gaps_off = self._gaps_off or not loud
                 events.append(self._resumed(index))
+                # Loud after the quiet gap: speech the VAD has not called yet. It ends the
+                # silence here, or a held pause longer than the hangover would end at this frame.
+                voiced = voiced or loud
         if voiced:
             if self._speculated and not self._gap_speculated:
                 events.append(self._resumed(index))

@@ -279,3 +279,22 @@ def test_the_sound_end_counts_a_faint_ending_when_the_vad_called_speech_late() -
     assert isinstance(ended, UtteranceEnded)
     assert ended.last_voiced_s == pytest.approx(0.87)  # the VAD's last voiced frame
     assert ended.heard_end_s == pytest.approx(0.93)  # after the two faint frames
+
+
+def test_a_held_question_goes_on_when_the_next_words_are_loud_before_the_vad_calls_them() -> None:
+    """"… and then" (held: it trails off), a pause longer than the hangover, then "the hallway
+    lamp", whose first frame is loud before the VAD calls it speech: one question, not cut there.
+
+    The resumption cleared the hold while the VAD's silence count stood past the configured
+    hangover, which ended the question at that frame (a CI run heard "…and then." alone)."""
+    segmenter = make(speculate_ms=30, sound_gap_ms=70)
+    first = [(i, e) for i, (frame, voiced) in enumerate(sounds("." * 5 + "#" * 10 + "~" * 3))
+             for e in segmenter.feed(frame, voiced)]
+    assert [type(e) for _, e in first] == [SpeechStarted, SilenceBegan]  # the quiet gap
+    segmenter.hold(1200)  # the speculative transcript trails off
+    rest = [e for frame, voiced in sounds("." * 20 + "!" + "#" * 10 + "." * 12)
+            for e in segmenter.feed(frame, voiced)]
+    assert [type(e) for e in rest] == [SpeechResumed, SilenceBegan, UtteranceEnded], rest
+    ended = rest[-1]
+    assert isinstance(ended, UtteranceEnded) and ended.reason == "silence"
+    assert len(ended.pcm.audio) >= (3 + 10 + 3 + 20 + 1 + 10) * FRAME * 2  # both parts
