@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from satellite.audio import Pcm, to_stt_format
-from satellite.engines.tts import PiperTts
+from satellite.engines.tts import TextToSpeech
 
 FRAME_S = 0.02
 MIC = textwrap.dedent("""
@@ -102,7 +102,7 @@ def last_voiced_byte(pcm: Pcm, level: int = 300) -> int:
     return int(loud[-1] + 1) * 2 if len(loud) else len(pcm.audio)
 
 
-def spoken(tts: PiperTts, text: str) -> Pcm:
+def spoken(tts: TextToSpeech, text: str) -> Pcm:
     """``text`` in the voice, as the microphone hears it (16 kHz)."""
     blocks = list(tts.synthesize(text, None))
     return to_stt_format(Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz))

@@ -225,7 +225,7 @@ class VadSegmenter:
         if not voiced:
             hangover = self._hangover_override or self._hangover_frames
             if self._silence_run >= hangover:
-                events.append(self._finish(self._hold_reason if self._hangover_override else "silence"))
+                events.append(self._finish(self._hold_reason))  # "silence", or what a hold said
                 return events
         if len(self._frames) >= self._max_frames:
             events.append(self._finish("max_length"))

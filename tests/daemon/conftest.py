@@ -9,6 +9,7 @@ import numpy as np
 
 from satellite.audio import Pcm, read_wav, to_stt_format, write_wav
 from satellite.engines import Engines
+from scripts import room
 from tests.conftest import dev_wav
 
 
@@ -27,8 +28,8 @@ def dev_clip(name: str) -> Pcm:
 
 
 def spoken(engines: Engines, text: str) -> Pcm:
-    blocks = list(engines.tts.synthesize(text, None))
-    return to_stt_format(Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz))
+    """``text`` in the default voice, as the microphone hears it (16 kHz)."""
+    return room.spoken(engines.tts, text)
 
 
 def timeline(*parts: Pcm | float) -> Timeline:
