@@ -37,6 +37,15 @@ class RemoteError(SatelliteError):
         self.reason = reason  # unreachable | timeout | bad_answer | refused | down
 
 
+class EngineBrokenError(SatelliteError):
+    """A local engine crashed in native code when it was probed on this machine, and again with
+    safe settings: the process runs without it (``satellite.engines.probe``)."""
+
+    def __init__(self, text: str, stage: str):
+        super().__init__(text)
+        self.stage = stage  # stt | llm | tts
+
+
 class SpeechSetError(SatelliteError):
     """Benchmark or test speech cannot be made or found (espeak-ng failing, no manifest)."""
 
@@ -45,6 +54,7 @@ __all__ = [
     "AudioError",
     "BusyError",
     "ConfigError",
+    "EngineBrokenError",
     "InputError",
     "ModelError",
     "RemoteError",

@@ -71,6 +71,10 @@ class LlmConfig:
     history_turns: int = opt(4, min=0, max=50, help="exchanges remembered per conversation")
     history_ttl_s: float = opt(300.0, min=0.0, help="a conversation older than this starts afresh")
     seed: int = opt(42)
+    extra_buffers: str = opt("auto", choices=("auto", "enabled", "disabled"),
+                             help="llama.cpp's extra buffer types, which repack the weights for special "
+                                  "kernels (AMX, ARM/AVX2 repack); auto = off where llama.cpp reports AMX, "
+                                  "whose path crashes (ggml-org/llama.cpp#20824), on elsewhere")
     uri: str = opt("", help="an OpenAI-compatible endpoint (http://gpu-box:8080/v1: llama.cpp, "
                             "llama-cpp-python, Ollama, vLLM) or a Wyoming handle server "
                             "(tcp://host:port); empty = the local GGUF")
@@ -94,6 +98,7 @@ class TtsConfig:
     noise_w: float = opt(0.8, min=0.0, max=2.0)
     volume: float = opt(1.0, min=0.0, max=4.0)
     extra_voices: list[str] = opt([], help="more Piper .onnx files (or catalog names) served over Wyoming")
+    threads: int = opt(0, min=0, max=64, help="onnxruntime's threads; 0 = its default (all cores)")
     low_memory: bool = opt(True, help="onnxruntime arena off: ~190 MB less RSS, slightly slower")
     lead_words: int = opt(2, min=0, max=20,
                           help="first words of a reply synthesized alone, for a sooner first audio")
@@ -320,6 +325,19 @@ class DaemonConfig:
 
 
 @dataclass(frozen=True)
+class EnginesConfig:
+    """How the native engines are trusted on this CPU (satellite.engines.probe)."""
+
+    probe: bool = opt(True, help="run each local engine's first inference in a child process, once per "
+                                 "CPU, engine version and model file, so that a native crash is one clear "
+                                 "error and a safe retry, never a dead service")
+    probe_timeout_s: float = opt(120.0, min=5.0, max=1800.0,
+                                 help="a probe that has not answered within this counts as failed")
+    verdicts_file: str = opt("", help="where the probes' verdicts are kept; empty = "
+                                      "state_dir/engine-verdicts.json")
+
+
+@dataclass(frozen=True)
 class ModelsConfig:
     dir: str = opt("~/.local/share/sarai-satellite/models",
                    help="where 'satellite models pull' puts models (and the joined PyPI Whisper base)")
@@ -356,6 +374,7 @@ class Config:
     assist_satellite: AssistSatelliteConfig = field(default_factory=AssistSatelliteConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
+    engines: EnginesConfig = field(default_factory=EnginesConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     log: LogConfig = field(default_factory=LogConfig)
 

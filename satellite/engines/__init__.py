@@ -9,7 +9,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from satellite.config.schema import Config
+from satellite.engines.broken import BROKEN, BrokenTts
 from satellite.engines.llm import ChatMessage, LanguageModel, LlamaCppLlm
+from satellite.engines.probe import EngineProbe, Verdict, model_path, safe_section
 from satellite.engines.stt import SpeechToText, Transcript, WhisperStt
 from satellite.engines.tts import PiperTts, TextToSpeech, VoiceInfo
 from satellite.models import resolved_llm, resolved_stt, resolved_tts
@@ -26,9 +28,17 @@ class Engines:
     load_s: dict[str, float] = field(default_factory=dict)
     links: dict[str, Any] = field(default_factory=dict)  # stage -> RemoteLink, for remote stages
     fallbacks: frozenset[str] = frozenset()  # remote stages with the local engine behind them
+    verdicts: dict[str, Verdict] = field(default_factory=dict)  # what the probe said of each local one
 
     def voices(self) -> dict[str, TextToSpeech]:
+        if isinstance(self.tts, BrokenTts):
+            return {}
         return {self.tts.voice.name: self.tts, **self.extra_voices}
+
+    @property
+    def broken(self) -> dict[str, str]:
+        """stage -> the line said of it, for each local engine broken on this machine."""
+        return {stage: v.line for stage, v in self.verdicts.items() if v.state == "broken"}
 
 
 class NotLoaded:
@@ -61,19 +71,37 @@ def load_engines(config: Config, progress: Callable[[str, str], None] | None = N
         return engine
 
     # Catalog names (llm.model: lfm2-1.2b) become paths here; nothing is downloaded.
-    stt = _stage("stt", config, only, timed, lambda: WhisperStt(resolved_stt(config)))
-    llm = _stage("llm", config, only, timed, lambda: LlamaCppLlm(resolved_llm(config)))
-    tts = _stage("tts", config, only, timed, lambda: PiperTts(resolved_tts(config)))
+    local = tuple(stage for stage in ALL_STAGES if stage in only
+                  and (not getattr(config, stage).uri or getattr(config, stage).fallback_local))
+    sections = {stage: RESOLVE[stage](config) for stage in local}
+    verdicts = (EngineProbe(config, sections).verdicts(local)
+                if config.engines.probe and local else {})
+
+    def loader(stage: str, engine: Callable[[Any], object]) -> Callable[[], object]:
+        verdict = verdicts.get(stage)
+        if verdict is not None and verdict.state == "broken":
+            section = sections[stage]
+            return lambda: BROKEN[stage](verdict.line, model_path(stage, section), config.language)
+        return lambda: engine(safe_section(sections[stage], verdict))
+
+    stt = _stage("stt", config, only, timed, loader("stt", WhisperStt))
+    llm = _stage("llm", config, only, timed, loader("llm", LlamaCppLlm))
+    tts = _stage("tts", config, only, timed, loader("tts", PiperTts))
     extra: dict[str, TextToSpeech] = {}
-    tts_config = resolved_tts(config) if "tts" in only and not config.tts.uri else config.tts
-    for path in tts_config.extra_voices if "tts" in only and not config.tts.uri else []:
-        voice = timed(f"tts:{path}", lambda p=path: PiperTts(tts_config, voice_path=p))
-        extra[voice.voice.name] = voice  # type: ignore[attr-defined]
+    if "tts" in local and not config.tts.uri and not isinstance(tts, BrokenTts):
+        tts_config = safe_section(sections["tts"], verdicts.get("tts"))
+        for path in tts_config.extra_voices:
+            voice = timed(f"tts:{path}", lambda p=path: PiperTts(tts_config, voice_path=p))
+            extra[voice.voice.name] = voice  # type: ignore[attr-defined]
     loaded: dict[str, Any] = {stage: e for stage, e in zip(ALL_STAGES, (stt, llm, tts), strict=True)
               if not isinstance(e, NotLoaded)}
     links = {stage: e.link for stage, e in loaded.items() if getattr(e, "link", None) is not None}
     fallbacks = frozenset(stage for stage, e in loaded.items() if getattr(e, "local", None) is not None)
-    return Engines(stt, llm, tts, extra, load_s, links, fallbacks)  # type: ignore[arg-type]
+    return Engines(stt, llm, tts, extra, load_s, links, fallbacks, verdicts)  # type: ignore[arg-type]
+
+
+RESOLVE: dict[str, Callable[[Config], Any]] = {"stt": resolved_stt, "llm": resolved_llm,
+                                               "tts": resolved_tts}
 
 
 def _stage(stage: str, config: Config, only: tuple[str, ...],

@@ -12,8 +12,10 @@ for the default prompt with SmolLM2 on 2 cores).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
+import re
 import threading
 from collections import OrderedDict
 from collections.abc import Generator, Iterator
@@ -56,6 +58,46 @@ def generation_threads() -> int:
     return max(1, (os.cpu_count() or 1) - 1)
 
 
+def llama_system_info() -> str:
+    """What llama.cpp's CPU backend reports: "CPU : SSE3 = 1 | ... | AVX512 = 1 | AMX_INT8 = 1 | ..."."""
+    import llama_cpp
+
+    return llama_cpp.llama_print_system_info().decode("utf-8", errors="replace").strip()
+
+
+def use_extra_buffers(setting: str, system_info: str) -> bool:
+    """Whether llama.cpp may put weights in its extra buffer types (repacked for AMX, or for the
+    ARM/AVX2 repack kernels). ``auto``: not where llama.cpp reports AMX, whose path segfaults on
+    the first decode of a Q4_1 model (ggml-org/llama.cpp#20824, seen on a 2-core Xeon with AMX)."""
+    if setting != "auto":
+        return setting == "enabled"
+    return not re.search(r"\bAMX_(INT8|BF16) = 1\b", system_info)
+
+
+_PARAMS_LOCK = threading.Lock()
+
+
+@contextlib.contextmanager
+def _model_params(*, use_extra_bufts: bool) -> Iterator[None]:
+    """llama-cpp-python's ``Llama`` takes no ``use_extra_bufts``: its default model parameters
+    are given the field while one model is constructed."""
+    from llama_cpp import llama as llama_module
+
+    with _PARAMS_LOCK:
+        defaults = llama_module.llama_cpp.llama_model_default_params
+
+        def params() -> Any:
+            value = defaults()
+            value.use_extra_bufts = use_extra_bufts
+            return value
+
+        llama_module.llama_cpp.llama_model_default_params = params
+        try:
+            yield
+        finally:
+            llama_module.llama_cpp.llama_model_default_params = defaults
+
+
 class LlamaCppLlm:
     def __init__(self, config: LlmConfig):
         self.config = config
@@ -63,14 +105,18 @@ class LlamaCppLlm:
         _check_gguf(self.path)
         from llama_cpp import Llama
 
+        self.system_info = llama_system_info()
+        self.extra_buffers = use_extra_buffers(config.extra_buffers, self.system_info)
+        self.threads = config.n_threads or generation_threads()
         try:
-            self._llama = Llama(
-                model_path=str(self.path),
-                n_ctx=config.n_ctx,
-                n_threads=config.n_threads or generation_threads(),
-                seed=config.seed,
-                verbose=False,
-            )
+            with _model_params(use_extra_bufts=self.extra_buffers):
+                self._llama = Llama(
+                    model_path=str(self.path),
+                    n_ctx=config.n_ctx,
+                    n_threads=self.threads,
+                    seed=config.seed,
+                    verbose=False,
+                )
         except (ValueError, RuntimeError) as error:
             raise ModelError(f"LLM file {self.path} cannot be loaded ({error}); "
                              "set llm.model to a GGUF file") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -42,6 +43,7 @@ class WhisperStt:
         _check_model_dir(self.model_dir)
         from faster_whisper import WhisperModel
 
+        self.threads = config.threads or os.cpu_count() or 1
         try:
             self._model = WhisperModel(
                 str(self.model_dir),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,6 +51,7 @@ class PiperTts:
             self.config_path = Path(config.voice_config).expanduser()
         else:
             self.config_path = Path(f"{self.model_path}.json")
+        self.threads = config.threads or os.cpu_count() or 1  # onnxruntime's own default: all cores
         self.voice = self._load()
 
     def _load(self) -> VoiceInfo:
@@ -87,6 +89,8 @@ class PiperTts:
         options = onnxruntime.SessionOptions()
         options.enable_cpu_mem_arena = not self.config.low_memory
         options.enable_mem_pattern = not self.config.low_memory
+        if self.config.threads:
+            options.intra_op_num_threads = self.config.threads
         session = onnxruntime.InferenceSession(str(self.model_path), sess_options=options,
                                                providers=["CPUExecutionProvider"])
         return PiperVoice(session=session, config=PiperConfig.from_dict(meta))
