@@ -1,71 +1,74 @@
-"""``satellite check``: load every configured model, run one tiny inference each, print a table."""
+"""``satellite check``: each local model loaded and tried once, in a child process, with a table.
+
+The same probe the daemon trusts (``satellite.engines.probe``), run afresh: a crash in native
+code is one line naming the engine, the model, the signal and the CPU, and a non-zero exit; the
+verdicts it writes are the ones the next start uses. Piper's audio is what Whisper hears.
+"""
 
 from __future__ import annotations
 
 import argparse
-import time
-from collections.abc import Callable
+import tempfile
+from pathlib import Path
 
-from satellite.audio import Pcm, to_stt_format
-from satellite.cli.common import progress_printer
 from satellite.config import Config
-from satellite.engines.llm import ChatMessage, LlamaCppLlm
-from satellite.engines.stt import WhisperStt
-from satellite.engines.tts import PiperTts
-from satellite.errors import SatelliteError
-from satellite.models import resolved_llm, resolved_stt, resolved_tts
+from satellite.engines import RESOLVE
+from satellite.engines.cpu import read_cpu_facts
+from satellite.engines.probe import EngineProbe, Verdict
+from satellite.engines.report import llama_features, threads
+
+STAGES = ("tts", "stt", "llm")
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    parser = sub.add_parser("check", help="load every model and run one tiny inference each")
+    parser = sub.add_parser("check", help="load every model and run one tiny inference each "
+                                          "(in a child process, so a crash is reported, not fatal)")
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
-    rows: list[tuple[str, str, str, str, str]] = []
-    show = progress_printer()
-    spoken: list[Pcm] = []
-
-    def step(stage: str, load: Callable[[], object], infer: Callable[[object], str]) -> None:
-        if show:
-            show(stage, "loading")
-        start = time.perf_counter()
-        try:
-            engine = load()
-            load_ms = (time.perf_counter() - start) * 1000
-            start = time.perf_counter()
-            detail = infer(engine)
-            infer_ms = (time.perf_counter() - start) * 1000
-            rows.append((stage, "ok", f"{load_ms:.0f} ms", f"{infer_ms:.0f} ms", detail))
-        except SatelliteError as error:
-            rows.append((stage, "FAILED", "-", "-", str(error)))
-        if show:
-            show(stage, rows[-1][1])
-
-    def tts_infer(engine: object) -> str:
-        assert isinstance(engine, PiperTts)
-        blocks = list(engine.synthesize("Testing one two three."))
-        pcm = Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz)
-        spoken.append(pcm)
-        return f"{engine.voice.name}: {pcm.seconds:.2f} s of audio"
-
-    def stt_infer(engine: object) -> str:
-        assert isinstance(engine, WhisperStt)
-        pcm = to_stt_format(spoken[0]) if spoken else Pcm.silence(1.0)
-        return f"{engine.model_dir.name}: heard {engine.transcribe(pcm).text!r}"
-
-    def llm_infer(engine: object) -> str:
-        assert isinstance(engine, LlamaCppLlm)
-        reply = "".join(engine.stream([ChatMessage("user", "Say hello in three words.")]))
-        return f"{engine.path.name}: {reply.strip()[:40]!r}"
-
-    step("tts", lambda: PiperTts(resolved_tts(config)), tts_infer)
-    step("stt", lambda: WhisperStt(resolved_stt(config)), stt_infer)
-    step("llm", lambda: LlamaCppLlm(resolved_llm(config)), llm_infer)
-
-    widths = [max(len(r[i]) for r in rows + [("stage", "state", "load", "inference", "")])
-              for i in range(4)]
+    cpu = read_cpu_facts()
+    print(f"cpu: {cpu.describe()}")
+    sections = {stage: RESOLVE[stage](config) for stage in STAGES}
+    with tempfile.TemporaryDirectory(prefix="satellite-check-") as folder:
+        wav = str(Path(folder) / "spoken.wav")
+        chain = {"tts": {"wav_out": wav}, "stt": {"wav_in": wav}}
+        verdicts = EngineProbe(config, sections, cpu=cpu).verdicts(STAGES, fresh=True, extra=chain)
+    rows = [_row(verdicts[stage]) for stage in STAGES]
     header = ("stage", "state", "load", "inference", "detail")
+    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)))
-    return 0 if all(r[1] == "ok" for r in rows) else 1
+    for stage in STAGES:
+        facts = _facts(verdicts[stage])
+        if facts:
+            print(f"{stage}: {facts}")
+    return 0 if all(v.state in ("ok", "safe") for v in verdicts.values()) else 1
+
+
+def _row(verdict: Verdict) -> tuple[str, str, str, str, str]:
+    def ms(value: float | None) -> str:
+        return "-" if value is None else f"{value:.0f} ms"
+
+    if verdict.state == "broken":
+        return (verdict.stage, "BROKEN", "-", "-", verdict.line)
+    if verdict.state == "unknown":  # an expected error: a missing or corrupt model
+        return (verdict.stage, "FAILED", "-", "-", verdict.detail)
+    state = "ok" if verdict.state == "ok" else "ok (safe settings)"
+    detail = verdict.detail if verdict.state == "ok" else f"{verdict.detail}; {verdict.line}"
+    return (verdict.stage, state, ms(verdict.load_ms), ms(verdict.infer_ms), detail)
+
+
+def _facts(verdict: Verdict) -> str:
+    facts = verdict.facts
+    words = []
+    if "threads" in facts:
+        words.append(threads(facts["threads"]))
+    if "llama.cpp" in facts:
+        words.append("llama.cpp " + " ".join(llama_features(str(facts["llama.cpp"]))))
+        words.append(f"extra buffers (repack) {'on' if facts.get('extra_buffers') else 'off'}")
+    if "ctranslate2" in facts:
+        words.append(f"CTranslate2 {facts['ctranslate2']}")
+    if "compute_type" in facts:
+        words.append(str(facts["compute_type"]))
+    return ", ".join(words)

@@ -7,6 +7,8 @@ import time
 
 from satellite.config import Config
 from satellite.engines import ALL_STAGES, Engines, load_engines
+from satellite.engines.broken import WHAT
+from satellite.errors import EngineBrokenError
 from satellite.pipeline import TurnService, create_turn_service
 
 
@@ -25,7 +27,13 @@ def progress_printer(enabled: bool | None = None):  # type: ignore[no-untyped-de
 
 
 def load(config: Config, only: tuple[str, ...] = ALL_STAGES) -> Engines:
-    return load_engines(config, progress=progress_printer(), only=only)
+    """The engines a one-shot command needs; one of them broken on this machine is its error."""
+    engines = load_engines(config, progress=progress_printer(), only=only)
+    for stage in engines.broken:
+        if stage in only:
+            raise EngineBrokenError(f"the {WHAT[stage]} engine does not work on this machine (the line "
+                                    "above says why; 'satellite check' probes it again)", stage)
+    return engines
 
 
 def turn_service(config: Config, only: tuple[str, ...] = ALL_STAGES) -> TurnService:

@@ -40,6 +40,7 @@ from satellite.daemon.capture import CaptureSupervisor
 from satellite.daemon.listener import Listener
 from satellite.daemon.notify import SystemdNotifier
 from satellite.engines import ALL_STAGES, Engines, load_engines
+from satellite.engines.report import engine_report, report_line
 from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
 from satellite.errors import AudioError, ConfigError
@@ -146,6 +147,10 @@ class SatelliteDaemon:
             self.engines = await loop.run_in_executor(None, self._load_engines)
         self.state.model_load_s.update({k: round(v, 3) for k, v in self.engines.load_s.items()})
         self.state.models.update(_model_names(self.engines))
+        self.state.platform = engine_report(self.engines)
+        _LOGGER.info("engines run on: %s", report_line(self.state.platform))
+        for stage, line in self.engines.broken.items():  # the rest of the box serves without it
+            self.state.set_component(stage, "failed", line)
         self.turns = create_turn_service(config, self.engines, self.state)
         await self.turns.start()  # Home Assistant connects in the background
         if self.health is not None:
@@ -161,7 +166,9 @@ class SatelliteDaemon:
 
     async def _self_test(self) -> None:
         assert self.turns is not None
-        local = [stage for stage in ALL_STAGES if stage not in self.turns.engines.links]
+        engines = self.turns.engines
+        local = [stage for stage in ALL_STAGES
+                 if stage not in engines.links and stage not in engines.broken]
         if self.config.daemon.self_test:
             self.notifier.status("self-testing models")
             for stage in local:

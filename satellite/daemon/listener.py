@@ -44,7 +44,7 @@ from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
 from satellite.errors import AudioError
 from satellite.pipeline.endpointing import Ending, judge
-from satellite.pipeline.failures import REMOTE_DOWN, SPOKEN_PHRASES
+from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.segmenter import (
     SegmentEvent,
@@ -118,7 +118,8 @@ class Listener:
         """What the room may hear when a turn fails: the common apologies, and for each remote
         stage the one that names it."""
         remote = tuple(REMOTE_DOWN[stage] for stage in self.turns.engines.links if stage in REMOTE_DOWN)
-        return SPOKEN_PHRASES + remote
+        broken = tuple(ENGINE_BROKEN[stage] for stage in self.turns.engines.broken)
+        return SPOKEN_PHRASES + remote + broken
 
     async def _say_apology(self, text: str) -> None:
         """A prerendered apology; one that could not be rendered at start (its remote voice was

@@ -256,7 +256,8 @@ class EngineProbe:
             return _answered(stage, "ok", first, {})
         if first.error:  # an expected error (missing model): loading in-process says it as usual
             return Verdict(stage, "unknown", detail=first.error)
-        name = model_path(stage, self.sections[stage]).name
+        path = model_path(stage, self.sections[stage])
+        name = path.name if path.name != "model" else f"{path.parent.name}/{path.name}"
         versions = ", ".join(f"{k} {v}" for k, v in package_versions(stage).items())
         where = f"model {name}; {versions}; CPU {self.cpu.describe()}"
         _LOGGER.error("%s engine died in its first inference: %s (%s); trying again with safe "
@@ -271,7 +272,7 @@ class EngineProbe:
         second = safe.death or f"error: {safe.error}"
         line = (f"{stage} engine is broken on this machine: its first inference died with "
                 f"{first.death}, and with {second} under safe settings ({SAFE_WORDS[stage]}); {where}")
-        _LOGGER.error("%s; starting without it", line)
+        _LOGGER.error("%s", line)
         return Verdict(stage, "broken", line, facts={"stderr_tail": _tail(safe.stderr or first.stderr)})
 
 

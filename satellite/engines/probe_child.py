@@ -59,7 +59,7 @@ def _stt(section: dict[str, Any], request: dict[str, Any]) -> tuple[Any, Any]:
         wav = request.get("wav_in")
         pcm = to_stt_format(read_wav(Path(wav))) if wav else Pcm.silence(0.5)
         text = stt.transcribe(pcm).text
-        return (f"{stt.model_dir.name}: heard {text!r}",
+        return (f"{stt.name}: heard {text!r}",
                 {"threads": stt.threads, "compute_type": stt.config.compute_type})
 
     return engine, infer

@@ -111,6 +111,7 @@ def status_document(state: RuntimeState, *, live: Verdict, ready: Verdict, recen
         "models": {stage: {"model": name, "load_s": state.model_load_s.get(stage)}
                    for stage, name in dict(state.models).items()},
         "model_load_s": dict(state.model_load_s),
+        "platform": dict(state.platform),
         "components": [{"name": c.name, "state": c.state, "detail": c.detail,
                         "since_s": c.since_s} for c in components],
         "audio": {

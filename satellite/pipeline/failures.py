@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from satellite.errors import AudioError, BusyError, InputError, RemoteError, SatelliteError
+from satellite.errors import (
+    AudioError,
+    BusyError,
+    EngineBrokenError,
+    InputError,
+    RemoteError,
+    SatelliteError,
+)
 
 
 @dataclass(frozen=True)
@@ -23,6 +30,11 @@ REMOTE_DOWN = {  # a remote engine is down or too slow: the room hears which one
     "llm": "Sorry, my language model server isn't answering right now.",
     "tts": "Sorry, my speech server isn't answering right now.",
 }
+ENGINE_BROKEN = {  # a local engine crashed on this machine's CPU when probed (satellite check says why)
+    "stt": "Sorry, my speech recognition doesn't work on this machine.",
+    "llm": "Sorry, my language model doesn't work on this machine.",
+    "tts": "Sorry, my voice doesn't work on this machine.",
+}
 SPOKEN_PHRASES = (BUSY, TOO_LONG, BROKEN)  # rendered at start, so saying them needs no engine
 
 
@@ -31,6 +43,8 @@ def classify(error: BaseException) -> Failure:
         return Failure("busy", "busy", BUSY, True)
     if isinstance(error, InputError):
         return Failure("bad_request", "bad-request", TOO_LONG, True)
+    if isinstance(error, EngineBrokenError):
+        return Failure("engine_broken", "engine-broken", ENGINE_BROKEN.get(error.stage, BROKEN), True)
     if isinstance(error, RemoteError):
         return Failure("remote", "remote-unavailable", REMOTE_DOWN.get(error.stage, BROKEN), True)
     if isinstance(error, AudioError):

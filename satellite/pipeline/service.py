@@ -29,7 +29,7 @@ from satellite.engines import Engines
 from satellite.engines.llm import ChatMessage
 from satellite.engines.stt import Transcript
 from satellite.engines.tts import TextToSpeech
-from satellite.errors import InputError, ModelError, RemoteError
+from satellite.errors import EngineBrokenError, InputError, ModelError, RemoteError
 from satellite.intents.recognizer import IntentMatch, IntentRecognizer
 from satellite.pipeline.cache import CachedReply, ResponseCache
 from satellite.pipeline.context import fit_context
@@ -389,8 +389,8 @@ class TurnService:
         }
         took_ms: dict[str, float] = {}
         for stage, test in tests.items():
-            if stage in self.engines.links:  # a remote: the monitor probes it, and it may be down
-                continue
+            if stage in self.engines.links or stage in self.engines.broken:  # a remote: the
+                continue  # monitor probes it; a broken engine: the probe said so, and why
             start = self.clock()
             try:
                 await self.scheduler.run(stage, test, priority=Priority.ROOM)
@@ -416,7 +416,7 @@ class TurnService:
             try:
                 blocks = await self.scheduler.run(
                     "tts", lambda t=text: list(self.engines.tts.synthesize(t)), priority=Priority.ROOM)
-            except RemoteError as error:
+            except (RemoteError, EngineBrokenError) as error:
                 _LOGGER.warning("phrase %r not rendered ahead: %s", text, error)
                 continue
             if blocks:
@@ -434,7 +434,8 @@ class TurnService:
                     continue
                 try:
                     blocks = [pcm async for pcm in self.speak(sentence, lead=n == 0, priority=priority)]
-                except RemoteError as error:  # a remote voice that is down: said when it is back
+                except (RemoteError, EngineBrokenError) as error:  # a remote voice that is down: said
+                    # when it is back; a broken one: never
                     _LOGGER.warning("phrase %r not rendered ahead: %s", sentence, error)
                     return len(self.phrases)
                 if blocks:

@@ -58,6 +58,7 @@ class RuntimeState:
     model_load_s: dict[str, float] = field(default_factory=dict)
     models: dict[str, str] = field(default_factory=dict)  # stage -> model file/name
     audio_devices: dict[str, str] = field(default_factory=dict)  # input/output -> description
+    platform: dict[str, Any] = field(default_factory=dict)  # the CPU and what each engine runs on
     last_mic_frame_s: float | None = None
     timers: Callable[[], list[dict[str, Any]]] | None = None  # the live timers, for /status
     assist_satellite: Callable[[], dict[str, Any]] | None = None  # the satellite role, for /status

@@ -78,4 +78,6 @@ def build_info(config: Config, engines: Engines, intents_enabled: bool) -> Info:
                             attribution=HASSIL, installed=True, description="hassil templates",
                             version=None, languages=[config.intent.language])],
     )] if intents_enabled else []
-    return Info(asr=[asr], tts=[tts_program], handle=[handle], intent=intent)
+    broken = engines.broken  # advertise only what works on this machine
+    return Info(asr=[] if "stt" in broken else [asr], tts=[] if "tts" in broken else [tts_program],
+                handle=[] if "llm" in broken else [handle], intent=intent)

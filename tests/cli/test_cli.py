@@ -130,11 +130,22 @@ def test_turn_prints_transcript_reply_and_timings(tmp_path: Path) -> None:
     assert "reply:" in proc.stdout and "first audio" in proc.stdout
 
 
+def check_rows(stdout: str) -> dict[str, str]:
+    """The state column of ``satellite check``'s table, by stage."""
+    return {line.split()[0]: line.split()[1] for line in stdout.splitlines()
+            if line.split() and line.split()[0] in ("tts", "stt", "llm")}
+
+
 def test_check_loads_every_model(tmp_path: Path) -> None:
     proc = satellite("check", state=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    rows = {line.split()[0]: line.split()[1] for line in proc.stdout.splitlines()[1:]}
-    assert rows == {"tts": "ok", "stt": "ok", "llm": "ok"}
+    assert check_rows(proc.stdout) == {"tts": "ok", "stt": "ok", "llm": "ok"}
+    assert "heard 'testing one two three'" in proc.stdout.lower()  # Whisper hears Piper's words
+    cpu = proc.stdout.splitlines()[0]
+    assert cpu.startswith("cpu: ") and " cores, " in cpu  # what the engines run on
+    assert "extra buffers (repack) " in proc.stdout and "CTranslate2 ISA " in proc.stdout
+    verdicts = json.loads((tmp_path / "engine-verdicts.json").read_text())
+    assert sorted(v["stage"] for v in verdicts.values()) == ["llm", "stt", "tts"]
 
 
 def test_check_reports_a_broken_model_and_fails(tmp_path: Path) -> None:

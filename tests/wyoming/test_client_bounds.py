@@ -214,7 +214,8 @@ async def test_idle_connections_are_closed_but_not_while_being_answered(
 
         async with connect(service) as client:  # a silent client whose synthesis is speaking stays
             await client.write_event(SynthesizeStart().event())
-            await client.write_event(SynthesizeChunk(SENTENCE * 8).event())  # ~10 s to synthesize here
+            # 24 sentences: ~3.5 s to synthesize on a Xeon with AVX-512, ~30 s on the slowest CI so far
+            await client.write_event(SynthesizeChunk(SENTENCE * 24).event())
             silent_until = time.monotonic() + 2 * idle_timeout_s
             received = []
             while time.monotonic() < silent_until:
