@@ -33,7 +33,7 @@ from wyoming.ping import Ping, Pong
 from wyoming.server import AsyncEventHandler
 from wyoming.tts import Synthesize, SynthesizeChunk, SynthesizeStart, SynthesizeStop
 
-from satellite.errors import BusyError, InputError
+from satellite.errors import BusyError, InputError, SatelliteError
 from satellite.intents import IntentMatch
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.turn import ReplySentence, TurnRequest, TurnResult, TurnTimings
@@ -268,6 +268,9 @@ class WyomingHandler(AsyncEventHandler):
             await self._send_error(str(error), "bad-request")
         except ConnectionError:
             raise
+        except SatelliteError as error:  # expected: a remote down, an engine broken on this machine
+            failure = self.turns.record_failure("wyoming", error)
+            await self._send_error(str(error), failure.code)
         except Exception:  # unexpected: logged with its traceback once, answered, this client closed
             _LOGGER.exception("wyoming client %s: %s event failed", self.peer, event.type)
             self.state.metrics.errors.labels(kind="wyoming_internal").inc()
