@@ -78,6 +78,9 @@ def test_unit_asks_for_notify_watchdog_restart_and_hardening() -> None:
     service = parser["Service"]
     assert service["Type"] == "notify" and service["NotifyAccess"] == "main"
     assert service["WatchdogSec"] and service["Restart"] == "on-failure"
+    # no fast crash loop: at most StartLimitBurst starts in StartLimitIntervalSec, then failed
+    assert parser["Unit"]["StartLimitIntervalSec"] == "10min" and parser["Unit"]["StartLimitBurst"] == "5"
+    assert service["RestartSec"] == "5s"
     assert service["ExecStart"] == f"{EXEC} --config /etc/sarai-satellite/satellite.yaml run"
     assert "-HUP" in service["ExecReload"]
     for key, value in {"NoNewPrivileges": "yes", "ProtectSystem": "strict", "ProtectHome": "yes",
