@@ -5,6 +5,9 @@ was heard. A detection is followed by a refractory time during which the same
 phrase is not reported again (one "hey jarvis" is one wake-up). The ``phrase``
 mode (the transcript starts with the assistant's name) needs no model and lives
 in the turn-taking logic (``satellite.daemon.turns``).
+
+microWakeWord's models run on pymicro-wakeword's own TensorFlow Lite library, or on
+LiteRT where that library does not load (``satellite.engines.wake_litert``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,16 @@ import re
 from pathlib import Path
 from typing import Protocol
 
+import numpy as np
+
 from satellite.config.schema import WakeConfig
+from satellite.engines.wake_litert import (
+    LiteRtMicroWakeWord,
+    MicroModelSettings,
+    MicroRuntime,
+    choose_micro_runtime,
+    probe_micro_runtimes,
+)
 from satellite.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -64,24 +76,38 @@ class _Refractory:
         self.threshold, self.refractory_s = config.threshold, config.refractory_s
 
 
+class _StreamingWakeModel(Protocol):
+    """What the detector uses of a microWakeWord model: pymicro-wakeword's ``MicroWakeWord`` or
+    ``LiteRtMicroWakeWord``."""
+
+    id: str
+    wake_word: str
+    probability_cutoff: float
+
+    def process_streaming_prob(self, features: np.ndarray) -> float | None: ...
+
+    def reset(self) -> None: ...
+
+
 class MicroWakeWordDetector:
-    """pymicro-wakeword: small streaming models (okay_nabu, hey_jarvis, alexa, hey_mycroft)."""
+    """microWakeWord: small streaming models (okay_nabu, hey_jarvis, alexa, hey_mycroft).
 
-    def __init__(self, model: str, threshold: float = 0.5, refractory_s: float = 2.0):
-        from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures, Model
+    They run on pymicro-wakeword's bundled TensorFlow Lite library where it loads, else on LiteRT
+    (``wake_litert``); ``runtime`` forces one. Both give the same probabilities.
+    """
 
-        try:
-            if Path(model).suffix == ".json":
-                self._model = MicroWakeWord.from_config(model)
-            else:
-                self._model = MicroWakeWord.from_builtin(Model(model))
-        except (ValueError, OSError) as error:
-            raise ModelError(f"microWakeWord model '{model}': {error}") from error
+    def __init__(self, model: str, threshold: float = 0.5, refractory_s: float = 2.0,
+                 runtime: MicroRuntime | None = None):
+        from pymicro_wakeword import MicroWakeWordFeatures  # pure Python over pymicro-features
+
+        self.runtime: MicroRuntime = runtime or choose_micro_runtime(probe_micro_runtimes())
+        self._model = _load_micro_model(model, self.runtime)
         self._features = MicroWakeWordFeatures()
         self.model_cutoff = float(self._model.probability_cutoff)
         self._gate = _Refractory(threshold or self.model_cutoff, refractory_s)
         self.name = f"micro:{self._model.id}"
         self.phrase = SHIPPED_PHRASES.get(self._model.id, self._model.wake_word.lower())
+        _LOGGER.info("microWakeWord %s runs on %s", self._model.id, self.runtime)
 
     def process(self, audio: bytes, stream_s: float) -> bool:
         detected = False
@@ -98,6 +124,20 @@ class MicroWakeWordDetector:
     def configure(self, config: WakeConfig) -> None:
         self._gate.configure(config)
         self._gate.threshold = config.threshold or self.model_cutoff
+
+
+def _load_micro_model(model: str, runtime: MicroRuntime) -> _StreamingWakeModel:
+    """A shipped model name or a model's ``.json``, on that runtime."""
+    if runtime == "litert":
+        return LiteRtMicroWakeWord(MicroModelSettings.load(model))
+    from pymicro_wakeword import MicroWakeWord, Model
+
+    try:
+        if Path(model).suffix == ".json":
+            return MicroWakeWord.from_config(model)
+        return MicroWakeWord.from_builtin(Model(model))
+    except (ValueError, OSError) as error:
+        raise ModelError(f"microWakeWord model '{model}': {error}") from error
 
 
 class OpenWakeWordDetector:
