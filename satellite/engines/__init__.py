@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from satellite.config.schema import Config
 from satellite.engines.broken import BROKEN, BrokenTts
@@ -91,8 +92,9 @@ def load_engines(config: Config, progress: Callable[[str, str], None] | None = N
     if "tts" in local and not config.tts.uri and not isinstance(tts, BrokenTts):
         tts_config = safe_section(sections["tts"], verdicts.get("tts"))
         for path in tts_config.extra_voices:
-            voice = timed(f"tts:{path}", lambda p=path: PiperTts(tts_config, voice_path=p))
-            extra[voice.voice.name] = voice  # type: ignore[attr-defined]
+            voice = cast(PiperTts, timed(f"tts:{path}", functools.partial(PiperTts, tts_config,
+                                                                            voice_path=path)))
+            extra[voice.voice.name] = voice
     loaded: dict[str, Any] = {stage: e for stage, e in zip(ALL_STAGES, (stt, llm, tts), strict=True)
               if not isinstance(e, NotLoaded)}
     links = {stage: e.link for stage, e in loaded.items() if getattr(e, "link", None) is not None}

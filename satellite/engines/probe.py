@@ -31,8 +31,12 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from satellite.config.paths import default_llm_model, default_stt_model, default_tts_voice, \
-    resolve_state_dir
+from satellite.config.paths import (
+    default_llm_model,
+    default_stt_model,
+    default_tts_voice,
+    resolve_state_dir,
+)
 from satellite.config.schema import Config
 from satellite.engines.cpu import CpuFacts, read_cpu_facts
 
