@@ -77,25 +77,33 @@ def use_extra_buffers(setting: str, system_info: str) -> bool:
 _PARAMS_LOCK = threading.Lock()
 
 
+def set_default_extra_buffers(use_extra_bufts: bool) -> Any:
+    """llama-cpp-python's ``Llama`` takes no ``use_extra_bufts``: its default model parameters
+    are given the field. Returns the previous defaults function, to put back."""
+    import llama_cpp.llama_cpp as bindings
+
+    defaults = bindings.llama_model_default_params
+
+    def params() -> Any:
+        value = defaults()
+        value.use_extra_bufts = use_extra_bufts
+        return value
+
+    bindings.llama_model_default_params = params
+    return defaults
+
+
 @contextlib.contextmanager
 def _model_params(*, use_extra_bufts: bool) -> Iterator[None]:
-    """llama-cpp-python's ``Llama`` takes no ``use_extra_bufts``: its default model parameters
-    are given the field while one model is constructed."""
-    from llama_cpp import llama as llama_module
+    """The extra buffers set while one model is constructed."""
+    import llama_cpp.llama_cpp as bindings
 
     with _PARAMS_LOCK:
-        defaults = llama_module.llama_cpp.llama_model_default_params
-
-        def params() -> Any:
-            value = defaults()
-            value.use_extra_bufts = use_extra_bufts
-            return value
-
-        llama_module.llama_cpp.llama_model_default_params = params
+        defaults = set_default_extra_buffers(use_extra_bufts)
         try:
             yield
         finally:
-            llama_module.llama_cpp.llama_model_default_params = defaults
+            bindings.llama_model_default_params = defaults
 
 
 class LlamaCppLlm:

