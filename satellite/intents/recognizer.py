@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import re
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -38,6 +39,13 @@ _DOMAIN_WORDS: tuple[tuple[str, str], ...] = (
     ("termostato", "climate"), ("tele", "media_player"), ("altavoz", "media_player"),
     ("aspiradora", "vacuum"), ("aspirador", "vacuum"),
 )
+# Words a command may open with that change nothing about it: people start a follow-up with
+# "and", and Whisper base writes "Y" before a Spanish command that starts its clip (seen on an
+# Intel Xeon with AVX-512: "y enciende la luz del salón"). Only the opening words are dropped.
+_LEADING_FILLERS: dict[str, tuple[str, ...]] = {
+    "en": ("and", "so", "um", "uh", "oh"),
+    "es": ("y", "e", "pues", "entonces", "eh"),
+}
 # Lists the templates reference that only a live Home Assistant could fill.
 _EMPTY_LISTS = ("floor",)
 
@@ -95,7 +103,7 @@ class IntentRecognizer:
         }
 
     def recognize(self, text: str) -> IntentMatch | None:
-        text = text.strip()
+        text = self._without_leading_fillers(text.strip())
         if not text:
             return None
         result = recognize_best(text, self._intents, slot_lists=self._slot_lists,
@@ -106,3 +114,11 @@ class IntentRecognizer:
         entities = {name: entity.value for name, entity in result.entities.items()}
         reply = confirmation(result.intent.name, entities, result.response, self.language)
         return IntentMatch(result.intent.name, entities, text, reply)
+
+    def _without_leading_fillers(self, text: str) -> str:
+        fillers = _LEADING_FILLERS.get(self.language, ())
+        if not fillers:
+            return text
+        pattern = r"^(?:(?:" + "|".join(map(re.escape, fillers)) + r")\b[\s,.]*)+"
+        rest = re.sub(pattern, "", text, flags=re.IGNORECASE)
+        return rest if rest.strip() else text

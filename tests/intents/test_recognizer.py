@@ -88,6 +88,10 @@ def test_unknown_intent_has_no_confirmation() -> None:
         ("abre las persianas", "HassTurnOn", {"name": "persianas"}, "Abriendo persianas."),
         ("pon un temporizador de cinco minutos", "HassStartTimer", {"minutes": 5}, None),
         ("olvídalo", "HassNevermind", {}, "Vale."),
+        ("Y enciende la luz del salón.", "HassTurnOn", {"area": "salón", "domain": "light"},
+         "Encendiendo."),  # Whisper base's "Y" before a command that starts its clip
+        ("pues, apaga las luces de la cocina", "HassTurnOff", {"name": "luces de la cocina"},
+         "Apagando luces de la cocina."),
     ],
 )
 def test_spanish_sentences_from_home_assistant_intents(text: str, intent: str, entities: dict,
@@ -100,3 +104,19 @@ def test_spanish_sentences_from_home_assistant_intents(text: str, intent: str, e
     assert match is not None
     assert (match.name, {k: v for k, v in match.entities.items() if k in entities}, match.reply) == \
         (intent, entities, reply)
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("And turn on the kitchen lights", "HassTurnOn"),
+    ("so, lock the front door", "HassTurnOn"),
+    ("um uh open the blinds", "HassTurnOn"),
+])
+def test_a_command_may_open_with_a_word_that_changes_nothing(recognizer: IntentRecognizer, text: str,
+                                                             intent: str) -> None:
+    match = recognizer.recognize(text)
+    assert match is not None and match.name == intent
+
+
+@pytest.mark.parametrize("text", ["and", "so what", "and tell me a joke", "sort the kitchen lights"])
+def test_only_whole_opening_words_are_dropped(recognizer: IntentRecognizer, text: str) -> None:
+    assert recognizer.recognize(text) is None

@@ -62,7 +62,9 @@ def test_spanish_speech_becomes_a_spanish_intent(spanish: tuple[Config, WhisperS
     config, stt = spanish
     transcript = stt.transcribe(speak(LIGHTS_ON))
     assert transcript.language == "es"
-    assert transcript.text.lower().strip(" .") == "enciende la luz del salón"
+    # Whisper base writes "Y enciende ..." on some CPUs (an Intel Xeon with AVX-512); the matcher
+    # drops such an opening word (intents.recognizer), so the words after it are what must be right.
+    assert transcript.text.lower().strip(" .").removeprefix("y ") == "enciende la luz del salón"
     recognizer = recognizer_for(config)
     assert recognizer is not None
     match = recognizer.recognize(transcript.text)
