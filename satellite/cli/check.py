@@ -29,17 +29,19 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run(args: argparse.Namespace, config: Config) -> int:
     cpu = read_cpu_facts()
     print(f"cpu: {cpu.describe()}")
+    stages = STAGES + (("wake",) if config.wake.engine in ("micro", "openwakeword") else ())
     sections = {stage: RESOLVE[stage](config) for stage in STAGES}
+    sections["wake"] = config.wake
     with tempfile.TemporaryDirectory(prefix="satellite-check-") as folder:
         wav = str(Path(folder) / "spoken.wav")
         chain = {"tts": {"wav_out": wav}, "stt": {"wav_in": wav}}
-        verdicts = EngineProbe(config, sections, cpu=cpu).verdicts(STAGES, fresh=True, extra=chain)
-    rows = [_row(verdicts[stage]) for stage in STAGES]
+        verdicts = EngineProbe(config, sections, cpu=cpu).verdicts(stages, fresh=True, extra=chain)
+    rows = [_row(verdicts[stage]) for stage in stages]
     header = ("stage", "state", "load", "inference", "detail")
     widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
     for row in [header, *rows]:
         print("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)))
-    for stage in STAGES:
+    for stage in stages:
         facts = _facts(verdicts[stage])
         if facts:
             print(f"{stage}: {facts}")
@@ -71,4 +73,6 @@ def _facts(verdict: Verdict) -> str:
         words.append(f"CTranslate2 {facts['ctranslate2']}")
     if "compute_type" in facts:
         words.append(str(facts["compute_type"]))
+    if "runtime" in facts:
+        words.append(f"runtime {facts['runtime']}")
     return ", ".join(words)

@@ -195,6 +195,9 @@ class WakeConfig:
     engine: str = opt("micro", choices=("none", "micro", "openwakeword", "phrase"),
                       help="none answers every sentence in the room (headsets, tests)")
     model: str = opt("okay_nabu", help="shipped model name or a path")
+    runtime: str = opt("auto", choices=("auto", "pymicro", "litert"),
+                       help="engine micro: pymicro-wakeword's bundled TensorFlow Lite, or LiteRT "
+                            "(ai-edge-litert); auto = the bundled one where it loads")
     threshold: float = opt(0.0, min=0.0, max=1.0, live=True,
                            help="0 = the model's own cutoff (microWakeWord okay_nabu: 0.85)")
     refractory_s: float = opt(2.0, min=0.0, max=60.0, live=True)

@@ -28,18 +28,19 @@ import threading
 import time
 from collections.abc import Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any
+from typing import Any, cast
 
 from satellite.assist.server import COMPONENT as ASSIST_COMPONENT
 from satellite.assist.server import AssistSatelliteServer
 from satellite.audio.sinks import AudioSink, create_sink
 from satellite.audio.sources import create_source
-from satellite.config.schema import Config, live_keys
+from satellite.config.schema import Config, WakeConfig, live_keys
 from satellite.daemon.assist_turns import AssistTurns
 from satellite.daemon.capture import CaptureSupervisor
 from satellite.daemon.listener import Listener
 from satellite.daemon.notify import SystemdNotifier
 from satellite.engines import ALL_STAGES, Engines, load_engines
+from satellite.engines.probe import EngineProbe, safe_section
 from satellite.engines.report import engine_report, report_line
 from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
@@ -221,10 +222,15 @@ class SatelliteDaemon:
         # The room: it listens when there is a microphone, and speaks (replies, timers) when
         # there is a speaker, so a speaker-only box still rings its timers.
         vad = create_vad(config.vad)
-        wake = (await loop.run_in_executor(None, create_wake_detector, config.wake)
-                if input_on else None)
+        wake_config = await loop.run_in_executor(None, self._trusted_wake) if input_on else None
+        if wake_config is None and input_on:  # broken on this machine: the room cannot wake it
+            input_on = False
+        wake = (await loop.run_in_executor(None, create_wake_detector, wake_config)
+                if input_on and wake_config is not None else None)
         if wake is not None:
             self.state.models["wake"] = wake.name
+            self.state.platform.setdefault("engines", {})["wake"] = {
+                "runs": "local", "runtime": getattr(wake, "runtime", "openwakeword")}
         self.listener = Listener(config, self.turns, self.sink, vad, wake)
         if config.assist_satellite.enabled:
             self.assist = AssistSatelliteServer(config, self.state, self.listener.playback,
@@ -246,6 +252,18 @@ class SatelliteDaemon:
         self._capture_supervisor = CaptureSupervisor(source, self.state, self.listener.on_audio,
                                                      stall_s=config.health.mic_stall_s)
         self._capture = loop.create_task(self._capture_then_drain(), name="capture")
+
+    def _trusted_wake(self) -> WakeConfig | None:
+        """The wake word's config as its probe trusts it (LiteRT after a crash of the bundled
+        TensorFlow Lite), or None when it is broken here: the mic is then ``failed`` with why."""
+        config = self.config
+        if config.wake.engine not in ("micro", "openwakeword") or not config.engines.probe:
+            return config.wake
+        verdict = EngineProbe(config, {"wake": config.wake}).verdicts(("wake",))["wake"]
+        if verdict.state == "broken":
+            self.state.set_component("mic", "failed", f"no wake word: {verdict.line}")
+            return None
+        return cast(WakeConfig, safe_section(config.wake, verdict))
 
     async def _capture_then_drain(self) -> None:
         assert self._capture_supervisor is not None and self.listener is not None

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import logging
 import os
@@ -50,17 +51,20 @@ PACKAGES = {
     "llm": ("llama_cpp_python",),
     "stt": ("faster-whisper", "ctranslate2"),
     "tts": ("piper-tts", "onnxruntime"),
+    "wake": ("pymicro-wakeword", "pyopen-wakeword", "pymicro-features", "ai-edge-litert"),
 }
 # The settings a crashed engine is tried again with, and used with if they work.
 SAFE: dict[str, dict[str, Any]] = {
     "llm": {"extra_buffers": "disabled", "n_threads": 1},
     "stt": {"threads": 1, "compute_type": "float32"},
     "tts": {"threads": 1},
+    "wake": {"runtime": "litert"},  # microWakeWord's models on LiteRT instead of the bundled TFLite
 }
 SAFE_WORDS = {
     "llm": "no extra buffers or weight repacking, 1 thread",
     "stt": "float32, 1 thread",
     "tts": "1 thread",
+    "wake": "LiteRT instead of the bundled TensorFlow Lite",
 }
 
 
@@ -89,13 +93,26 @@ def model_path(stage: str, section: Any) -> Path:
         return Path(section.model).expanduser() if section.model else default_llm_model()
     if stage == "stt":
         return Path(section.model).expanduser() if section.model else default_stt_model()
+    if stage == "wake":
+        return wake_model_path(section.engine, section.model)
     return Path(section.voice).expanduser() if section.voice else default_tts_voice()
+
+
+def wake_model_path(engine: str, model: str) -> Path:
+    """A wake model given by path, or the file a shipped name stands for in its package."""
+    if Path(model).suffix in (".json", ".tflite"):
+        return Path(model).expanduser()
+    package = importlib.util.find_spec("pymicro_wakeword" if engine == "micro" else "pyopen_wakeword")
+    if package is None or not package.submodule_search_locations:
+        return Path(model)
+    return Path(next(iter(package.submodule_search_locations))) / "models" / f"{model}.tflite"
 
 
 def file_identity(path: Path) -> dict[str, Any]:
     """Path, size and modification time; for a directory (Whisper), of its files."""
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     identity: dict[str, Any] = {"path": str(path)}
+    files = [item for item in files if item.exists()]
     for item in files:
         try:
             stat = item.stat()

@@ -30,7 +30,7 @@ def probe(stage: str, section: dict[str, Any], request: dict[str, Any]) -> dict[
 
 
 def _loaders() -> dict[str, Any]:
-    return {"llm": _llm, "stt": _stt, "tts": _tts}
+    return {"llm": _llm, "stt": _stt, "tts": _tts, "wake": _wake}
 
 
 def _llm(section: dict[str, Any], request: dict[str, Any]) -> tuple[Any, Any]:
@@ -78,6 +78,24 @@ def _tts(section: dict[str, Any], request: dict[str, Any]) -> tuple[Any, Any]:
         if request.get("wav_out"):
             write_wav(Path(request["wav_out"]), pcm)
         return f"{tts.voice.name}: {pcm.seconds:.2f} s of audio", {"threads": tts.threads}
+
+    return engine, infer
+
+
+def _wake(section: dict[str, Any], request: dict[str, Any]) -> tuple[Any, Any]:
+    from satellite.audio import Pcm
+    from satellite.config.schema import WakeConfig
+    from satellite.engines.wake import create_wake_detector
+
+    engine = create_wake_detector(WakeConfig(**section))
+
+    def infer(detector: Any) -> tuple[str, dict[str, Any]]:
+        audio = Pcm.silence(1.0).audio
+        heard = sum(detector.process(audio[i:i + 2560], (i + 2560) / 32000)
+                    for i in range(0, len(audio), 2560))
+        runtime = getattr(detector, "runtime", "openwakeword")
+        return (f"{detector.name} on {runtime}: {heard} wake words in 1 s of silence",
+                {"runtime": runtime})
 
     return engine, infer
 

@@ -179,7 +179,9 @@ class OpenWakeWordDetector:
 def create_wake_detector(config: WakeConfig) -> WakeWordDetector | None:
     """The configured model, or None for ``none`` and ``phrase`` (no model needed)."""
     if config.engine == "micro":
-        return MicroWakeWordDetector(config.model, config.threshold, config.refractory_s)
+        runtime = None if config.runtime == "auto" else config.runtime
+        return MicroWakeWordDetector(config.model, config.threshold, config.refractory_s,
+                                     runtime=runtime)  # type: ignore[arg-type]
     if config.engine == "openwakeword":
         return OpenWakeWordDetector(config.model, config.threshold, config.refractory_s)
     return None

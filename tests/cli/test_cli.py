@@ -133,19 +133,19 @@ def test_turn_prints_transcript_reply_and_timings(tmp_path: Path) -> None:
 def check_rows(stdout: str) -> dict[str, str]:
     """The state column of ``satellite check``'s table, by stage."""
     return {line.split()[0]: line.split()[1] for line in stdout.splitlines()
-            if line.split() and line.split()[0] in ("tts", "stt", "llm")}
+            if line.split() and line.split()[0] in ("tts", "stt", "llm", "wake")}
 
 
 def test_check_loads_every_model(tmp_path: Path) -> None:
     proc = satellite("check", state=tmp_path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert check_rows(proc.stdout) == {"tts": "ok", "stt": "ok", "llm": "ok"}
+    assert check_rows(proc.stdout) == {"tts": "ok", "stt": "ok", "llm": "ok", "wake": "ok"}
     assert "heard 'testing" in proc.stdout.lower()  # Whisper hears Piper's "Testing one two three."
     cpu = proc.stdout.splitlines()[0]
     assert cpu.startswith("cpu: ") and " cores, " in cpu  # what the engines run on
     assert "extra buffers (repack) " in proc.stdout and "CTranslate2 ISA " in proc.stdout
     verdicts = json.loads((tmp_path / "engine-verdicts.json").read_text())
-    assert sorted(v["stage"] for v in verdicts.values()) == ["llm", "stt", "tts"]
+    assert sorted(v["stage"] for v in verdicts.values()) == ["llm", "stt", "tts", "wake"]
 
 
 def test_check_reports_a_broken_model_and_fails(tmp_path: Path) -> None:

@@ -130,3 +130,54 @@ async def test_a_crashing_engine_is_one_line_and_the_rest_still_serves(
         assert await moved.exit_code(30) == 0
     verdicts = json.loads((state / "engine-verdicts.json").read_text())
     assert sorted(v["state"] for v in verdicts.values() if v["stage"] == "stt") == ["broken", "broken"]
+
+
+CRASHING_WAKE = '''
+import ctypes
+
+import satellite.engines.wake as wake
+
+real_process = wake.MicroWakeWordDetector.process
+
+
+def process(self, audio, stream_s):
+    if self.runtime in RUNTIMES_THAT_CRASH:
+        ctypes.string_at(0)  # a real segmentation fault
+    return real_process(self, audio, stream_s)
+
+
+wake.MicroWakeWordDetector.process = process
+'''
+
+
+@pytest.mark.parametrize("crashing", [("pymicro",), ("pymicro", "litert")])
+async def test_a_crashing_wake_word_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                            crashing: tuple[str, ...]) -> None:
+    """pymicro-wakeword's bundled TensorFlow Lite dies: the room listens with the same model on
+    LiteRT. Both die: the room does not listen (the mic says why), and the rest serves."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "sitecustomize.py").write_text(f"RUNTIMES_THAT_CRASH = {crashing!r}\n{CRASHING_WAKE}")
+    monkeypatch.setenv("PYTHONPATH", str(site))
+    monkeypatch.delenv("SATELLITE__ENGINES__VERDICTS_FILE", raising=False)
+    args = ("--state-dir", str(tmp_path / "state"), "run", "--wake", "micro", "--input", "command",
+            "--mic-command", "sleep 60", "--output", "none", "--uri", "tcp://127.0.0.1:0",
+            "--satellite-mode", "local", "--health-port", "0", "--no-zeroconf")
+    async with satellite(*args) as daemon:
+        health = (await daemon.wait_for(HEALTH_AT)).group(1)
+        port = int((await daemon.wait_for(WYOMING_AT)).group(1))
+        await daemon.wait_for("satellite ready")
+        assert "wake engine died in its first inference: SIGSEGV" in daemon.log
+        _, document = await get(health + "status")
+        mic = next(c for c in document["components"] if c["name"] == "mic")
+        if crashing == ("pymicro",):
+            assert "microWakeWord okay_nabu runs on litert" in daemon.log
+            assert document["platform"]["engines"]["wake"]["runtime"] == "litert"
+            assert mic["state"] != "failed", mic
+        else:
+            assert mic["state"] == "failed" and mic["detail"].startswith("no wake word: wake engine is "
+                                                                         "broken on this machine")
+            assert "runs on" not in daemon.log  # no detector was made in the daemon
+            assert (await synthesize_all(port, "The voice still works."))[-1] == "audio-stop"
+        daemon.process.send_signal(signal.SIGTERM)
+        assert await daemon.exit_code(30) == 0
