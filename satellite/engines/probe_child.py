@@ -40,7 +40,9 @@ def _llm(section: dict[str, Any], request: dict[str, Any]) -> tuple[Any, Any]:
     engine = LlamaCppLlm(LlmConfig(**section))
 
     def infer(llm: LlamaCppLlm) -> tuple[str, dict[str, Any]]:
-        reply = "".join(llm.stream([ChatMessage("user", "Say hello in three words.")], max_tokens=12))
+        chat = [ChatMessage("system", llm.config.system_prompt),
+                ChatMessage("user", "Say hello in three words.")]
+        reply = "".join(llm.stream(chat, max_tokens=12))
         return (f"{llm.path.name}: {reply.strip()[:40]!r}",
                 {"llama.cpp": llm.system_info, "threads": llm.threads,
                  "extra_buffers": llm.extra_buffers})
