@@ -1,4 +1,5 @@
-"""Questions the model cannot know the answer to (the time, the date) are answered here.
+"""Questions the model cannot know the answer to (the time, the date) are answered here, and
+those with one exact answer (arithmetic, units, spelling, date arithmetic: ``satellite.answers``).
 
 Also the policy for what must never come from the response cache: anything
 whose answer changes with time (see ``is_time_sensitive``).
@@ -15,6 +16,8 @@ import re
 import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from satellite.answers import exact_answer
 
 _TIME_SENSITIVE = re.compile(
     r"\b(time|date|day|today|tonight|tomorrow|yesterday|now|current(?:ly)?|latest|this week|"
@@ -123,6 +126,9 @@ def local_answer(text: str, now: Callable[[], dt.datetime] = dt.datetime.now,
     phrases = PHRASES.get(language)
     if phrases is None:
         return None
+    exact = exact_answer(text, now().date(), language)  # first: "what day is it in ten days"
+    if exact is not None:
+        return exact
     query = normalize_text(text)
     if phrases.time.search(query):
         return phrases.say_time(now())
