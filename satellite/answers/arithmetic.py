@@ -166,6 +166,6 @@ def arithmetic_answer(query: str, words: Words) -> str | None:
 def _without_ask(query: str, words: Words) -> str | None:
     for ask in sorted(words.asks, key=len, reverse=True):
         if query.startswith(ask + " "):
-            rest = query[len(ask) + 1:]
+            rest = re.sub(r"^(?:el|the) (?=-?\d)", "", query[len(ask) + 1:])  # "el 25 % de 200"
             return rest.removesuffix(" equal").removesuffix(" equals").strip()
     return None

@@ -21,6 +21,7 @@ from typing import Any
 
 from satellite.audio import read_wav
 from satellite.benchdata import SpeechClip, builtin_speech_set, manifest_clips
+from satellite.cli import bench_answers
 from satellite.cli.common import load
 from satellite.config import Config
 from satellite.pipeline import TurnRequest, TurnResult, create_turn_service
@@ -34,6 +35,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                              "the built-in sentences, spoken with espeak-ng if on PATH, else Piper")
     parser.add_argument("--clips", type=int, default=0, help="use only the first N clips")
     parser.add_argument("--json", type=Path, help="also write the raw figures here")
+    bench_answers.add_arguments(parser)
     parser.set_defaults(func=run)
 
 
@@ -54,6 +56,8 @@ def percentile(values: list[float], q: float) -> float:
 
 
 def run(args: argparse.Namespace, config: Config) -> int:
+    if args.answers:
+        return bench_answers.run_answers(args, config)
     limit = args.clips or None
     clips = manifest_clips(args.dev_dir)[:limit] if args.dev_dir else None
     speech_from = f"the WAVs of {args.dev_dir}" if args.dev_dir else ""

@@ -44,6 +44,7 @@ def test_english_arithmetic(question: str, reply: str) -> None:
     ("¿Cuánto es diecinueve más veintitrés?", "19 más 23 es 42."),
     ("¿Cuánto es 3 más 4 por 2?", "3 más 4 por 2 es 11."),
     ("¿Cuánto es quince por ciento de ochenta?", "15 por ciento de 80 es 12."),
+    ("¿Cuánto es el veinticinco por ciento de doscientos?", "25 por ciento de 200 es 50."),
     ("¿Cuánto es dos coma cinco por cuatro?", "2,5 por 4 es 10."),
     ("¿Cuánto es 10 entre 4?", "10 entre 4 es 2,5."),
     ("¿Cuánto es la raíz cuadrada de nueve?", "La raíz cuadrada de 9 es 3."),

@@ -184,3 +184,18 @@ def test_bench_reads_a_dev_dir(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     assert f"speech: the WAVs of {dev_dir}" in proc.stdout
     assert "front door" in json.loads((tmp_path / "b.json").read_text())["turns"][0]["transcript"].lower()
+
+
+def test_bench_answers_scores_every_shipped_question(tmp_path: Path) -> None:
+    from satellite.benchdata.answers import load_questions
+
+    out = tmp_path / "answers.json"
+    proc = satellite("bench", "--answers", "--language", "all", "--json", str(out), state=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "| language | kind | n | right | wrong | unsure | unfitting | first token p50 |" in proc.stdout
+    rows = json.loads(out.read_text())
+    assert [r["question"] for r in rows] == [q.text for q in load_questions()]
+    assert {r["verdict"] for r in rows} <= {"right", "wrong", "unsure", "unfitting"}
+    exact = [r for r in rows if r["kind"] == "exact"]
+    assert {r["language"] for r in exact} == {"en", "es"}
+    assert all(r["verdict"] == "right" and r["source"] == "local" for r in exact), exact  # computed
