@@ -50,6 +50,8 @@ class Words:
     say_until: str = ""  # "{what} is in {n} days, on {date}."
     say_until_today: str = ""
     say_next: str = ""  # "Next {day} is {date}."
+    # what people say that asks nothing: the whole utterance (regex) -> a short fitting reply
+    social: dict[str, str] = field(default_factory=dict)
 
 
 ENGLISH = Words(
@@ -139,6 +141,15 @@ ENGLISH = Words(
     say_until="{what} is in {n} days, on {date}.",
     say_until_today="{what} is today.",
     say_next="The coming {day} is {date}.",
+    social={
+        r"(?:ok(?:ay)? |oh )?(?:thanks?(?: you)?|thank you)(?: (?:so|very) much| a lot| again)?":
+            "You're welcome.",
+        r"(?:good ?night|night night)(?: everyone| all)?": "Good night!",
+        r"good morning(?: everyone| all)?": "Good morning!",
+        r"good (?:afternoon|evening)": "Hello! What can I do for you?",
+        r"(?:hello|hi|hey)(?: there)?": "Hello! What can I do for you?",
+        r"(?:good ?bye|bye(?: bye)?|see you(?: later)?)": "Bye!",
+    },
 )
 
 SPANISH = Words(
@@ -218,6 +229,14 @@ SPANISH = Words(
     say_until="Faltan {n} días para {what}: el {date}.",
     say_until_today="{what} es hoy.",
     say_next="El próximo {day} es el {date}.",
+    social={
+        r"(?:vale |ok )?(?:muchas |mil )?gracias(?: de nuevo| otra vez)?": "De nada.",
+        r"buenas noches": "¡Buenas noches!",
+        r"buenos dias": "¡Buenos días!",
+        r"buenas(?: tardes)?": "¡Hola! ¿En qué te ayudo?",
+        r"hola": "¡Hola! ¿En qué te ayudo?",
+        r"(?:adios|hasta luego|hasta manana|chao)": "¡Hasta luego!",
+    },
 )
 
 WORDS = {"en": ENGLISH, "es": SPANISH}

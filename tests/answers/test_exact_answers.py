@@ -129,3 +129,19 @@ def test_the_clock_path_answers_them_and_date_arithmetic_is_not_todays_date() ->
         "In 10 days it will be Sunday, December 13, 2026."
     assert local_answer("What day is it today?", lambda: now) == "Today is Thursday, December 3, 2026."
     assert local_answer("What is 19 plus 23?", lambda: now) == "19 plus 23 is 42."
+
+
+@pytest.mark.parametrize(("said", "language", "reply"), [
+    ("Thanks a lot.", "en", "You're welcome."), ("Thank you!", "en", "You're welcome."),
+    ("Good night.", "en", "Good night!"), ("Hello", "en", "Hello! What can I do for you?"),
+    ("Muchas gracias.", "es", "De nada."), ("Buenas noches.", "es", "¡Buenas noches!"),
+    ("Hola", "es", "¡Hola! ¿En qué te ayudo?"),
+])
+def test_what_asks_nothing_gets_a_short_fitting_reply(said: str, language: str, reply: str) -> None:
+    assert exact_answer(said, TODAY, language) == reply
+
+
+@pytest.mark.parametrize("said", ["Thanks for turning on the lights", "hi how are you",
+                                  "hello can you set a timer"])
+def test_only_the_whole_utterance_is_a_greeting_or_thanks(said: str) -> None:
+    assert exact_answer(said, TODAY, "en") is None

@@ -3,6 +3,7 @@ from __future__ import annotations
 import pytest
 
 from satellite.pipeline.guard import NO_CLAIM_BY_LANGUAGE, ReplyGuard, claims_action, is_looping
+from satellite.pipeline.sentences import split_sentences
 
 
 def test_stops_after_max_sentences() -> None:
@@ -91,3 +92,31 @@ def test_a_reply_may_begin_unless_it_claims_or_parrots() -> None:
     assert not guard.may_begin("Turning off the lights now")
     guard.accept("Jane Austen wrote it.")
     assert not guard.may_begin("She was born in")  # only the first sentence is begun early
+
+
+@pytest.mark.parametrize(("question", "reply", "spoken"), [
+    ("I just got home from work.", "I'm sorry for your loss. Welcome home!", ["Welcome home!"]),
+    ("Thanks a lot.", "I'm sorry for your loss.", []),
+    ("Se nos ha acabado la leche.", "Lamento tu pérdida. Habrá que comprar más.", ["Habrá que comprar más."]),
+    ("My grandmother died last week.", "I'm sorry for your loss.", ["I'm sorry for your loss."]),
+    ("Mi perro murió ayer.", "Siento mucho tu pérdida.", ["Siento mucho tu pérdida."]),
+])
+def test_condolences_only_where_a_loss_was_mentioned(question: str, reply: str, spoken: list[str]) -> None:
+    guard = ReplyGuard(echo_of=question)
+    said = [s for s in (guard.accept(sentence) for sentence in split_sentences(reply)) if s]
+    assert said == spoken
+
+
+def test_a_reply_that_begins_with_sorry_waits_for_its_whole_sentence() -> None:
+    guard = ReplyGuard(echo_of="I just got home from work.")
+    assert not guard.may_begin("I'm sorry")  # "…for your loss" may follow
+    assert not guard.may_begin("Lo siento")
+    assert guard.may_begin("Welcome home")
+
+
+def test_a_reply_that_begins_with_the_whole_question_is_an_echo() -> None:
+    guard = ReplyGuard(echo_of="the blue one over")
+    assert guard.accept("the blue one over the other.") is None
+    assert guard.accept("Which one do you mean?") == "Which one do you mean?"
+    short = ReplyGuard(echo_of="Hearts.")  # too short to call a reply that begins with it an echo
+    assert short.accept("Hearts is a card game.") == "Hearts is a card game."
