@@ -41,8 +41,11 @@ _CONDOLENCE = re.compile(
     r"|(?:siento|lamento)(?: mucho)? (?:tu|su|vuestra) p[eé]rdida", re.IGNORECASE)
 _LOSS = re.compile(r"\b(?:died|dead|death|passed away|lost|loss|funeral|grief|muri[oó]|falleci[oó]|"
                    r"perd[ií]|p[eé]rdida|muert[eo]|funeral|luto)\b", re.IGNORECASE)
-_SORRY_START = re.compile(r"^\W*(?:(?:i'?m|i am)\s+)?(?:so\s+)?sorry\b|^\W*(?:lo\s+)?(?:siento|lamento)\b",
-                          re.IGNORECASE)
+# Lead words that may go on into condolences: "I'm sorry" (not "I'm sorry," as in "I'm sorry, I
+# can't…"), "I'm sorry for", "Lamento tu". They wait for their whole sentence.
+_MAYBE_CONDOLENCE = re.compile(r"\bsorry\s*$|\bsorry\s+(?:for|about|to)\b"
+                               r"|\b(?:siento|lamento)(?:\s+mucho)?\s*$|\b(?:siento|lamento)(?:\s+mucho)?\s+(?:tu|su)\b",
+                               re.IGNORECASE)
 PARROT_MIN_WORDS = 4  # a sentence that begins with the whole question, this long or more, is an echo
 NO_CLAIM = "I can't control devices myself."
 NO_CLAIM_BY_LANGUAGE = {"en": NO_CLAIM, "es": "Yo no puedo controlar los aparatos de la casa."}
@@ -82,7 +85,7 @@ class ReplyGuard:
         norm = _norm(words)
         return (bool(norm) and not self.accepted and not self.stopped and not claims_action(words)
                 and not (self._echo and self._echo.startswith(norm))
-                and not _SORRY_START.search(words))  # "I'm sorry…" may be for a loss: wait
+                and not _MAYBE_CONDOLENCE.search(words))  # "I'm sorry…" may be for a loss: wait
 
     def accept(self, sentence: str) -> str | None:
         """The text to speak for this sentence, or None; check ``stopped`` to end generation."""

@@ -107,10 +107,12 @@ def test_condolences_only_where_a_loss_was_mentioned(question: str, reply: str, 
     assert said == spoken
 
 
-def test_a_reply_that_begins_with_sorry_waits_for_its_whole_sentence() -> None:
+def test_a_reply_that_may_go_on_into_condolences_waits_for_its_whole_sentence() -> None:
     guard = ReplyGuard(echo_of="I just got home from work.")
     assert not guard.may_begin("I'm sorry")  # "…for your loss" may follow
-    assert not guard.may_begin("Lo siento")
+    assert not guard.may_begin("I'm sorry for")
+    assert not guard.may_begin("Lamento tu")
+    assert guard.may_begin("I'm sorry,")  # "I'm sorry, I can't help with that."
     assert guard.may_begin("Welcome home")
 
 
