@@ -15,7 +15,7 @@ from satellite.config import Config
 from satellite.engines import RESOLVE
 from satellite.engines.cpu import read_cpu_facts
 from satellite.engines.probe import EngineProbe, Verdict
-from satellite.engines.report import llama_features, threads
+from satellite.engines.report import engine_words, probed_entry
 
 STAGES = ("tts", "stt", "llm")
 
@@ -42,9 +42,8 @@ def run(args: argparse.Namespace, config: Config) -> int:
     for row in [header, *rows]:
         print("  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row)))
     for stage in stages:
-        facts = _facts(verdicts[stage])
-        if facts:
-            print(f"{stage}: {facts}")
+        if verdicts[stage].facts:
+            print(f"{stage}: {engine_words(stage, probed_entry(stage, verdicts[stage]))}")
     return 0 if all(v.state in ("ok", "safe") for v in verdicts.values()) else 1
 
 
@@ -60,19 +59,3 @@ def _row(verdict: Verdict) -> tuple[str, str, str, str, str]:
     detail = verdict.detail if verdict.state == "ok" else f"{verdict.detail}; {verdict.line}"
     return (verdict.stage, state, ms(verdict.load_ms), ms(verdict.infer_ms), detail)
 
-
-def _facts(verdict: Verdict) -> str:
-    facts = verdict.facts
-    words = []
-    if "threads" in facts:
-        words.append(threads(facts["threads"]))
-    if "llama.cpp" in facts:
-        words.append("llama.cpp " + " ".join(llama_features(str(facts["llama.cpp"]))))
-        words.append(f"extra buffers (repack) {'on' if facts.get('extra_buffers') else 'off'}")
-    if "ctranslate2" in facts:
-        words.append(f"CTranslate2 {facts['ctranslate2']}")
-    if "compute_type" in facts:
-        words.append(str(facts["compute_type"]))
-    if "runtime" in facts:
-        words.append(f"runtime {facts['runtime']}")
-    return ", ".join(words)

@@ -112,7 +112,6 @@ def file_identity(path: Path) -> dict[str, Any]:
     """Path, size and modification time; for a directory (Whisper), of its files."""
     files = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     identity: dict[str, Any] = {"path": str(path)}
-    files = [item for item in files if item.exists()]
     for item in files:
         try:
             stat = item.stat()

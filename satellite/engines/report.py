@@ -9,6 +9,7 @@ from typing import Any
 
 from satellite.engines.broken import BROKEN
 from satellite.engines.cpu import CpuFacts, read_cpu_facts
+from satellite.engines.probe import Verdict
 
 
 def llama_features(system_info: str) -> list[str]:
@@ -58,14 +59,34 @@ def report_line(report: dict[str, Any]) -> str:
         if entry["runs"] != "local":
             parts.append(f"{stage}: {entry['runs']}")
             continue
-        words = [threads(entry.get("threads", "?"))]
-        if stage == "llm":
-            words.append("llama.cpp " + " ".join(entry.get("features", [])))
-            words.append(f"extra buffers (repack) {'on' if entry.get('extra_buffers') else 'off'}")
-        if stage == "stt":
-            words.append(f"CTranslate2 {entry.get('features') or '(features not probed)'}")
-            words.append(str(entry.get("compute_type", "")))
-        if entry.get("probe") == "safe":
-            words.append("safe settings after a crash")
-        parts.append(f"{stage}: " + ", ".join(w for w in words if w))
+        parts.append(f"{stage}: {engine_words(stage, entry)}")
     return "; ".join(parts)
+
+
+def engine_words(stage: str, entry: dict[str, Any]) -> str:
+    """"1 thread, llama.cpp AVX2 AMX_INT8 ..., extra buffers (repack) off" for one engine."""
+    words = [threads(entry["threads"])] if "threads" in entry else []
+    if stage == "llm":
+        words.append("llama.cpp " + " ".join(entry.get("features", [])))
+        words.append(f"extra buffers (repack) {'on' if entry.get('extra_buffers') else 'off'}")
+    if stage == "stt":
+        words.append(f"CTranslate2 {entry.get('features') or '(features not probed)'}")
+        words.append(str(entry.get("compute_type", "")))
+    if entry.get("runtime"):
+        words.append(f"runtime {entry['runtime']}")
+    if entry.get("probe") == "safe":
+        words.append("safe settings after a crash")
+    return ", ".join(w for w in words if w)
+
+
+def probed_entry(stage: str, verdict: Verdict) -> dict[str, Any]:
+    """What a probe child reported of its engine, in ``engine_report``'s terms."""
+    facts = verdict.facts
+    entry: dict[str, Any] = {key: facts[key] for key in ("threads", "compute_type", "runtime",
+                                                          "extra_buffers") if key in facts}
+    entry["probe"] = verdict.state
+    if "llama.cpp" in facts:
+        entry["features"] = llama_features(str(facts["llama.cpp"]))
+    if facts.get("ctranslate2"):
+        entry["features"] = facts["ctranslate2"]
+    return entry

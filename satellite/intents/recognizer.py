@@ -93,6 +93,9 @@ class IntentRecognizer:
         domain Home Assistant gives it, ``("front door", "lock")``."""
         self.language = language
         self._intents, self._skip_words = load_intents(language)
+        fillers = _LEADING_FILLERS.get(language, ())
+        self._fillers = re.compile(r"^(?:(?:" + "|".join(map(re.escape, fillers)) + r")\b[\s,.]*)+",
+                                   re.IGNORECASE) if fillers else None
         named = [(e, guess_domain(e)) if isinstance(e, str) else e for e in entities]
         self._slot_lists: dict[str, SlotList] = {
             "area": TextSlotList.from_strings(list(dict.fromkeys(areas)), name="area"),
@@ -116,9 +119,7 @@ class IntentRecognizer:
         return IntentMatch(result.intent.name, entities, text, reply)
 
     def _without_leading_fillers(self, text: str) -> str:
-        fillers = _LEADING_FILLERS.get(self.language, ())
-        if not fillers:
+        if self._fillers is None:
             return text
-        pattern = r"^(?:(?:" + "|".join(map(re.escape, fillers)) + r")\b[\s,.]*)+"
-        rest = re.sub(pattern, "", text, flags=re.IGNORECASE)
+        rest = self._fillers.sub("", text)
         return rest if rest.strip() else text
