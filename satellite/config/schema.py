@@ -182,9 +182,14 @@ class VadConfig:
                                  "0 = the VAD alone")
     adaptive_endpoint: bool = opt(True, live=True,
                                   help="judge the speculative transcript: a finished question ends "
-                                       "after min_hangover_ms, one that trails off ('and…') waits "
-                                       "trailing_hangover_ms")
+                                       "after min_hangover_ms, one that trails off ('and…', 'set a "
+                                       "timer.') waits trailing_hangover_ms, a sentence that asks "
+                                       "nothing waits sentence_hangover_ms")
     min_hangover_ms: int = opt(150, min=30, max=3000, live=True)
+    sentence_hangover_ms: int = opt(1000, min=30, max=5000, live=True,
+                                    help="after a whole sentence that is neither a question nor a "
+                                         "request: people pause 0.4-0.9 s between the sentences of "
+                                         "one request or a recited line")
     trailing_hangover_ms: int = opt(1200, min=60, max=5000, live=True)
     max_utterance_s: float = opt(15.0, min=1.0, max=120.0, live=True)
     silero_threshold: float = opt(0.5, min=0.0, max=1.0, live=True)

@@ -43,7 +43,7 @@ from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
 from satellite.errors import AudioError
-from satellite.pipeline.endpointing import Ending, judge
+from satellite.pipeline.endpointing import Ending, judge, silence_to_wait_ms
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.segmenter import (
@@ -240,7 +240,8 @@ class Listener:
     def _on_speculated(self, utterance: int, task: asyncio.Task[Transcript]) -> None:
         """Adaptive endpointing: the utterance's silence waits for its speculative transcript
         (up to ``trailing_hangover_ms``). Finished → it ends now (after ``min_hangover_ms``);
-        trailing off → it waits the whole ``trailing_hangover_ms`` for the rest."""
+        a sentence that asks nothing → it waits ``sentence_hangover_ms``; trailing off or a request
+        without its object → it waits the whole ``trailing_hangover_ms`` for the rest."""
         vad = self.config.vad
         segmenter = self.frontend.segmenter
         if (segmenter.utterance != utterance or not segmenter.speculating
@@ -249,10 +250,12 @@ class Listener:
         if task.cancelled() or task.exception() is not None or not vad.adaptive_endpoint:
             segmenter.hold(vad.hangover_ms)  # no judgement: the configured hangover
             return
-        text = task.result().text
-        if judge(text) is Ending.TRAILING:
-            _LOGGER.debug("%r trails off: waiting up to %d ms", text, vad.trailing_hangover_ms)
-            segmenter.hold(vad.trailing_hangover_ms)
+        transcript = task.result()
+        ending = judge(transcript.text, transcript.language or self.config.language)
+        if ending is not Ending.COMPLETE:
+            wait_ms = silence_to_wait_ms(ending, vad)
+            _LOGGER.debug("%r (%s): waiting up to %d ms", transcript.text, ending.value, wait_ms)
+            segmenter.hold(wait_ms)
         elif segmenter.silence_ms >= vad.min_hangover_ms:
             ended = segmenter.end_now("complete")
             if ended is not None:

@@ -475,3 +475,35 @@ async def test_a_room_without_home_assistant_has_its_refusals_ready_soon_after_s
             await asyncio.sleep(0.05)
     assert sink.written == []  # made, not played
     await listener.stop(1.0)
+
+
+async def test_a_request_with_pauses_between_its_sentences_stays_one_turn(
+        tmp_path: Path, engines: Engines) -> None:
+    """"Set a timer. … For ten minutes." and a recited line: one turn each, heard in real time.
+    "Set a timer." alone has no duration; "Roses are red." asks nothing: both wait for more."""
+    config = make_config(tmp_path)
+    recordings = {
+        "timer": timeline(0.5, spoken(engines, "Set a timer."), 0.8, spoken(engines, "For ten minutes."), 2.0),
+        "recited": timeline(0.5, spoken(engines, "Roses are red."), 0.7, spoken(engines, "Violets are blue."),
+                            2.0),
+    }
+    heard = {}
+    for name, recording in recordings.items():
+        listener, state = listener_for(config, engines, None)
+        await listen(listener, state, WavFileSource(recording.write(tmp_path / f"{name}.wav"), realtime=True))
+        heard[name] = [turn.transcript.lower() for turn in state.turns]
+    assert len(heard["timer"]) == 1 and "timer" in heard["timer"][0], heard
+    assert "minutes" in heard["timer"][0], heard
+    assert len(heard["recited"]) == 1 and "red" in heard["recited"][0] and "blue" in heard["recited"][0], heard
+
+
+async def test_an_ordinary_request_still_ends_on_its_transcript(tmp_path: Path, engines: Engines) -> None:
+    """Waiting for more is for sentences that ask nothing: a whole request ends at once."""
+    wav = timeline(0.5, spoken(engines, "Turn off the bedroom lamp."), 3.0).write(tmp_path / "q.wav")
+    config = make_config(tmp_path, vad__hangover_ms=2500, vad__trailing_hangover_ms=2400,
+                         vad__sentence_hangover_ms=2300)
+    listener, state = listener_for(config, engines, None)
+    await listen(listener, state, WavFileSource(wav, realtime=True))
+    [turn] = state.turns
+    assert turn.timings_ms["end"] == "complete"
+    assert turn.timings_ms["end_of_speech_ms"] < 2300
