@@ -3,7 +3,7 @@
 Each question of ``answers.tsv`` has a language, a kind and what a right reply contains:
 
 - ``fact`` and ``exact``: **right** if the reply contains one of the expected words or phrases
-  (``|``-separated, case and accents ignored), **unsure** if it says it does not know (the
+  as whole words (``|``-separated, case and accents ignored), **unsure** if it says it does not know (the
   language's unsure phrases), else **wrong**.
 - ``statement`` and ``fragment`` (not questions): **unfitting** if the reply offers condolences
   nobody asked for, parrots the person's words (the whole of them, four words or more), or runs
@@ -42,9 +42,10 @@ class AnswerQuestion:
     expected: tuple[str, ...]  # for fact and exact; empty for statements and fragments
 
 
-def load_questions(language: str = "") -> list[AnswerQuestion]:
-    """The shipped set (``answers.tsv``), of one language or all."""
-    text = resources.files("satellite.benchdata").joinpath("answers.tsv").read_text(encoding="utf-8")
+def load_questions(language: str = "", name: str = "answers.tsv") -> list[AnswerQuestion]:
+    """A shipped set (``answers.tsv``; ``facts_dev.tsv``, the unsure check's tuning set), of one
+    language or all."""
+    text = resources.files("satellite.benchdata").joinpath(name).read_text(encoding="utf-8")
     rows = [row for row in csv.reader(text.splitlines(), delimiter="\t")
             if row and not row[0].startswith("#")]
     questions = [AnswerQuestion(row[0], row[1], row[2],
@@ -59,13 +60,18 @@ def fold(text: str) -> str:
     return " ".join(re.sub(r"[^a-z0-9.,' ]+", " ", text).split())
 
 
+def _says(said: str, expected: str) -> bool:
+    """``expected`` as whole words of ``said``: "12" is not in "120", "o" not in "ocean"."""
+    return re.search(rf"(?<![a-z0-9]){re.escape(expected)}(?![a-z0-9])", said) is not None
+
+
 def score(question: AnswerQuestion, reply: str) -> str:
     """right | wrong | unsure | unfitting, by the rule in this module's docstring."""
     said = fold(reply)
     if any(phrase in said for phrase in UNSURE.get(question.language, ())):
         return "unsure"
     if question.kind in ("fact", "exact"):
-        return "right" if any(fold(e) in said for e in question.expected) else "wrong"
+        return "right" if any(_says(said, fold(e)) for e in question.expected) else "wrong"
     asked = fold(question.text).strip(" .,")
     if any(phrase in said for phrase in CONDOLENCES.get(question.language, ())):
         return "unfitting"

@@ -46,7 +46,7 @@ async def _bench(args: argparse.Namespace, config: Config) -> int:
         await turns.start()
         try:
             for question in questions:
-                rows.append(await _ask(turns, question))
+                rows.append(await ask(turns, question))
         finally:
             await turns.stop()
             turns.close()
@@ -56,7 +56,7 @@ async def _bench(args: argparse.Namespace, config: Config) -> int:
     return 0
 
 
-async def _ask(turns: Any, question: AnswerQuestion) -> dict[str, Any]:
+async def ask(turns: Any, question: AnswerQuestion) -> dict[str, Any]:
     request = TurnRequest(question.text, door="cli", conversation=f"bench-{uuid.uuid4().hex[:8]}",
                           speak=False)
     result: TurnResult | None = None
@@ -69,7 +69,8 @@ async def _ask(turns: Any, question: AnswerQuestion) -> dict[str, Any]:
             "reply": reply, "verdict": score(question, reply),
             "source": timings.source if timings else "",
             "first_token_ms": timings.first_token_ms if timings else None,
-            "total_ms": timings.total_ms if timings else None}
+            "total_ms": timings.total_ms if timings else None,
+            "confidence": request.details.get("confidence")}
 
 
 def report(rows: list[dict[str, Any]], model: str) -> str:
@@ -100,4 +101,4 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="with --answers: en, es or all (default: the configured language)")
 
 
-__all__ = ["add_arguments", "report", "run_answers"]
+__all__ = ["add_arguments", "ask", "report", "run_answers"]

@@ -68,6 +68,10 @@ class LlmConfig:
     stop: list[str] = opt(["<|im_end|>", "\nUser:", "\nuser:"])
     system_prompt: str = opt(DEFAULT_SYSTEM_PROMPT)
     max_sentences: int = opt(3, min=1, max=20, help="a spoken answer is one to three sentences")
+    min_confidence: float = opt(0.5, min=0.0, max=1.0,
+                                help="a question's answer whose least likely new word the model chose "
+                                     "with a lower probability is replaced by \"I'm not sure\"; "
+                                     "0 = off (a remote model gives no probabilities: never checked)")
     history_turns: int = opt(4, min=0, max=50, help="exchanges remembered per conversation")
     history_ttl_s: float = opt(300.0, min=0.0, help="a conversation older than this starts afresh")
     seed: int = opt(42)

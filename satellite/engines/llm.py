@@ -31,6 +31,73 @@ _LOGGER = logging.getLogger(__name__)
 GGUF_MAGIC = b"GGUF"
 
 
+class Piece(str):
+    """A piece of a streamed reply that also carries its tokens' probabilities: ``tokens`` holds
+    (token text, probability the model gave it) for the tokens sampled since the previous piece.
+    An engine that cannot tell (a remote one) yields plain ``str``: no probabilities known."""
+
+    tokens: tuple[tuple[str, float], ...] = ()
+
+    @classmethod
+    def of(cls, text: str, tokens: tuple[tuple[str, float], ...]) -> Piece:
+        piece = cls(text)
+        piece.tokens = tokens
+        return piece
+
+
+class TokenProbabilities:
+    """A llama.cpp logits processor that keeps the probability of each token the model samples.
+
+    Token log-probabilities through llama-cpp-python's API need ``logits_all`` (a row of logits
+    per context token: ~400 MB for SmolLM2's vocabulary at 2048 tokens). This sees the one row
+    of each step instead and keeps its top few. Which of them was chosen shows in the next
+    step's input, or, for the token just streamed, in the piece's own text (``take``). Cost: one
+    softmax over the vocabulary per token (~0.2 ms).
+    """
+
+    TOP = 8
+
+    def __init__(self, detokenize: Any):
+        self._detokenize = detokenize
+        self._pending: dict[int, float] | None = None
+        self._resolved: list[tuple[str, float]] = []
+
+    def __call__(self, input_ids: Any, logits: Any) -> Any:
+        import numpy as np
+
+        if self._pending is not None and len(input_ids):
+            self._resolve(int(input_ids[-1]))
+        highest = logits.max()
+        total = float(np.exp(logits - highest).sum())
+        top = np.argpartition(logits, -self.TOP)[-self.TOP:]
+        probabilities = np.exp(logits[top] - highest) / total
+        self._pending = dict(zip(top.tolist(), probabilities.tolist()))
+        return logits
+
+    def _text(self, token: int) -> str:
+        return self._detokenize([token]).decode("utf-8", errors="ignore")
+
+    def _resolve(self, token: int) -> None:
+        assert self._pending is not None
+        # not among the top few (a repeat penalty changed the choice): at most the smallest kept
+        probability = self._pending.get(token, min(self._pending.values()))
+        self._resolved.append((self._text(token), probability))
+        self._pending = None
+
+    def take(self, piece: str) -> tuple[tuple[str, float], ...]:
+        """The tokens of the ``piece`` just streamed: those resolved since the last call, and the
+        last sampled one, found among the candidates by its text (the likeliest if none fits)."""
+        if self._pending is not None:
+            texts = {token: self._text(token) for token in self._pending}
+            fitting = [t for t in self._pending if texts[t] and piece.endswith(texts[t])]
+            chosen = max(fitting or self._pending, key=lambda t: (len(texts[t]), self._pending[t])
+                         if fitting else self._pending[t])  # type: ignore[index]
+            self._resolved.append((texts[chosen], self._pending[chosen]))
+            self._pending = None
+        taken, self._resolved = tuple(self._resolved), []
+        return taken
+
+
 @dataclass(frozen=True)
 class ChatMessage:
     role: str  # "system" | "user" | "assistant"
@@ -44,7 +111,8 @@ class LanguageModel(Protocol):
 
     def stream(self, messages: list[ChatMessage], cancel: threading.Event | None = None,
                max_tokens: int | None = None) -> Iterator[str]:
-        """Yield pieces of the assistant's reply as they are generated."""
+        """Yield pieces of the assistant's reply as they are generated (``Piece`` where the
+        engine knows its tokens' probabilities)."""
         ...
 
     def count_tokens(self, text: str) -> int:
@@ -155,6 +223,7 @@ class LlamaCppLlm:
                        ) -> Generator[str, None, None]:
         if messages and messages[0].role == "system":
             self.prompt_states.prepare(messages[0].content)
+        probabilities = TokenProbabilities(self._llama.detokenize)
         chunks = self._llama.create_chat_completion(
             messages=[{"role": m.role, "content": m.content} for m in messages],
             stream=True,
@@ -164,13 +233,14 @@ class LlamaCppLlm:
             repeat_penalty=self.config.repeat_penalty,
             stop=list(self.config.stop) or None,
             seed=self.config.seed,  # each answer on its own: the same question, the same answer
+            logits_processor=[probabilities],
         )
         try:
             for chunk in chunks:
                 delta = chunk["choices"][0].get("delta", {})  # type: ignore[index]
                 piece = delta.get("content")
                 if piece:
-                    yield piece
+                    yield Piece.of(piece, probabilities.take(piece))
         finally:
             close = getattr(chunks, "close", None)
             if close is not None:

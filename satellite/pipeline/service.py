@@ -44,6 +44,7 @@ from satellite.pipeline.sentences import SentenceSplitter, split_sentences
 from satellite.pipeline.speech_chunks import after_lead, speech_chunks, streamed_lead
 from satellite.pipeline.store import StateDbWorker
 from satellite.pipeline.turn import ReplySentence, TurnEvent, TurnRequest, TurnResult, TurnTimings
+from satellite.pipeline.unsure import UnsureCheck
 from satellite.remote.monitor import RemoteMonitor
 from satellite.runtime.heap import trim_heap
 from satellite.runtime.state import RuntimeState
@@ -317,36 +318,52 @@ class TurnService:
         lead_words = self.config.tts.lead_words if request.speak else 0  # spoken before its sentence ends
         guard = ReplyGuard(llm_config.max_sentences, echo_of=text,
                            no_claim=NO_CLAIM_BY_LANGUAGE.get(self.config.language, NO_CLAIM))
+        check = UnsureCheck(text, self.config.language, llm_config.min_confidence)
         stream = self.scheduler.stream("llm", generate, priority=request.priority)
+
+        def spoken(sentences: list[str]) -> list[str]:
+            """What the guard and the confidence check let through of these sentences."""
+            kept: list[str] = []
+            for sentence in check.filter(sentences, upto=len(check.text) - len(splitter.pending)):
+                said = guard.accept(sentence)
+                if said is not None:
+                    kept.append(said)
+                if guard.stopped:
+                    break
+            if check.stopped and not guard.stopped:
+                guard.stopped_because = check.stopped
+            return kept
+
         async with contextlib.aclosing(stream):
             async for piece in stream:
                 if timings.first_token_ms is None:
                     timings.first_token_ms = self._ms(t0)
                 if request.on_token:
                     request.on_token(piece)
-                for sentence in splitter.feed(piece):
-                    if splitter.clause_emitted and guard.max_sentences == llm_config.max_sentences:
-                        guard.max_sentences += 1  # a first clause does not use up a sentence
-                    spoken = guard.accept(sentence)
-                    if spoken is not None:
-                        yield ReplySentence(spoken, "llm")
-                    if guard.stopped:
-                        break
+                check.feed(piece)
+                sentences = splitter.feed(piece)
+                if sentences and splitter.clause_emitted and guard.max_sentences == llm_config.max_sentences:
+                    guard.max_sentences += 1  # a first clause does not use up a sentence
+                for said in spoken(sentences):
+                    yield ReplySentence(said, "llm")
                 if guard.stopped:
                     break
                 if lead_words and not splitter.started:
                     lead = streamed_lead(splitter.pending, lead_words)
-                    if lead is not None and guard.may_begin(splitter.pending):
+                    if lead is not None and guard.may_begin(splitter.pending) and check.may_begin(lead):
                         lead_words = 0
                         yield Lead(lead)
         if not guard.stopped:
-            for sentence in splitter.flush():
-                spoken = guard.accept(sentence)
-                if spoken is not None:
-                    yield ReplySentence(spoken, "llm")
+            rest = splitter.flush()
+            for said in spoken(rest):
+                yield ReplySentence(said, "llm")
+        for said in check.finish():  # a question answered by nothing but its own words
+            yield ReplySentence(said, "llm")
+        if check.confidence is not None:
+            request.details["confidence"] = round(check.confidence, 3)
         if guard.stopped_because and guard.stopped_because != "max_sentences":
             _LOGGER.info("reply cut short: %s", guard.stopped_because)
-        if not guard.accepted:
+        if not guard.accepted and not check.said_unsure:
             yield ReplySentence(self._no_answer, "llm")
 
     # -- recording -----------------------------------------------------------------------------
