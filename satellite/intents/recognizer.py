@@ -4,10 +4,16 @@ The sentence templates are parsed once per language and cached (about 0.1 s for
 English, 0.25 s for Spanish on the 2-core box, so no background loading is needed). Areas and
 device names come from the config; a device's domain (light, lock, cover...) is
 guessed from its name so the templates that require a domain can match it.
+
+A transcript that matches nothing exactly gets a second chance as a near miss
+(``near_miss``): one word replaced by a word of the sentences or names that sounds
+like it, and the whole corrected sentence then matched exactly. Such a match keeps
+what was heard in ``IntentMatch.heard``; its ``text`` is the command it was taken for.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import logging
 import re
@@ -20,6 +26,7 @@ from hassil import Intents, recognize_best
 from hassil.intents import SlotList, TextSlotList
 from home_assistant_intents import get_intents
 
+from satellite.intents.near_miss import NearMissCorrector, TemplateWords, number_words, slot_words
 from satellite.intents.responses import confirmation
 from satellite.intents.timer_sentences import with_timer_sentences
 
@@ -52,12 +59,18 @@ _EMPTY_LISTS = ("floor",)
 
 @dataclass(frozen=True)
 class IntentMatch:
-    """A recognized command: the intent, its slot values, the text and a short spoken confirmation."""
+    """A recognized command: the intent, its slot values, the text and a short spoken confirmation.
+
+    ``heard``: for a near miss, the transcript as heard; ``text`` is then the command it was
+    taken for ("turn off the kitchen light" for "turn of the kitchen light"). None when the
+    transcript matched as it was.
+    """
 
     name: str
     entities: dict[str, Any] = field(default_factory=dict)
     text: str = ""
     reply: str | None = None
+    heard: str | None = None
 
 
 def guess_domain(name: str) -> str:
@@ -84,6 +97,20 @@ def load_intents(language: str) -> tuple[Intents, tuple[str, ...]]:
     return intents, tuple(data.get("skip_words", ()))
 
 
+@functools.lru_cache(maxsize=4)
+def load_vocabulary(language: str) -> TemplateWords:
+    """The words of ``language``'s sentences and its spoken numbers, for near misses (cached:
+    built once per process from hassil's FST of the sentences)."""
+    start = time.perf_counter()
+    intents = load_intents(language)[0]
+    template = TemplateWords.of(intents)
+    words = TemplateWords(template.words | number_words(language) | slot_words(intents.slot_lists),
+                          template.verbs)
+    _LOGGER.info("near-miss words for '%s' gathered in %.2f s (%d words)", language,
+                 time.perf_counter() - start, len(words.words))
+    return words
+
+
 class IntentRecognizer:
     """Pure over text: ``recognize(text)`` → ``IntentMatch`` or None."""
 
@@ -104,19 +131,49 @@ class IntentRecognizer:
                 name="name"),
             **{key: TextSlotList(name=key, values=[]) for key in _EMPTY_LISTS},
         }
+        vocabulary = load_vocabulary(language)
+        self._near_miss = NearMissCorrector(language, vocabulary.words | slot_words(self._slot_lists),
+                                            vocabulary.verbs, known=self._skip_words)
 
     def recognize(self, text: str) -> IntentMatch | None:
+        """The command ``text`` says, exactly or as a near miss; None for anything else."""
         text = self._without_leading_fillers(text.strip())
         if not text:
             return None
+        return self._exact(text) or self._nearest(text)
+
+    def _exact(self, text: str, wildcards: bool = True) -> IntentMatch | None:
+        """``wildcards``: False refuses a match with a slot that takes any words (a timer's name,
+        a search): in a near miss it would swallow the very words that do not fit."""
         result = recognize_best(text, self._intents, slot_lists=self._slot_lists,
                                 skip_words=self._skip_words, language=self.language,
                                 best_slot_name="name")
-        if result is None:
+        if result is None or (not wildcards and any(e.is_wildcard for e in result.entities.values())):
             return None
         entities = {name: entity.value for name, entity in result.entities.items()}
         reply = confirmation(result.intent.name, entities, result.response, self.language)
         return IntentMatch(result.intent.name, entities, text, reply)
+
+    def _nearest(self, text: str) -> IntentMatch | None:
+        """The one command a single word's correction reaches, of the best kind of correction
+        (same letters or sound before one letter apart), with no slot taking any words; None
+        when none does or two different ones do."""
+        corrections = self._near_miss.corrections(text)
+        for rank in (True, False):
+            found: dict[tuple[str, str], IntentMatch] = {}
+            for correction in (c for c in corrections if c.sounds_alike is rank):
+                match = self._exact(correction.text, wildcards=False)
+                if match is not None:
+                    found.setdefault((match.name, repr(sorted(match.entities.items()))), match)
+            if len(found) == 1:
+                match = next(iter(found.values()))
+                _LOGGER.info("near miss: %r taken for %r (%s)", text, match.text, match.name)
+                return dataclasses.replace(match, heard=text)
+            if found:
+                _LOGGER.info("near miss: %r is one word from %d commands; none taken", text,
+                             len(found))
+                return None
+        return None
 
     def _without_leading_fillers(self, text: str) -> str:
         if self._fillers is None:

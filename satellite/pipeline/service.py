@@ -257,10 +257,16 @@ class TurnService:
         if request.intents:
             match = self.timers.match(text) if self.timers is not None else None  # "stop", …
             match = match or await self.recognize(text)
+            said = text
+            if match is not None and match.heard is not None:  # a near miss: taken as the command
+                said = match.text  # it was one word from ("¿Qué ora es?" → "Qué hora es")
+                answer = local_answer(said, self._now, self.config.language)
+                if answer:
+                    return answer, "local"
             if match is not None and self.timers is not None and self.timers.handles(match.name):
                 return await self.timers.handle(match), "timer"  # on the box, HA or not
             if match is not None:  # about the home: Home Assistant does it, or we say why not
-                return await self.home.answer(match, text, request.conversation)
+                return await self.home.answer(match, said, request.conversation)
         return None
 
     async def is_home_command(self, text: str) -> bool:
