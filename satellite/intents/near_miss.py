@@ -55,7 +55,7 @@ from rapidfuzz.distance import OSA
 
 MIN_WORDS = 3
 MAX_WORDS = 12
-MAX_TRIES = 40  # corrected sentences asked of hassil, at most, per transcript
+MAX_TRIES = 16  # corrected sentences asked of hassil per transcript, at most (~2.5 ms each)
 MIN_EDITED_LETTERS = 3  # shorter words are only replaced by a word of the same sound
 # Words whose replacement would turn a command around: never replaced, never put in.
 NEGATIONS: dict[str, frozenset[str]] = {
