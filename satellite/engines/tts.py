@@ -14,11 +14,39 @@ if TYPE_CHECKING:
     from piper import PiperVoice
 
 from satellite.audio.pcm import Pcm
+from satellite.audio.silence import trim_silence
 from satellite.config.paths import default_tts_voice
 from satellite.config.schema import TtsConfig
 from satellite.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
+
+# What a text to speak says about what follows it (a reply is spoken in pieces, #18 part 7):
+GOES_ON = "\u2026"  # "…" ends a piece cut between two words of a sentence that goes on
+_CLAUSE_END = (",", ";", ":")
+
+
+def seam_after(text: str) -> str:
+    """What follows ``text`` in its sentence: ``"word"`` (it ends with ``GOES_ON``: a piece cut
+    between two words), ``"clause"`` (it ends at , ; :) or ``"sentence"`` (anything else)."""
+    text = text.rstrip()
+    if text.endswith(GOES_ON):
+        return "word"
+    return "clause" if text.endswith(_CLAUSE_END) else "sentence"
+
+
+def unmarked(text: str) -> str:
+    """``text`` without the ``GOES_ON`` mark: the words as written."""
+    return text.rstrip().removesuffix(GOES_ON)
+
+
+# Silence kept at the edges of what Piper says, in ms (measured on en_US-joe-medium with
+# scripts/bench_seams.py, see docs/benchmarks.md): before the first sound, and after the last
+# by what follows. Given a whole sentence, Piper pauses ~0-70 ms between words, ~215 ms at a
+# comma and ~230 ms between two sentences; each piece alone it begins with ~30-50 ms and ends
+# with 100-250 ms of silence, which at a seam between two words made ~200 ms.
+EDGE_MS = 5.0
+PAUSE_AFTER_MS = {"word": 5.0, "clause": 190.0, "sentence": 200.0}
 
 
 @dataclass(frozen=True)
@@ -34,7 +62,10 @@ class TextToSpeech(Protocol):
     voice: VoiceInfo
 
     def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
-        """Yield 16-bit mono PCM at ``voice.sample_rate_hz``, one block per sentence."""
+        """Yield 16-bit mono PCM at ``voice.sample_rate_hz``, one block per sentence.
+
+        A text ending with ``GOES_ON`` is the start of a sentence that goes on: spoken so,
+        without the voice's closing pause (see ``seam_after``)."""
         ...
 
     def identity(self, speaker: int | None = None) -> str:
@@ -100,7 +131,7 @@ class PiperTts:
         size = self.model_path.stat().st_size if self.model_path.is_file() else 0
         speaker_id = speaker if speaker is not None else c.speaker
         return (f"{self.voice.name}:{size}:speaker={speaker_id}:length={c.length_scale}:"
-                f"noise={c.noise_scale}/{c.noise_w}:volume={c.volume}")
+                f"noise={c.noise_scale}/{c.noise_w}:volume={c.volume}:edges=trimmed")
 
     def synthesize(self, text: str, speaker: int | None = None) -> Iterator[Pcm]:
         from piper import SynthesisConfig
@@ -114,5 +145,14 @@ class PiperTts:
             noise_w_scale=self.config.noise_w,
             volume=self.config.volume,
         )
-        for chunk in self._piper.synthesize(text, syn_config=syn):
-            yield Pcm(chunk.audio_int16_bytes, chunk.sample_rate)
+        seam = seam_after(text)
+        # a sentence that goes on is spoken as up to a comma: espeak-ng and the voice give a
+        # piece that ends in a bare word the falling pitch of a sentence's end
+        spoken = unmarked(text) + "," if seam == "word" else text
+        rate = self._piper.config.sample_rate
+        blocks = [chunk.audio_int16_array for chunk in self._piper.synthesize(spoken, syn_config=syn)]
+        if blocks:
+            blocks[0] = trim_silence(blocks[0], rate, keep_start_ms=EDGE_MS, keep_end_ms=None)
+            blocks[-1] = trim_silence(blocks[-1], rate, keep_start_ms=None, keep_end_ms=PAUSE_AFTER_MS[seam])
+        for block in blocks:
+            yield Pcm(block.astype("<i2").tobytes(), rate)

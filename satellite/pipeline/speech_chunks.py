@@ -11,17 +11,26 @@ words ≈ 0.6 s and +310 MB). So:
 - a long sentence is cut at clause seams (, ; :) into chunks of at most
   ``max_words`` words, which bounds the peak memory.
 
-The cost is a small prosody seam at each cut, placed at a comma where there is one.
+A piece cut between two words of a sentence ends with ``GOES_ON`` ("…"), so the
+voice can speak it as a sentence that goes on (no final fall, no final pause:
+see ``seam_after`` in engines/tts.py); a piece cut at a comma keeps its
+comma pause. Measured in docs/benchmarks.md (#18, part 7).
 """
 
 from __future__ import annotations
 
 import re
 
+from satellite.engines.tts import GOES_ON, unmarked
 from satellite.pipeline.sentences import clean_for_speech
 
 _WORD = re.compile(r"\S+")
 _SEAM = (",", ";", ":")
+
+
+def goes_on(piece: str) -> str:
+    """``piece`` marked as cut inside its sentence, unless it ends at punctuation of its own."""
+    return piece + GOES_ON if piece[-1:].isalnum() else piece
 
 
 def split_lead(text: str, lead_words: int) -> list[str]:
@@ -50,12 +59,12 @@ def streamed_lead(pending: str, lead_words: int) -> str | None:
     if len(whole) <= lead_words:
         return None
     cut = next((i for i, word in enumerate(whole[:lead_words]) if word.endswith(_SEAM)), lead_words - 1)
-    return " ".join(whole[:cut + 1])
+    return goes_on(" ".join(whole[:cut + 1]))
 
 
 def after_lead(sentence: str, lead: str) -> str | None:
-    """The rest of ``sentence`` after ``lead`` when it begins with those words, else None."""
-    words, lead_words = list(_WORD.finditer(sentence)), lead.split()
+    """The rest of ``sentence`` after ``lead`` (marked or not) when it begins with those words, else None."""
+    words, lead_words = list(_WORD.finditer(sentence)), unmarked(lead).split()
     if len(words) < len(lead_words) or [w.group() for w in words[:len(lead_words)]] != lead_words:
         return None
     return sentence[words[len(lead_words) - 1].end():].strip()
@@ -82,8 +91,8 @@ def split_long(text: str, max_words: int) -> list[str]:
 
 
 def speech_chunks(text: str, *, lead_words: int = 0, max_words: int = 0) -> list[str]:
-    """The pieces to synthesize, in order, for ``text``."""
+    """The pieces to synthesize, in order, for ``text``; those cut between two words marked so."""
     chunks: list[str] = []
     for part in split_lead(text, lead_words):
         chunks.extend(split_long(part, max_words))
-    return chunks
+    return [goes_on(chunk) for chunk in chunks[:-1]] + chunks[-1:]

@@ -16,7 +16,7 @@ from satellite.config import Config
 from satellite.engines import Engines
 from satellite.engines.llm import ChatMessage
 from satellite.engines.stt import Transcript
-from satellite.engines.tts import VoiceInfo
+from satellite.engines.tts import VoiceInfo, unmarked
 from satellite.errors import InputError
 from satellite.pipeline import (
     ReplySentence,
@@ -376,12 +376,12 @@ async def test_the_first_words_are_spoken_while_the_model_still_writes_the_sente
                    " year", " eighteen", " thirteen.", " She", " was", " English."])
     turns, engines = fake_service(tmp_path, llm, cache__enabled=False)
     before, written, events = await spoken_before_sentence(turns, llm, "who wrote pride and prejudice")
-    assert before == ["Jane Austen"]  # spoken once "wrote" was whole, not at the sentence's end
+    assert before == ["Jane Austen…"]  # spoken once "wrote" was whole, marked as going on
     assert written is not None and written.startswith("Jane Austen wrote") and not written.endswith(".")
     sentences = [e.text for e in events if isinstance(e, ReplySentence)]
     assert sentences == ["Jane Austen wrote Pride and Prejudice in the year eighteen thirteen.",
                          "She was English."]
-    assert engines.tts.spoken == ["Jane Austen", "wrote Pride and Prejudice in the year eighteen thirteen.",
+    assert engines.tts.spoken == ["Jane Austen…", "wrote Pride and Prejudice in the year eighteen thirteen.",
                                   "She was English."]  # every word once
     result = events[-1]
     assert result.reply == " ".join(sentences)
@@ -403,7 +403,7 @@ async def test_a_sentence_that_claims_an_action_is_never_begun(tmp_path: Path) -
     turns, engines = fake_service(tmp_path, llm, cache__enabled=False)
     _, _, events = await spoken_before_sentence(turns, llm, "make it brighter in here")
     assert [e.text for e in events if isinstance(e, ReplySentence)] == ["I can't control devices myself."]
-    assert " ".join(engines.tts.spoken) == "I can't control devices myself."  # not a word of the claim
+    assert " ".join(map(unmarked, engines.tts.spoken)) == "I can't control devices myself."  # not the claim
 
 
 async def test_text_doors_get_whole_sentences_only(tmp_path: Path) -> None:
