@@ -149,6 +149,7 @@ ENGLISH = Words(
         r"good (?:afternoon|evening)": "Hello! What can I do for you?",
         r"(?:hello|hi|hey)(?: there)?": "Hello! What can I do for you?",
         r"(?:good ?bye|bye(?: bye)?|see you(?: later)?)": "Bye!",
+        r"(?:ok(?:ay)?|alright|all right|sure|cool|great|nice|got it|i see|fine|perfect)": "Okay.",
     },
 )
 
@@ -236,6 +237,7 @@ SPANISH = Words(
         r"buenas(?: tardes)?": "¡Hola! ¿En qué te ayudo?",
         r"hola": "¡Hola! ¿En qué te ayudo?",
         r"(?:adios|hasta luego|hasta manana|chao)": "¡Hasta luego!",
+        r"(?:vale|de acuerdo|ok|entendido|perfecto|genial|muy bien)": "Vale.",
     },
 )
 

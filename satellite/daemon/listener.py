@@ -347,11 +347,17 @@ class Listener:
                          utterance.start_s, transcript.text)
             self.ignored += 1
             return
+        doubt = self.turns.doubt(transcript)
+        if doubt and (not pending.woken or pending.ring_only):  # the TV, not someone asking
+            _LOGGER.info("utterance at %.2f s: speech to text doubts %r (%s); no turn",
+                         utterance.start_s, transcript.text, doubt)
+            self.ignored += 1
+            return
         if pending.ring_only and await self.turns.timer_command(text) is None:
             _LOGGER.info("%r while a timer rings, without the wake word: not for us", text)
             self.ignored += 1
             return
-        if (self.assist is not None and not pending.ring_only
+        if (self.assist is not None and not pending.ring_only and not doubt
                 and await self.assist.routes_to_home_assistant(text)):
             await self.playback.awake_chime_done()
             await self.assist.ask_recorded(pending.question or utterance.pcm, text,
@@ -362,6 +368,7 @@ class Listener:
         request = TurnRequest(
             text, door="mic", conversation=self._conversation(pending),
             speak=self.playback.sink is not None, priority=Priority.ROOM, t0=t0, timings=timings,
+            doubt=doubt,
             details={"utterance_start_s": round(utterance.start_s, 3),
                      "utterance_end_s": round(utterance.last_voiced_s, 3),
                      "utterance_s": round(utterance.pcm.seconds, 3), "end": utterance.reason})

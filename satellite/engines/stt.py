@@ -23,6 +23,12 @@ class Transcript:
     text: str
     language: str
     audio_s: float
+    # Whisper's own doubt, the worst over the segments (None where the engine does not say: a
+    # remote one): the mean token log-probability, the probability that there was no speech,
+    # and the text's gzip compression ratio (a repeating hallucination compresses well).
+    avg_logprob: float | None = None
+    no_speech_prob: float | None = None
+    compression_ratio: float | None = None
 
 
 class SpeechToText(Protocol):
@@ -84,8 +90,14 @@ class WhisperStt:
                 without_timestamps=True,
                 temperature=0.0,
             )
-            text = " ".join(segment.text.strip() for segment in segments).strip()  # decodes here
-        return Transcript(text, info.language, pcm.seconds)
+            decoded = list(segments)  # decodes here
+        text = " ".join(segment.text.strip() for segment in decoded).strip()
+        if not decoded:
+            return Transcript(text, info.language, pcm.seconds)
+        return Transcript(text, info.language, pcm.seconds,
+                          avg_logprob=min(s.avg_logprob for s in decoded),
+                          no_speech_prob=max(s.no_speech_prob for s in decoded),
+                          compression_ratio=max(s.compression_ratio for s in decoded))
 
 
 def _check_model_dir(model_dir: Path) -> None:

@@ -16,8 +16,9 @@ a reply that starts with them may be heard before its answer is judged.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
+
+from satellite.pipeline.sentence_kind import fold
 
 # Function words: they carry no answer, whatever their probability.
 FUNCTION_WORDS = {
@@ -37,27 +38,6 @@ FUNCTION_WORDS = {
         """.split()),
 }
 _WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
-_QUESTION_START = {
-    "en": re.compile(r"^(?:what|what's|whats|who|who's|whom|whose|where|where's|when|which|why|"
-                     r"how|is|are|was|were|do|does|did|can|could|will|would|has|have|name|tell me "
-                     r"(?:what|who|where|when|which|how|why))\b", re.IGNORECASE),
-    "es": re.compile(r"^(?:qu[eé]|qui[eé]n(?:es)?|cu[aá]l(?:es)?|cu[aá]ndo|d[oó]nde|c[oó]mo|"
-                     r"cu[aá]nt[oa]s?|por qu[eé]|sabes)\b", re.IGNORECASE),
-}
-
-
-def fold(word: str) -> str:
-    word = unicodedata.normalize("NFKD", word.lower().replace("’", "'"))
-    return "".join(c for c in word if not unicodedata.combining(c))
-
-
-def is_question(text: str, language: str) -> bool:
-    """A question that asks for a fact: it ends with "?" or starts like one."""
-    text = text.strip().lstrip("¿¡").strip()
-    if text.endswith("?"):
-        return True
-    pattern = _QUESTION_START.get(language, _QUESTION_START["en"])
-    return bool(pattern.match(text))
 
 
 def _function_words(language: str) -> frozenset[str]:

@@ -33,6 +33,7 @@ from satellite.errors import EngineBrokenError, InputError, ModelError, RemoteEr
 from satellite.intents.recognizer import IntentMatch, IntentRecognizer
 from satellite.pipeline.cache import CachedReply, ResponseCache
 from satellite.pipeline.context import fit_context
+from satellite.pipeline.doubt import stt_doubt
 from satellite.pipeline.failures import Failure, classify
 from satellite.pipeline.guard import NO_CLAIM, NO_CLAIM_BY_LANGUAGE, ReplyGuard
 from satellite.pipeline.home import LOCAL_INTENTS, HomeRouter
@@ -40,6 +41,7 @@ from satellite.pipeline.local_answers import local_answer
 from satellite.pipeline.memory import ConversationMemory
 from satellite.pipeline.phrase_audio import PhraseAudio
 from satellite.pipeline.scheduler import EngineScheduler, Priority
+from satellite.pipeline.sentence_kind import asks_something, is_fragment
 from satellite.pipeline.sentences import SentenceSplitter, split_sentences
 from satellite.pipeline.speech_chunks import after_lead, speech_chunks, streamed_lead
 from satellite.pipeline.store import StateDbWorker
@@ -55,11 +57,14 @@ _LOGGER = logging.getLogger(__name__)
 TTS_AHEAD_BLOCKS = 4  # audio synthesized ahead of a slow consumer, holding no engine
 NOTHING_HEARD = "Sorry, I didn't catch that."
 NO_ANSWER = "Sorry, I can't help with that yet."
-# (nothing heard, no answer) per language; other languages get the English ones.
-SORRY: dict[str, tuple[str, str]] = {
-    "en": (NOTHING_HEARD, NO_ANSWER),
-    "es": ("Perdona, no te he entendido.", "Lo siento, todavía no puedo ayudarte con eso."),
+NO_QUESTION = "Sorry, I didn't catch a question there."
+# (nothing heard, no answer, no question) per language; other languages get the English ones.
+SORRY: dict[str, tuple[str, str, str]] = {
+    "en": (NOTHING_HEARD, NO_ANSWER, NO_QUESTION),
+    "es": ("Perdona, no te he entendido.", "Lo siento, todavía no puedo ayudarte con eso.",
+           "Perdona, no he entendido ninguna pregunta."),
 }
+STATEMENT_SENTENCES = 2  # the most a reply to something that is not a question may say
 _END = object()
 
 
@@ -97,7 +102,8 @@ class TurnService:
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="turn-worker")
         self.clock = clock
         self._now = now
-        self._nothing_heard, self._no_answer = SORRY.get(config.language, SORRY["en"])
+        self._nothing_heard, self._no_answer, self._no_question = SORRY.get(config.language,
+                                                                            SORRY["en"])
         self.phrases = PhraseAudio(config.cache.phrase_audio_bytes)  # fixed answers said before
 
     # -- engines -------------------------------------------------------------------------------
@@ -167,6 +173,7 @@ class TurnService:
         request.timings.stt_ms = self._ms(request.t0)
         yield transcript
         request.text = transcript.text
+        request.doubt = request.doubt or self.doubt(transcript)
         answer = self.answer(request)
         async with contextlib.aclosing(answer):
             async for event in answer:
@@ -247,9 +254,16 @@ class TurnService:
         await asyncio.get_running_loop().run_in_executor(self._worker, trim_heap)
         yield result
 
+    def doubt(self, transcript: Transcript) -> str:
+        """Why speech to text doubts this transcript's words, or "" (``pipeline.doubt``)."""
+        return stt_doubt(transcript, self.config.stt.min_logprob)
+
     async def _fast_answer(self, text: str, request: TurnRequest) -> tuple[str, str] | None:
-        """(reply, source) when no model is needed: no words, a clock question, the home."""
-        if not text:
+        """(reply, source) when no model is needed: no words (or words speech to text doubts),
+        a clock question, the home."""
+        if not text or request.doubt:
+            if request.doubt:
+                _LOGGER.info("transcript %r doubted (%s): not answered", text, request.doubt)
             return self._nothing_heard, "local"
         answer = local_answer(text, self._now, self.config.language)
         if answer:
@@ -267,6 +281,8 @@ class TurnService:
                 return await self.timers.handle(match), "timer"  # on the box, HA or not
             if match is not None:  # about the home: Home Assistant does it, or we say why not
                 return await self.home.answer(match, said, request.conversation)
+        if is_fragment(text, self.config.language):  # "the blue one over": no model's guess
+            return self._no_question, "local"
         return None
 
     async def is_home_command(self, text: str) -> bool:
@@ -322,7 +338,9 @@ class TurnService:
 
         splitter = SentenceSplitter(first_clause_words=self.config.tts.first_clause_words)
         lead_words = self.config.tts.lead_words if request.speak else 0  # spoken before its sentence ends
-        guard = ReplyGuard(llm_config.max_sentences, echo_of=text,
+        asked = asks_something(text, self.config.language)
+        guard = ReplyGuard(llm_config.max_sentences if asked
+                           else min(STATEMENT_SENTENCES, llm_config.max_sentences), echo_of=text,
                            no_claim=NO_CLAIM_BY_LANGUAGE.get(self.config.language, NO_CLAIM))
         check = UnsureCheck(text, self.config.language, llm_config.min_confidence)
         stream = self.scheduler.stream("llm", generate, priority=request.priority)
@@ -340,6 +358,7 @@ class TurnService:
                 guard.stopped_because = check.stopped
             return kept
 
+        clause_counted = False
         async with contextlib.aclosing(stream):
             async for piece in stream:
                 if timings.first_token_ms is None:
@@ -348,7 +367,8 @@ class TurnService:
                     request.on_token(piece)
                 check.feed(piece)
                 sentences = splitter.feed(piece)
-                if sentences and splitter.clause_emitted and guard.max_sentences == llm_config.max_sentences:
+                if sentences and splitter.clause_emitted and not clause_counted:
+                    clause_counted = True
                     guard.max_sentences += 1  # a first clause does not use up a sentence
                 for said in spoken(sentences):
                     yield ReplySentence(said, "llm")
@@ -370,7 +390,7 @@ class TurnService:
         if guard.stopped_because and guard.stopped_because != "max_sentences":
             _LOGGER.info("reply cut short: %s", guard.stopped_because)
         if not guard.accepted and not check.said_unsure:
-            yield ReplySentence(self._no_answer, "llm")
+            yield ReplySentence(self._no_answer if asked else self._no_question, "llm")
 
     # -- recording -----------------------------------------------------------------------------
 

@@ -58,6 +58,7 @@ class TurnRequest:
     timings: TurnTimings = field(default_factory=TurnTimings)
     on_token: Callable[[str], None] | None = None  # the reply's text as it is generated
     details: dict[str, Any] = field(default_factory=dict)  # recorded with the turn's timings
+    doubt: str = ""  # why speech to text doubts the words (``pipeline.doubt``): not answered
 
 
 TurnEvent = Transcript | ReplySentence | Pcm | TurnResult

@@ -16,7 +16,8 @@ always, with three differences:
 
 from __future__ import annotations
 
-from satellite.pipeline.confidence import ReplyConfidence, is_question
+from satellite.pipeline.confidence import ReplyConfidence
+from satellite.pipeline.sentence_kind import is_question
 
 UNSURE = "I'm not sure about that one."
 UNSURE_BY_LANGUAGE = {"en": UNSURE, "es": "No estoy seguro de eso."}

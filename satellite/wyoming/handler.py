@@ -334,6 +334,11 @@ class WyomingHandler(AsyncEventHandler):
         self._language = None
         transcript = await self.turns.transcribe(pcm)
         text = transcript.text.strip()
+        doubt = self.turns.doubt(transcript)
+        if doubt:  # words nobody said are not handed on: the client hears nothing was understood
+            _LOGGER.info("wyoming %s: speech to text doubts %r (%s); empty transcript", self.peer,
+                         text, doubt)
+            text = ""
         language = transcript.language or language
         _LOGGER.info("wyoming %s transcribed %.1f s: %r", self.peer, pcm.seconds, text)
         # One final transcript: Whisper has no partial results to stream (info.py does not

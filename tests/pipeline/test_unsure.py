@@ -11,7 +11,8 @@ import pytest
 
 from satellite.engines.llm import ChatMessage, Piece
 from satellite.pipeline import ReplySentence, TurnRequest, TurnResult
-from satellite.pipeline.confidence import ReplyConfidence, is_question
+from satellite.pipeline.confidence import ReplyConfidence
+from satellite.pipeline.sentence_kind import is_question
 from satellite.pipeline.unsure import UNSURE, UNSURE_BY_LANGUAGE, UnsureCheck
 from tests.pipeline.test_service import FakeLlm, collect, fake_service, real_turns  # noqa: F401
 

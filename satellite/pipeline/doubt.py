@@ -1,0 +1,35 @@
+"""When speech to text doubts its own words: the turn answers "Sorry, I didn't catch that."
+
+Whisper says how sure it was of each segment. faster-whisper already drops a segment it takes
+for silence (no-speech probability over 0.6 with a mean log-probability under -1); what it
+keeps from babble, speech over loud noise, reversed speech or another language is still words
+nobody said ("See you in the next video, bye!"). Measured with tiny.en on our clips
+(docs/benchmarks.md): such transcripts have a mean token log-probability of -0.9 or lower
+(babble -0.92 to -1.22, reversed speech -0.98 to -1.35, Spanish -1.4); the 40 synthetic dev
+clips stay above -0.86, the 19 human ones above -0.56.
+"""
+
+from __future__ import annotations
+
+from satellite.engines.stt import Transcript
+
+NO_SPEECH_PROB = 0.5  # … and a log-probability under NO_SPEECH_LOGPROB: probably not speech
+NO_SPEECH_LOGPROB = -0.6
+MAX_COMPRESSION_RATIO = 2.4  # Whisper's own bar for a repeating hallucination
+
+
+def stt_doubt(transcript: Transcript, min_logprob: float) -> str:
+    """Why speech to text doubts ``transcript`` (for the log), or "" when it does not (or cannot
+    say: a remote engine gives no figures)."""
+    if not transcript.text.strip() or transcript.avg_logprob is None:
+        return ""
+    logprob = transcript.avg_logprob
+    if logprob < min_logprob:
+        return f"mean log-probability {logprob:.2f} < {min_logprob:.2f}"
+    no_speech = transcript.no_speech_prob
+    if no_speech is not None and no_speech > NO_SPEECH_PROB and logprob < NO_SPEECH_LOGPROB:
+        return f"no-speech probability {no_speech:.2f} with log-probability {logprob:.2f}"
+    ratio = transcript.compression_ratio
+    if ratio is not None and ratio > MAX_COMPRESSION_RATIO:
+        return f"compression ratio {ratio:.2f} > {MAX_COMPRESSION_RATIO}"
+    return ""
