@@ -71,7 +71,7 @@ class TokenProbabilities:
         total = float(np.exp(logits - highest).sum())
         top = np.argpartition(logits, -self.TOP)[-self.TOP:]
         probabilities = np.exp(logits[top] - highest) / total
-        self._pending = dict(zip(top.tolist(), probabilities.tolist()))
+        self._pending = dict(zip(top.tolist(), probabilities.tolist(), strict=True))
         return logits
 
     def _text(self, token: int) -> str:
@@ -87,12 +87,13 @@ class TokenProbabilities:
     def take(self, piece: str) -> tuple[tuple[str, float], ...]:
         """The tokens of the ``piece`` just streamed: those resolved since the last call, and the
         last sampled one, found among the candidates by its text (the likeliest if none fits)."""
-        if self._pending is not None:
-            texts = {token: self._text(token) for token in self._pending}
-            fitting = [t for t in self._pending if texts[t] and piece.endswith(texts[t])]
-            chosen = max(fitting or self._pending, key=lambda t: (len(texts[t]), self._pending[t])
-                         if fitting else self._pending[t])  # type: ignore[index]
-            self._resolved.append((texts[chosen], self._pending[chosen]))
+        pending = self._pending
+        if pending is not None:
+            texts = {token: self._text(token) for token in pending}
+            fitting = [t for t in pending if texts[t] and piece.endswith(texts[t])]
+            chosen = (max(fitting, key=lambda t: (len(texts[t]), pending[t])) if fitting
+                      else max(pending, key=pending.__getitem__))
+            self._resolved.append((texts[chosen], pending[chosen]))
             self._pending = None
         taken, self._resolved = tuple(self._resolved), []
         return taken

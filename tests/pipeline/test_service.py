@@ -12,7 +12,6 @@ from pathlib import Path
 import pytest
 
 from satellite.audio import Pcm, read_wav
-from satellite.config import Config
 from satellite.engines import Engines
 from satellite.engines.llm import ChatMessage
 from satellite.engines.stt import Transcript
@@ -175,10 +174,6 @@ async def test_empty_transcript_gets_a_polite_reply(tmp_path: Path) -> None:
 # -- the same behaviour on the real models -------------------------------------------------------
 
 
-@pytest.fixture
-def real_turns(tmp_path: Path, engines: Engines) -> TurnService:
-    config: Config = make_config(tmp_path, llm__max_tokens=160, llm__max_sentences=6)
-    return create_turn_service(config, engines)
 
 
 async def test_real_turn_from_wav_to_speech(real_turns, dev_set) -> None:

@@ -14,7 +14,7 @@ from satellite.pipeline import ReplySentence, TurnRequest, TurnResult
 from satellite.pipeline.confidence import ReplyConfidence
 from satellite.pipeline.sentence_kind import is_question
 from satellite.pipeline.unsure import UNSURE, UNSURE_BY_LANGUAGE, UnsureCheck
-from tests.pipeline.test_service import FakeLlm, collect, fake_service, real_turns  # noqa: F401
+from tests.pipeline.test_service import FakeLlm, collect, fake_service
 
 
 def piece(text: str, probability: float = 0.95) -> Piece:
