@@ -23,6 +23,7 @@ from satellite.audio import Pcm, to_stt_format
 from satellite.engines.tts import TextToSpeech
 
 FRAME_S = 0.02
+RATE_HZ = 16000
 MIC = textwrap.dedent("""
     import json, os, sys, time
     audio = open(sys.argv[1], "rb").read()
@@ -61,6 +62,42 @@ SPEAKER = textwrap.dedent("""
         if delay > 0:
             time.sleep(delay)
 """)
+
+
+def room_impulse(rate_hz: int = RATE_HZ, delay_ms: float = 40.0, gain_db: float = -6.0,
+                 tail_ms: float = 150.0, seed: int = 0) -> np.ndarray:
+    """The speaker-to-microphone path of a small room: the direct sound ``delay_ms`` after it
+    was played, ``gain_db`` below it, then a reverberation tail of decaying noise that falls by
+    60 dB over ``tail_ms`` (its energy 6 dB under the direct sound's)."""
+    delay = int(rate_hz * delay_ms / 1000)
+    tail = max(1, int(rate_hz * tail_ms / 1000))
+    decay = np.exp(-6.9 * np.arange(tail) / tail)  # -60 dB at the end
+    reverb = np.random.default_rng(seed).standard_normal(tail) * decay
+    reverb *= 0.5 / max(1e-9, float(np.sqrt(np.sum(reverb ** 2))))
+    response = np.zeros(delay + 1 + int(rate_hz * 0.003) + tail)
+    response[delay] = 1.0
+    start = delay + 1 + int(rate_hz * 0.003)  # first reflections 3 ms after the direct sound
+    response[start:start + tail] += reverb
+    return response * 10 ** (gain_db / 20)
+
+
+class EchoPath:
+    """Streaming convolution with ``room_impulse``: played samples in, what the mic hears out."""
+
+    def __init__(self, response: np.ndarray):
+        self.response = response
+        self._history = np.zeros(len(response) - 1)
+
+    def feed(self, played: np.ndarray) -> np.ndarray:
+        """The echo of ``played`` (float samples) as heard while they play, same length."""
+        signal = np.concatenate([self._history, played])
+        self._history = signal[len(signal) - len(self._history):] if len(self._history) else signal[:0]
+        return np.convolve(signal, self.response, mode="valid")
+
+
+def echo_of(played: np.ndarray, response: np.ndarray) -> np.ndarray:
+    """The whole echo of ``played`` (same length), offline."""
+    return np.convolve(played.astype(np.float64), response)[:len(played)]
 
 
 class Room:

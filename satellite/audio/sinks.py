@@ -37,9 +37,20 @@ T = TypeVar("T")
 
 class AudioSink(ABC):
     name = "sink"
+    audible = False  # its sound reaches the room (a speaker, a player): the echo to cancel
     # Monotonic time the current reply's first audio was handed to the device or command:
     # the end of "last voiced frame → first reply audio" as the room hears it.
     first_sound_s: float | None = None
+    _watchers: tuple[Callable[[Pcm, float], None], ...] = ()
+
+    def watch(self, watcher: Callable[[Pcm, float], None]) -> None:
+        """Call ``watcher(pcm, start_s)`` with every block played and the monotonic time it starts
+        to sound, as this sink's clock reckons it (the echo canceller's reference)."""
+        self._watchers = (*self._watchers, watcher)
+
+    def _sounds_at(self, pcm: Pcm, start_s: float) -> None:
+        for watcher in self._watchers:
+            watcher(pcm, start_s)
 
     async def open(self) -> None:  # noqa: B027 - an optional hook
         """Check the output can be used; raises ``AudioError``."""
@@ -78,6 +89,7 @@ class SpeakerSink(AudioSink):
         self.device = parse_device(device)
         self.timeout_s = timeout_s
         self.name = f"speaker:{device or 'default'}"
+        self.audible = True
         self._stream: Any = None
         self._thread: DeviceThread | None = None
         self._rate_hz = 0
@@ -107,7 +119,9 @@ class SpeakerSink(AudioSink):
             if self._aborted or self._stream is None:
                 return
             block_s = len(block) / (SAMPLE_WIDTH * pcm.rate_hz)
-            self._plays_until_s = max(self._plays_until_s, time.monotonic()) + block_s
+            starts_s = max(self._plays_until_s, time.monotonic())
+            self._plays_until_s = starts_s + block_s
+            self._sounds_at(Pcm(block, pcm.rate_hz), starts_s)
             await self._call(block_s + self.timeout_s, "play audio", self._write, self._stream, block)
             if self.first_sound_s is None:
                 self.first_sound_s = time.monotonic()
@@ -200,6 +214,7 @@ class CommandSink(AudioSink):
         self.rate_hz = rate_hz
         self.timeout_s = timeout_s
         self.name = f"command:{shlex.split(command)[0]}"
+        self.audible = True
         self._process: asyncio.subprocess.Process | None = None
         self._ready: asyncio.subprocess.Process | None = None  # started ahead, for the next reply
         self._converter: PcmConverter | None = PcmConverter(rate_hz) if rate_hz else None
@@ -236,7 +251,9 @@ class CommandSink(AudioSink):
         process = self._process
         if self._converter is not None:
             pcm = await _convert(self._converter, pcm)
-        self._plays_until_s = max(self._plays_until_s, time.monotonic()) + pcm.seconds
+        starts_s = max(self._plays_until_s, time.monotonic())
+        self._plays_until_s = starts_s + pcm.seconds
+        self._sounds_at(pcm, starts_s)
         bound_s = pcm.seconds + self.timeout_s
         assert process.stdin is not None
         try:

@@ -1,0 +1,210 @@
+"""Echo cancellation: the microphone's audio with the box's own voice taken out (WebRTC AEC3).
+
+The sink tells the canceller every block it plays and the monotonic time the block starts to
+sound (``played``); the canceller keeps those blocks, at the microphone's rate, on a timeline.
+Each 10 ms frame of microphone audio is paired with what was playing when the frame was
+captured, ``audio.echo_delay_ms`` earlier (the device's latency), and WebRTC's AEC3
+(``pywebrtc-audio``, chosen by measurement in docs/benchmarks.md) removes its echo. Noise
+suppression and automatic gain control are options of the same pass.
+
+The microphone's capture clock is its stream time (samples counted) mapped to the monotonic
+clock by the least delayed arrival over the last seconds, so the jitter of a read does not move
+the alignment. When the canceller cannot run, the audio passes unchanged and ``status`` says
+why: the library is missing, echo_cancel is off, the box plays nothing that sounds, or the
+microphone's audio is not live (a file read faster than real time cannot be aligned with what
+plays). The canceller runs on the event loop: AEC3 takes ~0.07 ms of CPU per 10 ms frame.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from satellite.audio.convert import PcmConverter
+from satellite.audio.pcm import Pcm
+from satellite.config.schema import AudioConfig
+
+_LOGGER = logging.getLogger(__name__)
+RATE_HZ = 16000  # the microphone's audio as the listener gets it
+FRAME = RATE_HZ // 100  # AEC3 works on 10 ms frames
+KEEP_S = 3.0  # played audio older than this is dropped from the timeline
+ARRIVALS_KEPT = 200  # mic reads (4 s of 20 ms reads) over which the capture clock is judged
+NOT_LIVE_S = 0.5  # mic audio that runs this far ahead of the wall clock is not live
+SOUNDING_LEVEL = 30.0  # a reference frame with an RMS above this (about -61 dBFS) is sound
+QUIET_AFTER_S = 0.5  # this long without reference sound ends a stretch of echo (one line logged)
+
+
+class Processor(Protocol):
+    """A WebRTC audio processor: one 10 ms frame of near (mic) and far (reference) audio in."""
+
+    def process(self, near: np.ndarray, far: np.ndarray | None = None) -> np.ndarray: ...
+
+
+def load_processor(echo: bool, noise_level: int, auto_gain: bool) -> Processor:
+    """WebRTC's audio processing module; raises ImportError when pywebrtc-audio is missing."""
+    from pywebrtc_audio import AudioProcessor
+
+    processor: Processor = AudioProcessor(
+        sample_rate=RATE_HZ, echo_cancellation=echo, noise_suppression=noise_level > 0,
+        ns_level=max(0, noise_level - 1), auto_gain_control=auto_gain, high_pass_filter=echo)
+    return processor
+
+
+@dataclass(frozen=True)
+class EchoStatus:
+    """What /status shows as the "echo" component: ready (cancelling), off or degraded, and why."""
+
+    state: str
+    detail: str
+
+
+def decide(wanted: bool, audible_output: bool, library_error: str | None) -> EchoStatus:
+    """Whether the echo is cancelled: "ready", or "off" / "degraded" and why (pure)."""
+    if not wanted:
+        return EchoStatus("off", "audio.echo_cancel is off")
+    if not audible_output:
+        return EchoStatus("off", "nothing the box plays reaches the room (audio.output is not speaker "
+                                 "or command)")
+    if library_error is not None:
+        return EchoStatus("degraded", f"the echo canceller cannot load: {library_error} "
+                                      "(pip install pywebrtc-audio)")
+    return EchoStatus("ready", "")
+
+
+class ReferenceTimeline:
+    """What the sink played, at 16 kHz, by the monotonic time each sample sounds."""
+
+    def __init__(self, keep_s: float = KEEP_S):
+        self.keep_s = keep_s
+        self._blocks: collections.deque[tuple[float, np.ndarray]] = collections.deque()
+
+    def add(self, start_s: float, samples: np.ndarray) -> None:
+        self._blocks.append((start_s, samples))
+        while self._blocks and self._blocks[0][0] + len(self._blocks[0][1]) / RATE_HZ < start_s - self.keep_s:
+            self._blocks.popleft()
+
+    def span(self, start_s: float, count: int) -> np.ndarray:
+        """``count`` samples of what sounded from ``start_s`` on; silence where nothing played."""
+        out = np.zeros(count, dtype=np.int16)
+        for block_start_s, samples in self._blocks:
+            first = int(round((block_start_s - start_s) * RATE_HZ))  # block's first sample in out
+            lo, hi = max(0, first), min(count, first + len(samples))
+            if lo < hi:
+                out[lo:hi] = samples[lo - first:hi - first]
+        return out
+
+
+class EchoCanceller:
+    """Microphone chunks in, cleaned chunks out; ``played`` is the sink's report of each block."""
+
+    def __init__(self, config: AudioConfig, audible_output: bool,
+                 load: Callable[[bool, int, bool], Processor] = load_processor):
+        self.delay_s = config.echo_delay_ms / 1000
+        self.noise_level = config.noise_suppression
+        self.auto_gain = config.auto_gain
+        library_error = None
+        self._processor: Processor | None = None
+        wanted = decide(config.echo_cancel, audible_output, None).state == "ready"
+        if wanted or self.noise_level or self.auto_gain:
+            try:
+                self._processor = load(wanted, self.noise_level, self.auto_gain)
+            except (ImportError, OSError, RuntimeError) as error:
+                library_error = str(error) or type(error).__name__
+        self._decision = decide(config.echo_cancel, audible_output, library_error)
+        self.cancelling = self._decision.state == "ready" and self._processor is not None
+        self.timeline = ReferenceTimeline()
+        self._converters: dict[int, PcmConverter] = {}
+        self._buffer = np.zeros(0, dtype=np.int16)
+        self._samples_in = 0  # microphone samples taken so far (the capture's stream clock)
+        self._arrivals: collections.deque[float] = collections.deque(maxlen=ARRIVALS_KEPT)
+        self.live = True
+        self._echo_in = self._echo_out = 0.0  # energy while the reference sounds (this stretch)
+        self._echo_s = 0.0
+        self._quiet_s = 0.0
+        self.last_erle_db: float | None = None
+
+    @property
+    def wants_reference(self) -> bool:
+        return self.cancelling
+
+    @property
+    def status(self) -> EchoStatus:
+        if self.cancelling and self.live:
+            figure = f"; echo reduced by {self.last_erle_db:.0f} dB during the last reply" if (
+                self.last_erle_db is not None) else ""
+            return EchoStatus("ready", f"WebRTC AEC3, device delay {self.delay_s * 1000:.0f} ms{figure}")
+        if self.cancelling:
+            return EchoStatus("off", "the microphone's audio is not live (read faster than real time): "
+                                     "what plays cannot be aligned with it")
+        return self._decision
+
+    # -- the sink's side -------------------------------------------------------------------------
+
+    def played(self, pcm: Pcm, start_s: float) -> None:
+        """A block the sink plays, starting to sound at monotonic ``start_s`` (any rate)."""
+        if not self.cancelling:
+            return
+        converter = self._converters.get(pcm.rate_hz)
+        if converter is None:
+            converter = self._converters[pcm.rate_hz] = PcmConverter(RATE_HZ)
+        self.timeline.add(start_s + self.delay_s, converter.convert(pcm).samples())
+
+    # -- the microphone's side -------------------------------------------------------------------
+
+    def process(self, pcm: Pcm, now_s: float) -> Pcm:
+        """One chunk of 16 kHz microphone audio that arrived at monotonic ``now_s``, cleaned.
+
+        Whole 10 ms frames are processed; a remainder waits for the next chunk (so the output of
+        one call may be up to 10 ms shorter or longer than its input)."""
+        if self._processor is None:
+            return pcm
+        self._samples_in += len(pcm.audio) // 2
+        self._arrivals.append(now_s - self._samples_in / RATE_HZ)
+        self.live = max(self._arrivals) - self._arrivals[-1] < NOT_LIVE_S
+        samples = np.concatenate([self._buffer, pcm.samples()])
+        if not self.live and not (self.noise_level or self.auto_gain):
+            self._buffer = samples[:0]
+            return Pcm(samples.tobytes(), RATE_HZ)  # nothing to align with: the audio as it came
+        whole = len(samples) // FRAME * FRAME
+        self._buffer = samples[whole:]
+        if whole == 0:
+            return Pcm(b"", RATE_HZ)
+        offset_s = min(self._arrivals)  # the least delayed arrival: capture time = stream time + this
+        first_sample = self._samples_in - len(self._buffer) - whole
+        out = np.empty(whole, dtype=np.int16)
+        for i in range(0, whole, FRAME):
+            near = samples[i:i + FRAME]
+            far = (self.timeline.span(offset_s + (first_sample + i) / RATE_HZ, FRAME)
+                   if self.cancelling and self.live else None)
+            cleaned = self._processor.process(near, far)
+            out[i:i + FRAME] = cleaned
+            self._count(near, cleaned, far)
+        return Pcm(out.tobytes(), RATE_HZ)
+
+    def _count(self, near: np.ndarray, cleaned: np.ndarray, far: np.ndarray | None) -> None:
+        """Energy in and out while the reference sounds; one log line when a stretch of it ends."""
+        sounding = far is not None and float(np.sqrt(np.mean(far.astype(np.float64) ** 2))) > SOUNDING_LEVEL
+        if sounding:
+            self._echo_in += float(np.sum(near.astype(np.float64) ** 2))
+            self._echo_out += float(np.sum(cleaned.astype(np.float64) ** 2))
+            self._echo_s += FRAME / RATE_HZ
+            self._quiet_s = 0.0
+            return
+        if self._echo_s == 0.0:
+            return
+        self._quiet_s += FRAME / RATE_HZ
+        if self._quiet_s < QUIET_AFTER_S:
+            return
+        self.last_erle_db = 10 * np.log10((self._echo_in + 1.0) / (self._echo_out + 1.0))
+        level_db = 10 * np.log10(self._echo_in / (self._echo_s * RATE_HZ) + 1.0) - 90.3
+        _LOGGER.info("echo: %.1f s of the box's sound, mic %.0f dBFS, reduced by %.1f dB",
+                     self._echo_s, level_db, self.last_erle_db)
+        self._echo_in = self._echo_out = self._echo_s = 0.0
+
+
+__all__ = ["EchoCanceller", "EchoStatus", "ReferenceTimeline", "decide", "load_processor"]
