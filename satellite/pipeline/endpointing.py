@@ -11,8 +11,8 @@ cut at the pause. The speculative transcript, ready in the silence, says which:
   (an imperative's first word, a short reply such as "thank you" or "stop") ends at once;
 - ``SENTENCE``: a whole sentence that neither asks nor requests ("Roses are red.") —
   a person reciting a line, or saying what the question is about before asking it,
-  pauses between sentences (0.4–0.9 s on the human recordings of docs/benchmarks.md),
-  so the turn waits a little longer for more.
+  pauses between sentences (0.6–0.9 s; inside a sentence the human recordings of
+  docs/benchmarks.md pause at most 0.36 s), so the turn waits a little longer for more.
 
 The words of each language live here, in one table per language; a language without a
 table keeps the punctuation rules and ends every whole sentence at once.
