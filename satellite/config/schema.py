@@ -213,6 +213,9 @@ class WakeConfig:
     threshold: float = opt(0.0, min=0.0, max=1.0, live=True,
                            help="0 = the model's own cutoff (microWakeWord okay_nabu: 0.85)")
     refractory_s: float = opt(2.0, min=0.0, max=60.0, live=True)
+    min_frames: int = opt(1, min=1, max=20, live=True,
+                          help="the model's probability must be at or above the cutoff this many "
+                               "outputs in a row (microWakeWord: 30 ms each); 1 = the model's own rule")
     phrase: str = opt("sarai", help="assistant's name for engine: phrase", live=True)
     followup_s: float = opt(8.0, min=0.0, max=120.0, live=True,
                             help="no wake word needed this long after a reply")

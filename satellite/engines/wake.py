@@ -54,26 +54,39 @@ class WakeWordDetector(Protocol):
     def configure(self, config: WakeConfig) -> None: ...
 
 
-class _Refractory:
-    """Threshold + refractory time, shared by both engines."""
+class WakeDecision:
+    """When a model's probabilities are a wake word: ``min_frames`` of them in a row at or above
+    the threshold (one is the models' own rule; more asks a phrase to be heard for longer, which
+    speech that only brushes the cutoff is not), then a refractory time. Shared by both engines,
+    pure: fed plain (probability, stream time) pairs."""
 
-    def __init__(self, threshold: float, refractory_s: float):
+    def __init__(self, threshold: float, refractory_s: float, min_frames: int = 1):
         self.threshold = threshold
         self.refractory_s = refractory_s
+        self.min_frames = max(1, min_frames)
         self._last_s: float | None = None
+        self._run = 0  # probabilities in a row at or above the threshold
         self.last_probability = 0.0
 
     def decide(self, probability: float, stream_s: float) -> bool:
         self.last_probability = max(self.last_probability, probability)
         if probability < self.threshold:
+            self._run = 0
+            return False
+        self._run += 1
+        if self._run < self.min_frames:
             return False
         if self._last_s is not None and stream_s - self._last_s < self.refractory_s:
             return False
         self._last_s = stream_s
         return True
 
+    def reset(self) -> None:
+        self._run = 0
+
     def configure(self, config: WakeConfig) -> None:
         self.threshold, self.refractory_s = config.threshold, config.refractory_s
+        self.min_frames = max(1, config.min_frames)
 
 
 class _StreamingWakeModel(Protocol):
@@ -97,14 +110,16 @@ class MicroWakeWordDetector:
     """
 
     def __init__(self, model: str, threshold: float = 0.5, refractory_s: float = 2.0,
-                 runtime: MicroRuntime | None = None):
+                 runtime: MicroRuntime | None = None, min_frames: int = 1):
         from pymicro_wakeword import MicroWakeWordFeatures  # pure Python over pymicro-features
 
         self.runtime: MicroRuntime = runtime or choose_micro_runtime(probe_micro_runtimes())
         self._model = _load_micro_model(model, self.runtime)
         self._features = MicroWakeWordFeatures()
         self.model_cutoff = float(self._model.probability_cutoff)
-        self._gate = _Refractory(threshold or self.model_cutoff, refractory_s)
+        self._stride = int(getattr(self._model, "stride", 1)) or 1  # feature frames per model step
+        self._frames = 0
+        self._gate = WakeDecision(threshold or self.model_cutoff, refractory_s, min_frames)
         self.name = f"micro:{self._model.id}"
         self.phrase = SHIPPED_PHRASES.get(self._model.id, self._model.wake_word.lower())
         _LOGGER.info("microWakeWord %s runs on %s", self._model.id, self.runtime)
@@ -113,6 +128,9 @@ class MicroWakeWordDetector:
         detected = False
         for features in self._features.process_streaming(audio):
             probability = self._model.process_streaming_prob(features)
+            self._frames += 1
+            if self._frames % self._stride:  # no step ran (pymicro-wakeword says 0.0 then)
+                continue
             if probability is not None and self._gate.decide(probability, stream_s):
                 detected = True
         return detected
@@ -120,6 +138,8 @@ class MicroWakeWordDetector:
     def reset(self) -> None:
         self._model.reset()
         self._features.reset()
+        self._gate.reset()
+        self._frames = 0
 
     def configure(self, config: WakeConfig) -> None:
         self._gate.configure(config)
@@ -143,7 +163,8 @@ def _load_micro_model(model: str, runtime: MicroRuntime) -> _StreamingWakeModel:
 class OpenWakeWordDetector:
     """pyopen-wakeword: openWakeWord's shipped models over its mel + embedding front end."""
 
-    def __init__(self, model: str, threshold: float = 0.5, refractory_s: float = 2.0):
+    def __init__(self, model: str, threshold: float = 0.5, refractory_s: float = 2.0,
+                 min_frames: int = 1):
         from pyopen_wakeword import Model, OpenWakeWord, OpenWakeWordFeatures
 
         try:
@@ -154,7 +175,7 @@ class OpenWakeWordDetector:
         except (ValueError, OSError) as error:
             raise ModelError(f"openWakeWord model '{model}': {error}") from error
         self._features = OpenWakeWordFeatures.from_builtin()
-        self._gate = _Refractory(threshold or OPENWAKEWORD_CUTOFF, refractory_s)
+        self._gate = WakeDecision(threshold or OPENWAKEWORD_CUTOFF, refractory_s, min_frames)
         stem = Path(model).stem
         self.name = f"openwakeword:{stem}"
         self.phrase = SHIPPED_PHRASES.get(stem, stem.replace("_", " "))
@@ -170,6 +191,7 @@ class OpenWakeWordDetector:
     def reset(self) -> None:
         self._model.reset()
         self._features.reset()
+        self._gate.reset()
 
     def configure(self, config: WakeConfig) -> None:
         self._gate.configure(config)
@@ -181,9 +203,11 @@ def create_wake_detector(config: WakeConfig) -> WakeWordDetector | None:
     if config.engine == "micro":
         runtime = None if config.runtime == "auto" else config.runtime
         return MicroWakeWordDetector(config.model, config.threshold, config.refractory_s,
-                                     runtime=runtime)  # type: ignore[arg-type]
+                                     runtime=runtime,  # type: ignore[arg-type]
+                                     min_frames=config.min_frames)
     if config.engine == "openwakeword":
-        return OpenWakeWordDetector(config.model, config.threshold, config.refractory_s)
+        return OpenWakeWordDetector(config.model, config.threshold, config.refractory_s,
+                                    min_frames=config.min_frames)
     return None
 
 
@@ -216,5 +240,6 @@ def _phrase_pattern(phrase: str) -> str | None:
     return r"\b" + r"[\s,.!?-]*".join(parts) + r"\b[\s,.!?-]*"
 
 
-__all__ = ["MicroWakeWordDetector", "OpenWakeWordDetector", "SHIPPED_PHRASES", "WakeWordDetector",
+__all__ = ["MicroWakeWordDetector", "OpenWakeWordDetector", "SHIPPED_PHRASES", "WakeDecision",
+           "WakeWordDetector",
            "after_wake_phrase", "create_wake_detector", "strip_wake_phrase"]

@@ -10,6 +10,7 @@ from satellite.engines import Engines
 from satellite.engines.wake import (
     MicroWakeWordDetector,
     OpenWakeWordDetector,
+    WakeDecision,
     create_wake_detector,
     strip_wake_phrase,
 )
@@ -105,3 +106,75 @@ def test_a_gap_after_the_wake_word_does_not_hear_it_again_once_reset(engines: En
     again = [s for s in range(0, len(silence), CHUNK)
              if detector.process(silence[s:s + CHUNK], later + (s + CHUNK) / 32000)]
     assert (again == []) is reset
+
+
+# -- false wakes (#19, part 3) ---------------------------------------------------------------------
+
+ORDINARY_SPEECH = (
+    "Good evening, and welcome to the news at nine. The weather will stay mild this week, "
+    "with rain moving in from the west on Thursday. Hey, did you remember to call your mother? "
+    "Okay, I will put the kettle on. The library opens at ten, and the market closes early "
+    "on Sundays. Turn left at the bakery, then keep going until you reach the bridge. "
+    "She said the train was late again, so they took a taxi across town instead."
+)
+
+
+@pytest.fixture(scope="module")
+def ordinary_speech(engines: Engines) -> bytes:
+    return speak(engines, ORDINARY_SPEECH)
+
+
+@pytest.mark.parametrize("model", ["okay_nabu", "hey_jarvis", "alexa", "hey_mycroft"])
+def test_ordinary_speech_without_the_wake_word_never_wakes_a_shipped_model(
+        model: str, ordinary_speech: bytes) -> None:
+    detector = create_wake_detector(WakeConfig(model=model))  # the default settings
+    assert detector is not None
+    assert detections(detector, ordinary_speech) == []  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("model", "phrase"), [("okay_nabu", "Okay Nabu."),
+                                               ("hey_mycroft", "Hey Mycroft."),
+                                               ("alexa", "Alexa.")])
+def test_a_synthetic_wake_word_wakes_its_model_with_the_default_settings(
+        engines: Engines, model: str, phrase: str) -> None:
+    detector = create_wake_detector(WakeConfig(model=model))
+    assert detector is not None
+    assert len(detections(detector, speak(engines, phrase))) == 1  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("scores", "min_frames", "fired_at"), [
+    ([0.1, 0.9, 0.1, 0.1], 1, [1]),  # the models' own rule: one output at the cutoff
+    ([0.1, 0.9, 0.1, 0.1], 2, []),  # a lone spike is not a wake word
+    ([0.1, 0.9, 0.95, 0.9, 0.1], 2, [2]),  # fires on the second output in a row
+    ([0.9, 0.1, 0.9, 0.1, 0.9], 2, []),  # a dip below the cutoff starts the count again
+    ([0.5, 0.85, 0.85, 0.2], 2, [2]),  # at the cutoff counts
+    ([0.9] * 10, 3, [2]),  # held: once, then the refractory time
+])
+def test_a_wake_word_needs_its_outputs_in_a_row(scores: list[float], min_frames: int,
+                                                fired_at: list[int]) -> None:
+    decision = WakeDecision(threshold=0.85, refractory_s=2.0, min_frames=min_frames)
+    fired = [i for i, p in enumerate(scores) if decision.decide(p, i * 0.03)]
+    assert fired == fired_at
+
+
+def test_the_refractory_time_lets_a_second_wake_word_through_after_it() -> None:
+    decision = WakeDecision(threshold=0.85, refractory_s=2.0, min_frames=2)
+    scores = [(0.0, 0.9), (0.03, 0.9), (1.0, 0.1), (1.5, 0.9), (1.53, 0.9), (3.0, 0.1),
+              (3.5, 0.9), (3.53, 0.9)]
+    assert [t for t, p in scores if decision.decide(p, t)] == [0.03, 3.53]
+
+
+def test_a_reset_forgets_a_run_begun_before_it() -> None:
+    decision = WakeDecision(threshold=0.85, refractory_s=2.0, min_frames=2)
+    assert not decision.decide(0.9, 0.0)
+    decision.reset()
+    assert not decision.decide(0.9, 0.03)
+    assert decision.decide(0.9, 0.06)
+
+
+def test_min_frames_is_read_from_the_config() -> None:
+    detector = create_wake_detector(WakeConfig(model="okay_nabu", min_frames=3))
+    assert isinstance(detector, MicroWakeWordDetector)
+    assert detector._gate.min_frames == 3
+    detector.configure(WakeConfig(model="okay_nabu", min_frames=1))
+    assert detector._gate.min_frames == 1
