@@ -46,7 +46,7 @@ from satellite.pipeline.sentences import SentenceSplitter, split_sentences
 from satellite.pipeline.speech_chunks import after_lead, speech_chunks, streamed_lead
 from satellite.pipeline.store import StateDbWorker
 from satellite.pipeline.turn import ReplySentence, TurnEvent, TurnRequest, TurnResult, TurnTimings
-from satellite.pipeline.unsure import UnsureCheck
+from satellite.pipeline.unsure import UNSURE, UNSURE_BY_LANGUAGE, UnsureCheck
 from satellite.remote.monitor import RemoteMonitor
 from satellite.runtime.heap import trim_heap
 from satellite.runtime.state import RuntimeState
@@ -104,6 +104,7 @@ class TurnService:
         self._now = now
         self._nothing_heard, self._no_answer, self._no_question = SORRY.get(config.language,
                                                                             SORRY["en"])
+        self._unsure = UNSURE_BY_LANGUAGE.get(config.language, UNSURE)
         self.phrases = PhraseAudio(config.cache.phrase_audio_bytes)  # fixed answers said before
 
     # -- engines -------------------------------------------------------------------------------
@@ -239,8 +240,10 @@ class TurnService:
                 rest = after_lead(sentence.text, lead) if lead else None
                 lead = ""
                 # (a lead the guard then replaced is followed by all it said instead)
-                async with contextlib.aclosing(say(rest, None) if rest is not None
-                                               else say(sentence.text, keep, split_lead=not audio)) as spoken:
+                kept_as = keep or self._kept_line(sentence.text, identity)
+                spoken = (say(rest, None) if rest is not None
+                          else say(sentence.text, kept_as, split_lead=not audio))
+                async with contextlib.aclosing(spoken):
                     async for pcm in spoken:
                         yield pcm
         reply = " ".join(sentences)
@@ -253,6 +256,11 @@ class TurnService:
         self.record(request, result)
         await asyncio.get_running_loop().run_in_executor(self._worker, trim_heap)
         yield result
+
+    def _kept_line(self, sentence: str, identity: str | None) -> str | None:
+        """The voice key under which a fixed line of an LLM turn ("I'm not sure about that one.")
+        is kept, so it plays from memory; None for the model's own words."""
+        return identity if sentence in (self._unsure, self._no_answer, self._no_question) else None
 
     def doubt(self, transcript: Transcript) -> str:
         """Why speech to text doubts this transcript's words, or "" (``pipeline.doubt``)."""
@@ -474,7 +482,7 @@ class TurnService:
         """Synthesize now the fixed answers the room hears most (see ``PhraseAudio``), sentence by
         sentence as ``answer`` speaks them; the number kept."""
         identity = self.engines.tts.identity()
-        common = (self._nothing_heard, *self.home.common_replies())
+        common = (self._nothing_heard, self._no_question, self._unsure, *self.home.common_replies())
         for text in common:
             for n, sentence in enumerate(split_sentences(text) or [text]):
                 if (identity, sentence) in self.phrases:

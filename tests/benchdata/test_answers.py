@@ -29,6 +29,8 @@ BRASIL = AnswerQuestion("es", "fact", "¿Qué idioma se habla en Brasil?", ("por
     (MILK, "Lamento tu pérdida.", "unfitting"),
     (BRASIL, "En Brasil se habla portugués.", "right"),  # accents ignored
     (BRASIL, "No lo sé.", "unsure"),
+    (AnswerQuestion("en", "fact", "How many months are in a year?", ("12", "twelve")),
+     "A year is approximately 120 months.", "wrong"),  # whole words: "12" is not in "120"
 ])
 def test_the_scoring_rule(question: AnswerQuestion, reply: str, verdict: str) -> None:
     assert score(question, reply) == verdict
@@ -42,3 +44,10 @@ def test_the_shipped_set_has_every_kind_in_both_languages() -> None:
     assert all(q.expected for q in questions if q.kind in ("fact", "exact"))
     assert not any(q.expected for q in questions if q.kind in ("statement", "fragment"))
     assert load_questions("es") and all(q.language == "es" for q in load_questions("es"))
+
+
+def test_the_unsure_checks_tuning_set_is_facts_apart_from_the_benchmarks() -> None:
+    tuning = load_questions(name="facts_dev.tsv")
+    assert len(tuning) >= 100 and {q.kind for q in tuning} == {"fact"}
+    assert {q.language for q in tuning} == {"en", "es"} and all(q.expected for q in tuning)
+    assert not {q.text for q in tuning} & {q.text for q in load_questions()}  # held out
