@@ -52,6 +52,7 @@ from satellite.audio.convert import resample  # noqa: E402
 from satellite.engines.wake import (  # noqa: E402
     MicroWakeWordDetector,
     OpenWakeWordDetector,
+    SecondOpinion,
     WakeDecision,
 )
 
@@ -506,13 +507,23 @@ def decisions(trace: np.ndarray, threshold: float, min_frames: int = 1,
     return [float(t) for t, p in zip(trace[0], trace[1]) if rule.decide(float(p), float(t))]
 
 
-def confirmed(times: list[float], other: np.ndarray, threshold: float, before_s: float = 1.0,
-              after_s: float = 1.0) -> list[float]:
-    """Detections another model also scored above ``threshold`` near (a second opinion)."""
+def confirmed(times: list[float], other: np.ndarray, threshold: float,
+              either: bool = False) -> list[float]:
+    """The engine's ``SecondOpinion`` replayed: the first model's detections at ``times``, the
+    second's scores ``other``, chunk by chunk in stream order (the first model, then the second,
+    then the decision, as ``ConfirmedWakeDetector.process`` does); ``either``: one alone wakes."""
+    opinion = SecondOpinion(threshold, either=either)
+    firsts = set(times)
+    scores: dict[float, list[float]] = {}
+    for t, p in zip(other[0].tolist(), other[1].tolist()):
+        scores.setdefault(t, []).append(p)
     out = []
-    for t in times:
-        near = other[1][(other[0] >= t - before_s) & (other[0] <= t + after_s)]
-        if len(near) and near.max() >= threshold:
+    for t in sorted(firsts | set(scores)):
+        if t in firsts:
+            opinion.first(t)
+        for p in scores.get(t, ()):
+            opinion.second(p, t)
+        if opinion.decide(t):
             out.append(t)
     return out
 
@@ -526,6 +537,7 @@ class Setting:
     min_frames: int = 1
     confirm: str = ""  # another model's key whose score must agree
     confirm_threshold: float = 0.5
+    either: bool = False  # with confirm: the other model alone at confirm_threshold also wakes
 
 
 def model_settings(key: str, cutoff: float, stricter: float) -> list[Setting]:
@@ -539,13 +551,18 @@ def model_settings(key: str, cutoff: float, stricter: float) -> list[Setting]:
                                 confirm=f"oww:{model}", confirm_threshold=0.5))
         settings.append(Setting(f"cutoff {cutoff:g} + openWakeWord {model} >= 0.2", cutoff,
                                 confirm=f"oww:{model}", confirm_threshold=0.2))
+        settings.append(Setting(f"cutoff 0.5 + openWakeWord {model} >= 0.5", 0.5,
+                                confirm=f"oww:{model}", confirm_threshold=0.5))
+        settings.append(Setting(f"cutoff {cutoff:g} or openWakeWord {model} >= 0.5", cutoff,
+                                confirm=f"oww:{model}", confirm_threshold=0.5, either=True))
     return settings
 
 
 def evaluate(setting: Setting, traces: dict[str, np.ndarray], key: str) -> list[float]:
     times = decisions(traces[key], setting.threshold, setting.min_frames)
     if setting.confirm:
-        times = confirmed(times, traces[setting.confirm], setting.confirm_threshold)
+        times = confirmed(times, traces[setting.confirm], setting.confirm_threshold,
+                          setting.either)
     return times
 
 
@@ -582,9 +599,13 @@ def run(args: argparse.Namespace) -> dict:
         for setting in model_settings(key, cutoff, stricter):
             if setting.confirm and setting.confirm not in needed:
                 continue
-            false = {p.stem: len(evaluate(setting, t, key)) for p, t in neg_traces.items()}
-            row = {"model": key, "setting": setting.label, "false_wakes": sum(false.values()),
-                   "per_hour": sum(false.values()) / neg_hours, "by_file": false}
+            false = {p.stem: evaluate(setting, t, key) for p, t in neg_traces.items()}
+            count = sum(len(times) for times in false.values())
+            own = sum(1 for name, times in false.items() for t in times
+                      if name.endswith("_piper") and t < NEG_FILE_S / 2
+                      or name.endswith("_piper_music") and t < NEG_FILE_S / 3)
+            row = {"model": key, "setting": setting.label, "false_wakes": count,
+                   "per_hour": count / neg_hours, "piper_false_wakes": own, "by_file": false}
             if model in pos_traces:
                 for condition, clips in pos_traces[model].items():
                     hits = []
@@ -597,7 +618,10 @@ def run(args: argparse.Namespace) -> dict:
                     row[f"{condition}_missed"] = [v for h, v in hits if not h]
             results.append(row)
             print(_row_line(row), file=sys.stderr, flush=True)
-    return {"negative_hours": neg_hours, "negative_files": len(negatives),
+    piper_hours = sum(NEG_FILE_S / 2 if p.stem.endswith("_piper") else NEG_FILE_S / 3
+                      for p in negatives if "_piper" in p.stem) / 3600
+    return {"negative_hours": neg_hours, "piper_hours": piper_hours,
+            "negative_files": len(negatives),
             "positives_per_condition": args.positives, "build_s": built_s, "score_s": scored_s,
             "results": results}
 

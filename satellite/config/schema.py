@@ -216,6 +216,12 @@ class WakeConfig:
     min_frames: int = opt(1, min=1, max=20, live=True,
                           help="the model's probability must be at or above the cutoff this many "
                                "outputs in a row (microWakeWord: 30 ms each); 1 = the model's own rule")
+    second_model: str = opt("off", choices=("off", "agree", "either"),
+                            help="engine micro: openWakeWord's model of the same phrase hears too "
+                                 "(its CPU cost): agree = both must hear the wake word (within 1 s), "
+                                 "either = one is enough; scripts/bench_wake.py measures both")
+    second_threshold: float = opt(0.5, min=0.01, max=1.0, live=True,
+                                  help="with second_model: openWakeWord's score that counts")
     phrase: str = opt("sarai", help="assistant's name for engine: phrase", live=True)
     followup_s: float = opt(8.0, min=0.0, max=120.0, live=True,
                             help="no wake word needed this long after a reply")

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections import deque
 from pathlib import Path
 from typing import Protocol
 
@@ -31,6 +32,9 @@ from satellite.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
 OPENWAKEWORD_CUTOFF = 0.5  # openWakeWord's own recommended default
+
+# microWakeWord's shipped models that openWakeWord also ships (a second opinion, ``SecondOpinion``)
+OPENWAKEWORD_TWINS = ("okay_nabu", "hey_jarvis", "alexa", "hey_mycroft")
 
 # The words each shipped model listens for, to strip them from a transcript.
 SHIPPED_PHRASES = {
@@ -182,11 +186,15 @@ class OpenWakeWordDetector:
 
     def process(self, audio: bytes, stream_s: float) -> bool:
         detected = False
-        for embeddings in self._features.process_streaming(audio):
-            for probability in self._model.process_streaming(embeddings):
-                if self._gate.decide(float(probability), stream_s):
-                    detected = True
+        for probability in self.probabilities(audio):
+            if self._gate.decide(probability, stream_s):
+                detected = True
         return detected
+
+    def probabilities(self, audio: bytes) -> list[float]:
+        """The model's outputs for this audio (one per 80 ms once its window is full)."""
+        return [float(probability) for embeddings in self._features.process_streaming(audio)
+                for probability in self._model.process_streaming(embeddings)]
 
     def reset(self) -> None:
         self._model.reset()
@@ -198,13 +206,105 @@ class OpenWakeWordDetector:
         self._gate.threshold = config.threshold or OPENWAKEWORD_CUTOFF
 
 
+class SecondOpinion:
+    """A first model's wake word counts once a second model of the same phrase agrees: the
+    second's score reaches ``threshold`` from ``window_s`` before the first fired to
+    ``window_s`` after (openWakeWord's score peaks up to ~0.6 s after microWakeWord's). Pure:
+    fed plain scores and stream times."""
+
+    def __init__(self, threshold: float, window_s: float = 1.0, either: bool = False,
+                 refractory_s: float = 2.0):
+        self.threshold = threshold
+        self.window_s = window_s
+        self.either = either  # instead: either model alone wakes (recall, not fewer false wakes)
+        self.refractory_s = refractory_s
+        self._scores: deque[tuple[float, float]] = deque()  # (stream time, second's score)
+        self._pending_s: float | None = None  # the first fired here, not yet confirmed
+        self._last_s: float | None = None  # either: the last wake word, for the refractory time
+        self.rejected = 0
+
+    def second(self, probability: float, stream_s: float) -> None:
+        self._scores.append((stream_s, probability))
+        while self._scores and self._scores[0][0] < stream_s - 2 * self.window_s:
+            self._scores.popleft()
+
+    def first(self, stream_s: float) -> None:
+        self._pending_s = stream_s
+
+    def decide(self, stream_s: float) -> bool:
+        """After each chunk: True once, when a pending detection is confirmed."""
+        if self.either:
+            return self._either(stream_s)
+        if self._pending_s is None:
+            return False
+        since = self._pending_s - self.window_s
+        if any(p >= self.threshold for t, p in self._scores if t >= since):
+            self._pending_s = None
+            return True
+        if stream_s - self._pending_s > self.window_s:
+            self._pending_s = None
+            self.rejected += 1
+        return False
+
+    def _either(self, stream_s: float) -> bool:
+        heard = self._pending_s is not None or bool(self._scores) and (
+            self._scores[-1][0] == stream_s and self._scores[-1][1] >= self.threshold)
+        self._pending_s = None
+        if not heard or (self._last_s is not None and stream_s - self._last_s < self.refractory_s):
+            return False
+        self._last_s = stream_s
+        return True
+
+    def reset(self) -> None:
+        self._scores.clear()
+        self._pending_s = None
+
+
+class ConfirmedWakeDetector:
+    """microWakeWord and openWakeWord's model of the same phrase both hear every chunk
+    (``wake.second_model``). ``agree``: microWakeWord's wake word counts when the second's score
+    reaches ``wake.second_threshold`` too, reported up to ``SecondOpinion.window_s`` after the
+    first fired. ``either``: either model alone wakes the box."""
+
+    def __init__(self, first: MicroWakeWordDetector, second: OpenWakeWordDetector,
+                 threshold: float, either: bool = False):
+        self.first = first
+        self.second = second
+        self.opinion = SecondOpinion(threshold, either=either)
+        self.name = first.name
+        self.phrase = first.phrase
+        self.runtime = first.runtime
+
+    def process(self, audio: bytes, stream_s: float) -> bool:
+        if self.first.process(audio, stream_s):
+            self.opinion.first(stream_s)
+        for probability in self.second.probabilities(audio):
+            self.opinion.second(probability, stream_s)
+        return self.opinion.decide(stream_s)
+
+    def reset(self) -> None:
+        self.first.reset()
+        self.second.reset()
+        self.opinion.reset()
+
+    def configure(self, config: WakeConfig) -> None:
+        self.first.configure(config)
+        self.opinion.threshold = config.second_threshold
+        self.opinion.refractory_s = config.refractory_s
+
+
 def create_wake_detector(config: WakeConfig) -> WakeWordDetector | None:
     """The configured model, or None for ``none`` and ``phrase`` (no model needed)."""
     if config.engine == "micro":
         runtime = None if config.runtime == "auto" else config.runtime
-        return MicroWakeWordDetector(config.model, config.threshold, config.refractory_s,
-                                     runtime=runtime,  # type: ignore[arg-type]
-                                     min_frames=config.min_frames)
+        micro = MicroWakeWordDetector(config.model, config.threshold, config.refractory_s,
+                                      runtime=runtime,  # type: ignore[arg-type]
+                                      min_frames=config.min_frames)
+        twin = micro.name.split(":", 1)[1]
+        if config.second_model == "off" or twin not in OPENWAKEWORD_TWINS:
+            return micro
+        return ConfirmedWakeDetector(micro, OpenWakeWordDetector(twin), config.second_threshold,
+                                     either=config.second_model == "either")
     if config.engine == "openwakeword":
         return OpenWakeWordDetector(config.model, config.threshold, config.refractory_s,
                                     min_frames=config.min_frames)
@@ -240,6 +340,7 @@ def _phrase_pattern(phrase: str) -> str | None:
     return r"\b" + r"[\s,.!?-]*".join(parts) + r"\b[\s,.!?-]*"
 
 
-__all__ = ["MicroWakeWordDetector", "OpenWakeWordDetector", "SHIPPED_PHRASES", "WakeDecision",
+__all__ = ["ConfirmedWakeDetector", "MicroWakeWordDetector", "OpenWakeWordDetector", "SHIPPED_PHRASES",
+           "SecondOpinion", "WakeDecision",
            "WakeWordDetector",
            "after_wake_phrase", "create_wake_detector", "strip_wake_phrase"]

@@ -8,8 +8,10 @@ from satellite.audio import Pcm, to_stt_format
 from satellite.config.schema import WakeConfig
 from satellite.engines import Engines
 from satellite.engines.wake import (
+    ConfirmedWakeDetector,
     MicroWakeWordDetector,
     OpenWakeWordDetector,
+    SecondOpinion,
     WakeDecision,
     create_wake_detector,
     strip_wake_phrase,
@@ -178,3 +180,51 @@ def test_min_frames_is_read_from_the_config() -> None:
     assert detector._gate.min_frames == 3
     detector.configure(WakeConfig(model="okay_nabu", min_frames=1))
     assert detector._gate.min_frames == 1
+
+
+def test_a_second_opinion_confirms_a_detection_the_second_model_agrees_with() -> None:
+    opinion = SecondOpinion(threshold=0.5, window_s=1.0)
+    opinion.second(0.1, 0.9)
+    opinion.first(1.0)
+    assert not opinion.decide(1.0)  # not yet: openWakeWord's score comes later
+    opinion.second(0.7, 1.4)
+    assert opinion.decide(1.4)
+    assert not opinion.decide(1.5)  # once
+
+
+def test_a_second_opinion_that_never_agrees_rejects_the_detection() -> None:
+    opinion = SecondOpinion(threshold=0.5, window_s=1.0)
+    opinion.first(1.0)
+    for t in (1.08, 1.5, 2.0, 2.1):
+        opinion.second(0.3, t)
+        assert not opinion.decide(t)
+    opinion.second(0.9, 2.5)  # too late: the detection was already given up
+    assert not opinion.decide(2.5)
+    assert opinion.rejected == 1
+
+
+def test_a_second_opinion_given_shortly_before_the_detection_counts() -> None:
+    opinion = SecondOpinion(threshold=0.5, window_s=1.0)
+    opinion.second(0.8, 0.5)
+    opinion.second(0.2, 0.9)
+    opinion.first(1.2)
+    assert opinion.decide(1.2)
+
+
+def test_the_second_opinion_is_built_from_the_config(engines: Engines) -> None:
+    detector = create_wake_detector(WakeConfig(model="okay_nabu", second_model="agree"))
+    assert isinstance(detector, ConfirmedWakeDetector)
+    assert detections(detector, speak(engines, "Okay Nabu.")) != []  # type: ignore[arg-type]
+    assert isinstance(create_wake_detector(WakeConfig(model="okay_nabu")), MicroWakeWordDetector)
+
+
+def test_with_either_model_one_alone_wakes_once_per_refractory_time() -> None:
+    opinion = SecondOpinion(threshold=0.5, either=True, refractory_s=2.0)
+    opinion.second(0.7, 1.0)  # openWakeWord alone
+    assert opinion.decide(1.0)
+    opinion.first(1.2)  # microWakeWord on the same words
+    assert not opinion.decide(1.2)
+    opinion.first(4.0)  # microWakeWord alone, later
+    assert opinion.decide(4.0)
+    opinion.second(0.3, 7.0)
+    assert not opinion.decide(7.0)
