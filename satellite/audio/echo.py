@@ -84,12 +84,14 @@ class ReferenceTimeline:
         self._blocks: collections.deque[tuple[float, np.ndarray]] = collections.deque()
 
     def add(self, start_s: float, samples: np.ndarray) -> None:
+        """A block that sounds from ``start_s`` (the sink may be seconds ahead of the room)."""
         self._blocks.append((start_s, samples))
-        while self._blocks and self._blocks[0][0] + len(self._blocks[0][1]) / RATE_HZ < start_s - self.keep_s:
-            self._blocks.popleft()
 
     def span(self, start_s: float, count: int) -> np.ndarray:
-        """``count`` samples of what sounded from ``start_s`` on; silence where nothing played."""
+        """``count`` samples of what sounded from ``start_s`` on; silence where nothing played.
+        Blocks that ended ``keep_s`` before ``start_s`` are dropped (the microphone's time moves on)."""
+        while self._blocks and self._blocks[0][0] + len(self._blocks[0][1]) / RATE_HZ < start_s - self.keep_s:
+            self._blocks.popleft()
         out = np.zeros(count, dtype=np.int16)
         for block_start_s, samples in self._blocks:
             first = int(round((block_start_s - start_s) * RATE_HZ))  # block's first sample in out
@@ -204,6 +206,9 @@ class EchoCanceller:
         level_db = 10 * np.log10(self._echo_in / (self._echo_s * RATE_HZ) + 1.0) - 90.3
         _LOGGER.info("echo: %.1f s of the box's sound, mic %.0f dBFS, reduced by %.1f dB",
                      self._echo_s, level_db, self.last_erle_db)
+        _LOGGER.debug("echo: mic reads arrive %.0f-%.0f ms after their capture clock",
+                      (self._arrivals[-1] - min(self._arrivals)) * 1000,
+                      (max(self._arrivals) - min(self._arrivals)) * 1000)
         self._echo_in = self._echo_out = self._echo_s = 0.0
 
 

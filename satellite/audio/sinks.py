@@ -10,6 +10,7 @@ own length): a hung speaker fails the reply with ``AudioError``, never the daemo
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import shlex
 import signal
@@ -302,9 +303,15 @@ class CommandSink(AudioSink):
         process, self._process = self._process, None
         if process is not None:
             await self._kill(process)
+            # The next reply's player is ready at once too, and starts as promptly as any other
+            # (the echo canceller's clock assumes so).
+            with contextlib.suppress(AudioError):
+                await self._start_ahead()
 
     async def close(self) -> None:
-        await self.abort()
+        process, self._process = self._process, None
+        if process is not None:
+            await self._kill(process)
         ready, self._ready = self._ready, None
         if ready is not None:
             await self._kill(ready)
