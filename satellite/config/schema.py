@@ -165,6 +165,16 @@ class AudioConfig:
     barge_in: bool = opt(False, live=True,
                          help="speech during playback stops it and starts a turn; needs a wake word "
                               "(wake.engine micro or openwakeword): there is no echo canceller")
+    echo_cancel: bool = opt(True, help="take the box's own voice out of the microphone (WebRTC AEC3, with what "
+                                        "the speaker plays as the reference) when a speaker or snd command "
+                                        "plays; /status says why not")
+    echo_delay_ms: int = opt(0, min=0, max=500,
+                             help="the output device's latency: the time from the sink handing audio to "
+                                  "the device to its sound (the canceller tracks the rest by itself)")
+    noise_suppression: int = opt(0, min=0, max=4,
+                                 help="WebRTC noise suppression on the microphone: 0 = off, 1-4 = 6, 12, "
+                                      "18, 21 dB")
+    auto_gain: bool = opt(False, help="WebRTC automatic gain control (AGC2) on the microphone")
     turn_grace_s: float = opt(5.0, min=0.0, max=120.0, live=True,
                               help="time a turn gets to finish at shutdown")
     output_timeout_s: float = opt(3.0, min=0.1, max=120.0,

@@ -30,6 +30,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from satellite.audio.echo import EchoCanceller, EchoStatus
 from satellite.audio.pcm import Pcm
 from satellite.audio.sinks import AudioSink
 from satellite.config.schema import Config
@@ -77,6 +78,11 @@ class Listener:
         self.state = state = turns.state  # where turns are recorded, and the components live
         self.clock = clock
         self.speculative_stt = speculative_stt
+        self.echo = EchoCanceller(config.audio, sink is not None and sink.audible)
+        if sink is not None and self.echo.wants_reference:
+            sink.watch(self.echo.played)  # what the room hears from the box: the echo's reference
+        self._echo_status: EchoStatus | None = None
+        self._report_echo()
         self.frontend = VadFrontEnd(config, vad)
         self.wake = WakeGate(config, wake, state.metrics, self._on_wake_word)
         self.playback = Playback(config, sink, state, turns.engines.tts.voice.sample_rate_hz)
@@ -141,6 +147,10 @@ class Listener:
     def on_audio(self, pcm: Pcm) -> None:
         """A chunk of 16 kHz mono audio from the source (called on the event loop)."""
         now = self.clock()
+        pcm = self.echo.process(pcm, now)
+        self._report_echo()
+        if not pcm.audio:
+            return  # less than one 10 ms frame: the canceller holds it for the next chunk
         # While Home Assistant's pipeline has the question, the room starts nothing of its own.
         remote = self.assist is not None and self.assist.busy
         gated = self.playback.gated(now) or remote
@@ -158,6 +168,13 @@ class Listener:
             self._on_segment(event)
         if self.playback.speaking and self.config.audio.barge_in:
             self._maybe_barge_in()
+
+    def _report_echo(self) -> None:
+        """The "echo" component on /status: cancelling, or off and why (today's behaviour)."""
+        status = self.echo.status
+        if status != self._echo_status:
+            self._echo_status = status
+            self.state.set_component("echo", status.state, status.detail)
 
     @property
     def wake_word_name(self) -> str | None:

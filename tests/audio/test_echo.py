@@ -1,0 +1,161 @@
+"""The echo canceller on a simulated room: the real WebRTC AEC3, Piper's voice, Whisper's ear."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from satellite.audio import Pcm, to_stt_format
+from satellite.audio.echo import EchoCanceller, ReferenceTimeline, decide
+from satellite.audio.sinks import CommandSink, WavDirSink
+from satellite.config import Config
+from satellite.engines import Engines
+from satellite.engines.vad import create_vad
+from satellite.pipeline import create_turn_service
+from scripts.room import echo_of, room_impulse
+from tests.conftest import make_config
+from tests.hearing import wer
+
+RATE_HZ = 16000
+CHUNK = 320  # the listener's 20 ms reads
+REPLY = ("The ocean covers most of the surface of the Earth. Sailors have crossed it for thousands of "
+         "years, guided by the stars, the sun and the wind, and today large ships carry most of "
+         "the goods that the world trades.")
+TALKER = "Please turn off the lights in the kitchen."
+
+
+def say(engines: Engines, text: str) -> Pcm:
+    blocks = list(engines.tts.synthesize(text, None))
+    return Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz)
+
+
+def through(canceller: EchoCanceller, mic: np.ndarray, arrival_s: float = 0.0) -> np.ndarray:
+    """``mic`` fed in 20 ms chunks that arrive in real time from ``arrival_s``; what comes out."""
+    out = []
+    for i in range(0, len(mic), CHUNK):
+        chunk = Pcm(mic[i:i + CHUNK].tobytes(), RATE_HZ)
+        out.append(canceller.process(chunk, arrival_s + (i + CHUNK) / RATE_HZ).samples())
+    return np.concatenate(out)
+
+
+def energy_db(x: np.ndarray) -> float:
+    return 10 * float(np.log10(np.sum(x.astype(np.float64) ** 2) + 1.0))
+
+
+def int16(x: np.ndarray) -> np.ndarray:
+    return np.clip(np.round(x), -32768, 32767).astype(np.int16)
+
+
+def config_with(tmp_path: Path, **audio: object) -> Config:
+    return make_config(tmp_path, **{f"audio__{k}": v for k, v in audio.items()})
+
+
+@pytest.fixture(scope="module")
+def reply(engines: Engines) -> Pcm:
+    return say(engines, REPLY)  # at the voice's own rate, as the sink plays it
+
+
+def test_the_reply_echo_is_reduced_and_a_person_over_it_is_understood(
+        tmp_path: Path, engines: Engines, reply: Pcm) -> None:
+    reference = to_stt_format(reply).samples().astype(np.float64)
+    echo = echo_of(reference, room_impulse(RATE_HZ, delay_ms=40, gain_db=-10, tail_ms=150))
+    talker = to_stt_format(say(engines, TALKER)).samples().astype(np.float64)
+    at = int(5.0 * RATE_HZ)  # the canceller has heard 5 s of the reply by then
+    near = np.zeros(len(echo))
+    near[at:at + len(talker)] = talker[:len(echo) - at]
+    mic = int16(echo + near)
+
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True)
+    assert canceller.status.state == "ready"
+    canceller.played(reply, 0.0)  # the sink: the whole reply starts to sound at t = 0
+    cleaned = through(canceller, mic)
+
+    echo_only = slice(2 * RATE_HZ, at)
+    erle_db = energy_db(mic[echo_only]) - energy_db(cleaned[echo_only])
+    assert erle_db > 20.0
+    spoken = slice(at - RATE_HZ // 2, at + len(talker) + RATE_HZ // 2)
+    heard = engines.stt.transcribe(Pcm(cleaned[spoken].tobytes(), RATE_HZ)).text
+    assert wer(TALKER, heard) <= 0.25, heard
+
+
+def test_a_person_without_any_reply_is_heard_as_before(tmp_path: Path, engines: Engines) -> None:
+    talker = to_stt_format(say(engines, TALKER))
+    mic = np.concatenate([np.zeros(RATE_HZ // 2), talker.samples(), np.zeros(RATE_HZ // 2)]).astype(np.int16)
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True)
+    cleaned = through(canceller, mic)
+    assert wer(TALKER, engines.stt.transcribe(Pcm(cleaned.tobytes(), RATE_HZ)).text) == 0.0
+
+
+def test_config_off_passes_the_audio_unchanged_and_says_why(tmp_path: Path) -> None:
+    canceller = EchoCanceller(config_with(tmp_path, echo_cancel=False).audio, audible_output=True)
+    chunk = Pcm(np.arange(CHUNK, dtype=np.int16).tobytes(), RATE_HZ)
+    assert canceller.process(chunk, 0.02) is chunk
+    assert not canceller.wants_reference
+    assert canceller.status.state == "off"
+    assert "echo_cancel is off" in canceller.status.detail
+
+
+def test_a_missing_library_passes_the_audio_unchanged_and_says_why(tmp_path: Path) -> None:
+    def missing(*_: object) -> None:
+        raise ImportError("No module named 'pywebrtc_audio'")
+
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True,
+                              load=missing)  # type: ignore[arg-type]
+    chunk = Pcm(bytes(2 * CHUNK), RATE_HZ)
+    assert canceller.process(chunk, 0.02) is chunk
+    assert canceller.status.state == "degraded"
+    assert "pywebrtc-audio" in canceller.status.detail
+
+
+def test_nothing_audible_means_nothing_to_cancel() -> None:
+    assert decide(True, False, None).state == "off"
+    assert "speaker or command" in decide(True, False, None).detail
+    assert decide(True, True, None).state == "ready"
+    assert decide(False, True, None).state == "off"
+
+
+def test_audio_read_faster_than_real_time_cannot_be_aligned_and_passes_unchanged(
+        tmp_path: Path) -> None:
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True)
+    canceller.played(Pcm(np.full(RATE_HZ, 8000, dtype=np.int16).tobytes(), RATE_HZ), 0.0)
+    mic = (np.random.default_rng(0).standard_normal(2 * RATE_HZ) * 3000).astype(np.int16)
+    out = []
+    for i in range(0, len(mic), CHUNK):  # a file read as fast as it goes: all of it at t = 0.1
+        out.append(canceller.process(Pcm(mic[i:i + CHUNK].tobytes(), RATE_HZ), 0.1).samples())
+    assert canceller.status.state == "off"
+    assert "not live" in canceller.status.detail
+    tail = np.concatenate(out)[-RATE_HZ:]
+    assert np.array_equal(tail, mic[-RATE_HZ:])  # once judged not live, the audio as it came
+
+
+def test_the_timeline_gives_what_sounded_when_and_silence_around_it() -> None:
+    timeline = ReferenceTimeline()
+    timeline.add(1.0, np.full(160, 7, dtype=np.int16))
+    span = timeline.span(0.995, 320)  # from 5 ms before the block
+    assert list(span[:80]) == [0] * 80
+    assert list(span[80:240]) == [7] * 160
+    assert list(span[240:]) == [0] * 80
+
+
+def test_the_listener_takes_the_reference_from_an_audible_sink_and_shows_the_echo_state(
+        tmp_path: Path, engines: Engines) -> None:
+    config = make_config(tmp_path)
+    sink = CommandSink("cat")
+    listener = _listener(config, engines, sink)
+    assert sink._watchers == (listener.echo.played,)
+    assert listener.state.components["echo"].state == "ready"
+
+    quiet = _listener(config, engines, WavDirSink(tmp_path / "replies"))
+    component = quiet.state.components["echo"]
+    assert (component.state, "speaker or command" in component.detail) == ("off", True)
+
+    off = _listener(make_config(tmp_path, audio__echo_cancel=False), engines, CommandSink("cat"))
+    assert off.state.components["echo"].detail == "audio.echo_cancel is off"
+
+
+def _listener(config: Config, engines: Engines, sink: CommandSink | WavDirSink):  # type: ignore[no-untyped-def]
+    from satellite.daemon.listener import Listener
+
+    return Listener(config, create_turn_service(config, engines), sink, create_vad(config.vad))
