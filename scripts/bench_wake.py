@@ -22,8 +22,11 @@ Each model hears every file as the daemon feeds it: 20 ms chunks of 16 kHz s16le
 engine's own ``process`` (microWakeWord: ``MicroWakeWordDetector``; openWakeWord: one
 ``OpenWakeWordDetector`` front end shared by its five models, which is what each would compute
 alone). Every probability the model gives is kept with its stream time (a score trace, cached),
-and the decision is replayed through the engine's own ``WakeDecision`` at each setting, so one
-pass of the models measures every cutoff and every mitigation. A false wake is a decision in a
+and the decision is replayed through the engine's own ``WakeDecision`` (cutoff,
+``wake.min_frames``) and ``SecondOpinion`` (``wake.second_model`` agree / either, microWakeWord
+with openWakeWord's model of the same phrase) at each setting, so one pass of the models measures
+every cutoff and every mitigation. False wakes in the box's own voice (the Piper parts) are
+counted apart (``piper_false_wakes``, ``piper_hours`` in --json). A false wake is a decision in a
 negative file; a positive is recalled when a decision falls from the phrase's start to 1 s after
 its end.
 """
