@@ -365,7 +365,9 @@ class Listener:
             self.ignored += 1
             return
         doubt = self.turns.doubt(transcript)
-        if doubt and (not pending.woken or pending.ring_only):  # the TV, not someone asking
+        # words nobody said are answered "didn't catch that" only when someone called the box;
+        # always listening (wake none), in a follow-up or over a ring they are the room's noise
+        if doubt and (pending.wake_s is None or pending.ring_only):
             _LOGGER.info("utterance at %.2f s: speech to text doubts %r (%s); no turn",
                          utterance.start_s, transcript.text, doubt)
             self.ignored += 1
