@@ -25,10 +25,11 @@ from typing import Any, Protocol
 
 from satellite.config.paths import default_llm_model
 from satellite.config.schema import LlmConfig
-from satellite.errors import InputError, ModelError
+from satellite.errors import BusyError, InputError, ModelError
 
 _LOGGER = logging.getLogger(__name__)
 GGUF_MAGIC = b"GGUF"
+GENERATION_WAIT_S = 60.0  # the longest a generation waits for another on the same model
 
 
 class Piece(str):
@@ -201,24 +202,33 @@ class LlamaCppLlm:
         self.identity = f"{self.path.name}:{self.path.stat().st_size}"
         self.context_tokens = self._llama.n_ctx()
         self.prompt_states = SystemPromptStates(self._llama)
+        self._busy = threading.Lock()
 
     def count_tokens(self, text: str) -> int:
         return len(self._llama.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
     def stream(self, messages: list[ChatMessage], cancel: threading.Event | None = None,
                max_tokens: int | None = None) -> Iterator[str]:
-        chunks = self._stream_chunks(messages, max_tokens or self.config.max_tokens)
+        # One generation at a time on the one llama.cpp context: two threads decoding in it at
+        # once abort the process (GGML_ASSERT). A scheduler never starts two, but two schedulers
+        # sharing this engine could; the second waits for the first to let go.
+        if not self._busy.acquire(timeout=GENERATION_WAIT_S):
+            raise BusyError(f"the language model was busy for {GENERATION_WAIT_S:.0f} s")
         try:
-            for piece in chunks:
-                if cancel is not None and cancel.is_set():
-                    break
-                yield piece
-        except ValueError as error:  # llama-cpp-python: "Requested tokens (N) exceed context window"
-            if "context window" in str(error):
-                raise InputError(f"the conversation is too long for the model ({error})") from None
-            raise
+            chunks = self._stream_chunks(messages, max_tokens or self.config.max_tokens)
+            try:
+                for piece in chunks:
+                    if cancel is not None and cancel.is_set():
+                        break
+                    yield piece
+            except ValueError as error:  # llama-cpp-python: "Requested tokens (N) exceed context
+                if "context window" in str(error):  # window"
+                    raise InputError(f"the conversation is too long for the model ({error})") from None
+                raise
+            finally:
+                chunks.close()
         finally:
-            chunks.close()
+            self._busy.release()
 
     def _stream_chunks(self, messages: list[ChatMessage], max_tokens: int
                        ) -> Generator[str, None, None]:

@@ -124,3 +124,30 @@ def test_llm_stream_stops_when_cancelled(engines: Engines) -> None:
             cancel.set()
     assert 3 <= len(pieces) <= 4
     assert time.perf_counter() - start < 30
+
+
+def test_two_generations_at_once_on_one_model_take_turns(engines: Engines) -> None:
+    """Two threads streaming from the one llama.cpp context (two services sharing the engine)
+    used to abort the process; the second now waits for the first."""
+    import threading
+
+    replies: dict[int, str] = {}
+
+    def ask(n: int) -> None:
+        messages = [ChatMessage("user", f"Count from {n} to {n + 5}.")]
+        replies[n] = "".join(engines.llm.stream(messages, max_tokens=24))
+
+    threads = [threading.Thread(target=ask, args=(n,)) for n in (1, 10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=120)
+    assert sorted(replies) == [1, 10] and all(replies.values())
+
+
+def test_the_stream_carries_each_tokens_probability(engines: Engines) -> None:
+    pieces = list(engines.llm.stream([ChatMessage("user", "What is the capital of France?")],
+                                     max_tokens=16))
+    tokens = [t for p in pieces for t in getattr(p, "tokens", ())]
+    assert "".join(text for text, _ in tokens) == "".join(pieces)
+    assert all(0.0 < p <= 1.0 for _, p in tokens)
