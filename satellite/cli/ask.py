@@ -8,7 +8,7 @@ import sys
 
 from satellite.cli.common import fmt_ms, turn_service
 from satellite.config import Config
-from satellite.pipeline import TurnRequest, TurnResult
+from satellite.pipeline import ReplySentence, TurnRequest, TurnResult
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -26,17 +26,19 @@ def run(args: argparse.Namespace, config: Config) -> int:
 async def _ask(args: argparse.Namespace, config: Config) -> int:
     turns = turn_service(config, only=("llm",))
 
-    def show(piece: str) -> None:
-        sys.stdout.write(piece)
-        sys.stdout.flush()
-
     result: TurnResult | None = None
-    request = TurnRequest(args.text, door="cli", conversation=args.conversation, speak=False,
-                          on_token=show)
+    # what the box would say, sentence by sentence as it comes: not the model's raw tokens,
+    # which may hold a guess the unsure check or the reply guard does not let through
+    request = TurnRequest(args.text, door="cli", conversation=args.conversation, speak=False)
     await turns.start()
     try:
+        said = 0
         async for event in turns.answer(request):
-            if isinstance(event, TurnResult):
+            if isinstance(event, ReplySentence):
+                sys.stdout.write((" " if said else "") + event.text)
+                sys.stdout.flush()
+                said += 1
+            elif isinstance(event, TurnResult):
                 result = event
     finally:
         await turns.stop()
