@@ -15,10 +15,9 @@ a reply that starts with them may be heard before its answer is judged.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 
-from satellite.pipeline.sentence_kind import fold
+from satellite.pipeline.sentence_kind import WORD, fold
 
 # Function words: they carry no answer, whatever their probability.
 FUNCTION_WORDS = {
@@ -37,7 +36,6 @@ FUNCTION_WORDS = {
         cuando cuándo cuanto cuánto cuántos cuántas qué respuesta llamado llamada aproximadamente
         """.split()),
 }
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 
 
 def _function_words(language: str) -> frozenset[str]:
@@ -61,7 +59,7 @@ class ReplyConfidence:
     _function: frozenset[str] = frozenset()
 
     def __post_init__(self) -> None:
-        self._asked = frozenset(fold(w) for w in _WORD.findall(self.question))
+        self._asked = frozenset(fold(w) for w in WORD.findall(self.question))
         self._function = _function_words(self.language)
 
     def feed(self, piece: str) -> None:
@@ -77,7 +75,7 @@ class ReplyConfidence:
 
     def new_words(self, text: str) -> list[str]:
         """The words of ``text`` that are neither in the question nor function words."""
-        return [w for w in _WORD.findall(text)
+        return [w for w in WORD.findall(text)
                 if fold(w) not in self._asked and fold(w) not in self._function]
 
     def restates(self, text: str) -> bool:
@@ -93,7 +91,7 @@ class ReplyConfidence:
             return None
         lowest: float | None = None
         words: list[str] = []
-        for match in _WORD.finditer(self.text, start, upto):
+        for match in WORD.finditer(self.text, start, upto):
             word = match.group()
             if fold(word) in self._asked or fold(word) in self._function:
                 continue

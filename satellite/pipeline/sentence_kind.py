@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-_WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
+WORD = re.compile(r"[^\W_]+(?:['’-][^\W_]+)*")
 _QUESTION_START = {
     "en": re.compile(r"^(?:what|what's|whats|who|who's|whom|whose|where|where's|when|which|why|"
                      r"how|is|are|was|were|do|does|did|can|could|will|would|has|have|name|tell me "
@@ -48,7 +48,7 @@ def fold(text: str) -> str:
 
 
 def words(text: str) -> list[str]:
-    return [fold(w) for w in _WORD.findall(text)]
+    return [fold(w) for w in WORD.findall(text)]
 
 
 def is_question(text: str, language: str) -> bool:
