@@ -9,6 +9,12 @@ A transcript that matches nothing exactly gets a second chance as a near miss
 (``near_miss``): one word replaced by a word of the sentences or names that sounds
 like it, and the whole corrected sentence then matched exactly. Such a match keeps
 what was heard in ``IntentMatch.heard``; its ``text`` is the command it was taken for.
+
+A switching command whose device name the box does not know ("turn on the kitchen mites", speech
+to text one word off a name that sounds nothing like it) is still a command: it matches with that
+name in ``IntentMatch.unknown`` (hassil's unmatched entities), so the room hears that the device
+cannot be reached or Home Assistant's own "not aware of any device called …" — not the language
+model's "I'll be happy to help with that!", which sounds as if something was done.
 """
 
 from __future__ import annotations
@@ -24,9 +30,11 @@ from typing import Any
 
 from hassil import Intents, recognize_best
 from hassil.intents import SlotList, TextSlotList
+from hassil.recognize import MISSING_ENTITY
 from home_assistant_intents import get_intents
 
-from satellite.intents.near_miss import NearMissCorrector, TemplateWords, number_words, slot_words
+from satellite.intents.near_miss import (NearMissCorrector, TemplateWords, fold, number_words,
+                                         slot_words, words_of)
 from satellite.intents.responses import confirmation
 from satellite.intents.timer_sentences import with_timer_sentences
 
@@ -55,6 +63,18 @@ _LEADING_FILLERS: dict[str, tuple[str, ...]] = {
 }
 # Lists the templates reference that only a live Home Assistant could fill.
 _EMPTY_LISTS = ("floor",)
+# Commands that may name a device the box does not know. Only these: "what is the capital of
+# France" matches HassGetState with the name "capital of France", and the sentences' optional verbs
+# let "Time." or "My timer went off." match HassTurnOn/Off with any name. So the command must open
+# with a switching verb and say which way (the words below, per language), and the unknown name
+# must be one or two words the box's sentences and names never use: a misheard word ("mites"), not
+# "light tomorrow" ("turn off the kitchen light tomorrow" asks for a later time, not a device).
+_SWITCH_INTENTS = ("HassTurnOn", "HassTurnOff", "HassToggle")
+_SWITCH_VERBS: dict[str, tuple[frozenset[str], frozenset[str]]] = {  # (opening verbs, directions)
+    "en": (frozenset({"turn", "switch"}), frozenset({"on", "off"})),
+    "es": (frozenset({"enciende", "encienda", "apaga", "apague", "prende", "prenda"}), frozenset()),
+}
+MAX_UNKNOWN_NAME_WORDS = 2
 
 
 @dataclass(frozen=True)
@@ -64,6 +84,9 @@ class IntentMatch:
     ``heard``: for a near miss, the transcript as heard; ``text`` is then the command it was
     taken for ("turn off the kitchen light" for "turn of the kitchen light"). None when the
     transcript matched as it was.
+
+    ``unknown``: a device name no known device has ("kitchen mites"); the command cannot be
+    carried out as heard, so it has no confirmation (``reply`` is None).
     """
 
     name: str
@@ -71,6 +94,7 @@ class IntentMatch:
     text: str = ""
     reply: str | None = None
     heard: str | None = None
+    unknown: str | None = None
 
 
 def guess_domain(name: str) -> str:
@@ -132,15 +156,16 @@ class IntentRecognizer:
             **{key: TextSlotList(name=key, values=[]) for key in _EMPTY_LISTS},
         }
         vocabulary = load_vocabulary(language)
-        self._near_miss = NearMissCorrector(language, vocabulary.words | slot_words(self._slot_lists),
-                                            vocabulary.verbs, known=self._skip_words)
+        self._words = vocabulary.words | slot_words(self._slot_lists)
+        self._near_miss = NearMissCorrector(language, self._words, vocabulary.verbs,
+                                            known=self._skip_words)
 
     def recognize(self, text: str) -> IntentMatch | None:
         """The command ``text`` says, exactly or as a near miss; None for anything else."""
         text = self._without_leading_fillers(text.strip())
         if not text:
             return None
-        return self._exact(text) or self._nearest(text)
+        return self._exact(text) or self._nearest(text) or self._unknown_device(text)
 
     def _exact(self, text: str, wildcards: bool = True) -> IntentMatch | None:
         """``wildcards``: False refuses a match with a slot that takes any words (a timer's name,
@@ -174,6 +199,29 @@ class IntentRecognizer:
                              len(found))
                 return None
         return None
+
+    def _unknown_device(self, text: str) -> IntentMatch | None:
+        """A switching command ("turn on the kitchen mites") whose only unmatched part is a device
+        name of words the box never uses (``_SWITCH_VERBS``); None for anything else."""
+        verbs, directions = _SWITCH_VERBS.get(self.language, (frozenset(), frozenset()))
+        words = [fold(word) for word in words_of(text)]
+        if not words or words[0] not in verbs or (directions and not directions & set(words)):
+            return None
+        result = recognize_best(text, self._intents, slot_lists=self._slot_lists,
+                                skip_words=self._skip_words, language=self.language,
+                                allow_unmatched_entities=True, best_slot_name="name")
+        if result is None or result.intent.name not in _SWITCH_INTENTS:
+            return None
+        unmatched = {key: entity for key, entity in result.unmatched_entities.items()
+                     if getattr(entity, "text", None) != MISSING_ENTITY}
+        name = getattr(unmatched.get("name"), "text", "").strip()
+        name_words = [fold(word) for word in words_of(name)]
+        if (set(unmatched) != {"name"} or not 1 <= len(name_words) <= MAX_UNKNOWN_NAME_WORDS
+                or any(word in self._words for word in name_words)):
+            return None
+        entities = {key: entity.value for key, entity in result.entities.items()}
+        _LOGGER.info("%r: %s of a device no name matches (%r)", text, result.intent.name, name)
+        return IntentMatch(result.intent.name, entities, text, None, unknown=name)
 
     def _without_leading_fillers(self, text: str) -> str:
         if self._fillers is None:

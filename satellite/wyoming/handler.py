@@ -353,7 +353,7 @@ class WyomingHandler(AsyncEventHandler):
 
     async def _send_intent(self, text: str, context: dict[str, Any] | None,
                            match: IntentMatch | None) -> None:
-        if match is None:
+        if match is None or match.unknown is not None:  # no device by that name: nothing to do
             await self.write_event(NotRecognized(text=text, context=context).event())
             return
         entities = [Entity(name=name, value=value) for name, value in match.entities.items()]
@@ -369,7 +369,8 @@ class WyomingHandler(AsyncEventHandler):
             return
         if self.program != HANDLE_PROGRAM:
             match = await self._recognize(text)
-            if match is not None:
+            if match is not None and match.unknown is None:  # (an unknown device: the turn
+                # service says why it cannot be switched)
                 await self._send_intent(text, transcript.context, match)
                 self.turns.record(TurnRequest(text, door="wyoming"), TurnResult(
                     text, match.reply or match.name, TurnTimings(source="intent")))

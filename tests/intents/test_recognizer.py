@@ -39,9 +39,32 @@ def test_commands_are_recognized_with_their_entities(recognizer: IntentRecognize
 
 
 @pytest.mark.parametrize("text", ["what is the capital of france", "tell me a joke", "", "   ",
-                                  "turn on the spaceship"])
+                                  "tell me a long story about the sea", "is the front door open",
+                                  "I turned on the oven", "you turned off the lights",
+                                  "turn on my computer please and then go to bed"])
 def test_other_sentences_are_not_recognized(recognizer: IntentRecognizer, text: str) -> None:
     assert recognizer.recognize(text) is None
+
+
+@pytest.mark.parametrize(("text", "intent", "unknown", "entities"), [
+    ("turn on the kitchen mites", "HassTurnOn", "mites", {"area": "kitchen"}),  # Whisper, once
+    ("Turn on the spaceship.", "HassTurnOn", "spaceship", {}),
+    ("switch off the telly", "HassTurnOff", "telly", {}),
+    ("turn the bedroom thing off", "HassTurnOff", "thing", {"area": "bedroom"}),
+])
+def test_a_command_to_a_device_nobody_has_is_still_a_command(
+        recognizer: IntentRecognizer, text: str, intent: str, unknown: str,
+        entities: dict[str, object]) -> None:
+    match = recognizer.recognize(text)
+    assert match is not None and match.name == intent
+    assert match.unknown == unknown and match.entities == entities
+    assert match.reply is None  # nothing to confirm: it cannot be done as heard
+
+
+def test_a_spanish_command_to_an_unknown_device_is_a_command() -> None:
+    match = IntentRecognizer("es", ["cocina"], ["luz de la cocina"]).recognize(
+        "enciende la nuez de la cocina")
+    assert match is not None and match.name == "HassTurnOn" and match.unknown == "nuez"
 
 
 @pytest.mark.parametrize(("text", "reply"), [

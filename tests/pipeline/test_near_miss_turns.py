@@ -35,6 +35,14 @@ async def test_a_misheard_home_command_reaches_the_home_path(tmp_path: Path) -> 
     assert result.reply == NOT_CONNECTED_ACTION  # no Home Assistant here: said, not pretended
 
 
+async def test_a_command_to_a_device_that_was_misheard_is_not_the_models(tmp_path: Path) -> None:
+    llm = FakeLlm(["I'll be happy to help with that!"])  # what LFM2 said to it: as if done
+    turns, _ = fake_service(tmp_path, llm, heard="Turn on the kitchen mites.")
+    result = (await collect(voice_turn(turns)))[-1]
+    assert llm.calls == 0
+    assert result.reply == NOT_CONNECTED_ACTION
+
+
 async def test_a_question_near_a_command_still_goes_to_the_model(tmp_path: Path) -> None:
     llm = FakeLlm(["A timer counts down."])
     turns, _ = fake_service(tmp_path, llm, heard="What is a timer?")

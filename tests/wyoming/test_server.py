@@ -151,6 +151,9 @@ async def test_recognize_turn_on_the_kitchen_lights(service: WyomingService) -> 
         await client.write_event(Recognize("who wrote pride and prejudice").event())
         (event,) = await read_until(client, of_type("intent", "not-recognized"))
         assert NotRecognized.is_type(event.type)
+        await client.write_event(Recognize("turn on the kitchen mites").event())  # no such device:
+        (event,) = await read_until(client, of_type("intent", "not-recognized"))  # nothing to do
+        assert NotRecognized.is_type(event.type)
 
 
 async def test_home_assistant_transcript_gets_an_intent(service: WyomingService) -> None:
