@@ -87,6 +87,15 @@ class ReferenceTimeline:
         """A block that sounds from ``start_s`` (the sink may be seconds ahead of the room)."""
         self._blocks.append((start_s, samples))
 
+    def cut(self, at_s: float) -> None:
+        """Nothing sounds from ``at_s`` on (the reply was cut off): later audio is dropped."""
+        kept: collections.deque[tuple[float, np.ndarray]] = collections.deque()
+        for block_start_s, samples in self._blocks:
+            keep = int(round((at_s - block_start_s) * RATE_HZ))
+            if keep > 0:
+                kept.append((block_start_s, samples[:keep]))
+        self._blocks = kept
+
     def span(self, start_s: float, count: int) -> np.ndarray:
         """``count`` samples of what sounded from ``start_s`` on; silence where nothing played.
         Blocks that ended ``keep_s`` before ``start_s`` are dropped (the microphone's time moves on)."""
@@ -155,6 +164,12 @@ class EchoCanceller:
         if converter is None:
             converter = self._converters[pcm.rate_hz] = PcmConverter(RATE_HZ)
         self.timeline.add(start_s + self.delay_s, converter.convert(pcm).samples())
+
+    def stopped(self, at_s: float) -> None:
+        """The sink cut its reply off at monotonic ``at_s``: what it had handed over for later
+        never sounds (left on the timeline, it would make AEC3 suppress the person who spoke)."""
+        if self.cancelling:
+            self.timeline.cut(at_s + self.delay_s)
 
     # -- the microphone's side -------------------------------------------------------------------
 

@@ -43,15 +43,25 @@ class AudioSink(ABC):
     # the end of "last voiced frame → first reply audio" as the room hears it.
     first_sound_s: float | None = None
     _watchers: tuple[Callable[[Pcm, float], None], ...] = ()
+    _stop_watchers: tuple[Callable[[float], None], ...] = ()
 
-    def watch(self, watcher: Callable[[Pcm, float], None]) -> None:
+    def watch(self, watcher: Callable[[Pcm, float], None],
+              stopped: Callable[[float], None] | None = None) -> None:
         """Call ``watcher(pcm, start_s)`` with every block played and the monotonic time it starts
-        to sound, as this sink's clock reckons it (the echo canceller's reference)."""
+        to sound, as this sink's clock reckons it (the echo canceller's reference), and
+        ``stopped(at_s)`` when a reply is cut off: what was handed over to sound after ``at_s``
+        never does."""
         self._watchers = (*self._watchers, watcher)
+        if stopped is not None:
+            self._stop_watchers = (*self._stop_watchers, stopped)
 
     def _sounds_at(self, pcm: Pcm, start_s: float) -> None:
         for watcher in self._watchers:
             watcher(pcm, start_s)
+
+    def _silent_from(self, at_s: float) -> None:
+        for stopped in self._stop_watchers:
+            stopped(at_s)
 
     async def open(self) -> None:  # noqa: B027 - an optional hook
         """Check the output can be used; raises ``AudioError``."""
@@ -172,6 +182,7 @@ class SpeakerSink(AudioSink):
 
     async def abort(self) -> None:
         self._aborted = True
+        self._silent_from(time.monotonic())
         await self.end_reply()
 
     async def close(self) -> None:
@@ -302,6 +313,7 @@ class CommandSink(AudioSink):
     async def abort(self) -> None:
         process, self._process = self._process, None
         if process is not None:
+            self._silent_from(time.monotonic())
             await self._kill(process)
             # The next reply's player is ready at once too, and starts as promptly as any other
             # (the echo canceller's clock assumes so).
@@ -385,6 +397,7 @@ class WavDirSink(AudioSink):
     async def abort(self) -> None:
         self._blocks = []
         self._started = None
+        self._silent_from(time.monotonic())
 
 
 def create_sink(config: AudioConfig) -> AudioSink | None:

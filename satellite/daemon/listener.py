@@ -80,7 +80,7 @@ class Listener:
         self.speculative_stt = speculative_stt
         self.echo = EchoCanceller(config.audio, sink is not None and sink.audible)
         if sink is not None and self.echo.wants_reference:
-            sink.watch(self.echo.played)  # what the room hears from the box: the echo's reference
+            sink.watch(self.echo.played, self.echo.stopped)  # what the room hears from the box: the echo's reference
         self._echo_status: EchoStatus | None = None
         self._report_echo()
         self.frontend = VadFrontEnd(config, vad)

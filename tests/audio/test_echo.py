@@ -140,6 +140,16 @@ def test_the_timeline_gives_what_sounded_when_and_silence_around_it() -> None:
     assert list(span[240:]) == [0] * 80
 
 
+def test_a_reply_cut_off_leaves_nothing_sounding_after_the_cut() -> None:
+    timeline = ReferenceTimeline()
+    timeline.add(1.0, np.full(1600, 7, dtype=np.int16))  # 100 ms from t = 1.0
+    timeline.add(1.1, np.full(1600, 9, dtype=np.int16))  # handed over ahead: 100 ms from t = 1.1
+    timeline.cut(1.05)
+    span = timeline.span(1.0, 3200)
+    assert list(span[:800]) == [7] * 800
+    assert not span[800:].any()
+
+
 def test_the_listener_takes_the_reference_from_an_audible_sink_and_shows_the_echo_state(
         tmp_path: Path, engines: Engines) -> None:
     config = make_config(tmp_path, audio__echo_cancel=True)

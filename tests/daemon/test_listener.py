@@ -109,11 +109,23 @@ class LoopbackRoom(AudioSource):
         self._tail = self._tail_chunks
         self._t0: float | None = None
         self._sent = 0
+        self._echo_end_s = 0.0
 
-    def hear(self, pcm: Pcm) -> None:
-        """The speaker played this: the microphone hears it as it plays."""
+    def hear(self, pcm: Pcm) -> float:
+        """The speaker played this: the microphone hears it as it plays. Returns the monotonic
+        time it starts to sound, on the microphone's capture clock (what a sink's clock tells
+        the echo canceller)."""
         self._heard_anything = True
-        self._echo += to_stt_format(pcm).audio
+        audio = to_stt_format(pcm).audio
+        if self._echo:
+            start_s = self._echo_end_s  # right after what is still to be heard
+        else:  # from the start of the next chunk read (chunk k is captured over the 64 ms before
+            # it is returned at t0 + k * 64 ms)
+            assert self._t0 is not None, "the room is heard before the speaker plays"
+            start_s = self._t0 + (self._sent - 1) * 0.064
+        self._echo += audio
+        self._echo_end_s = start_s + len(audio) / 32000
+        return start_s
 
     def stop_echo(self) -> None:
         """The speaker stopped: what it had not played yet is never heard."""
@@ -147,13 +159,18 @@ class LoopbackRoom(AudioSource):
 
 
 class SpeakerInTheRoom(WavDirSink):
+    """The box's speaker: what it plays sounds in the room, and it tells its watchers (the echo
+    canceller) when each block sounds, as a real speaker's clock does."""
+
+    audible = True
+
     def __init__(self, directory: Path, room: LoopbackRoom):
         super().__init__(directory, realtime=True)
         self.room = room
 
     async def play(self, pcm: Pcm) -> None:
         await super().play(pcm)
-        self.room.hear(pcm)
+        self._sounds_at(pcm, self.room.hear(pcm))
 
     async def abort(self) -> None:
         await super().abort()
@@ -203,7 +220,8 @@ LONG_QUESTION = "Okay Nabu, tell me a long story about the sea and the ships."
 
 
 def barge_in_config(tmp_path: Path) -> Config:
-    return make_config(tmp_path, audio__barge_in=True, audio__chimes=False, wake__engine="micro",
+    return make_config(tmp_path, audio__barge_in=True, audio__echo_cancel=True, audio__chimes=False,
+                       wake__engine="micro",
                        wake__model="okay_nabu", wake__followup_s=0.0, llm__max_sentences=6,
                        llm__max_tokens=160)
 
@@ -222,14 +240,22 @@ async def test_the_replys_own_echo_does_not_interrupt_it(tmp_path: Path, engines
     assert played.seconds == pytest.approx(room.echoed_s, abs=0.2)  # played to the end
 
 
+# A long reply that is the same every run (counting is computed, not generated): the interruption
+# lands on the same words of it each time. Over the model's story it fell on whatever the model
+# said that run, and once in five runs the echo there hid "Okay Nabu" from the wake word model
+# (0.79-0.84 where it needs 0.85, on the raw and on the cleaned audio alike).
+COUNTING_QUESTION = "Okay Nabu, count to thirty."
+
+
 async def test_barge_in_stops_the_reply_and_answers_the_new_question(
         tmp_path: Path, engines: Engines) -> None:
-    room = LoopbackRoom(timeline(0.5, spoken(engines, LONG_QUESTION), 0.5).pcm, tail_s=3.0)
+    room = LoopbackRoom(timeline(0.5, spoken(engines, COUNTING_QUESTION), 0.5).pcm, tail_s=3.0)
     interruption = timeline(spoken(engines, "Okay Nabu, turn off the bedroom lamp."), 0.6).pcm
     sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room, interruption)
     await sink.open()
     listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
     await listen(listener, state, room)
+    assert state.turns[0].reply.startswith("1, 2, 3, 4, 5"), state.turns[0].transcript
     assert listener.barge_ins == 1
     assert "bedroom" in state.turns[-1].transcript.lower()  # the new question was answered
     assert state.turns[-1].reply == NOT_CONNECTED_ACTION, state.turns[-1].transcript  # truthfully
