@@ -49,6 +49,7 @@ class AssistSatelliteServer:
         self._address = config.assist_satellite.uri
         self._server: asyncio.Server | None = None
         self._connections: set[asyncio.Task[None]] = set()
+        self._stopping = False
         self._advertisement: Advertisement | None = None
 
     # -- what the player reports ----------------------------------------------------------------------
@@ -115,10 +116,16 @@ class AssistSatelliteServer:
                                          metrics=self.state.metrics)
         try:
             await connection.run()
+        except asyncio.CancelledError:
+            if not self._stopping:
+                raise
+            # stop() ended this connection: the task ends quietly (Python 3.11's start_server
+            # logs a handler task that ends cancelled as "Exception in callback")
         finally:
             self._connections.discard(task)
 
     async def stop(self) -> None:
+        self._stopping = True
         advertisement, self._advertisement = self._advertisement, None
         if advertisement is not None:
             await advertisement.stop()
