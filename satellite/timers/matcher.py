@@ -8,7 +8,7 @@ before the general recognizer, with hassil over templates of our own that reuse
 the package's number lists (``timer_minutes``... so "two", "twenty five" and
 "25" all work) and the ``<timer_duration>`` rule of ``satellite.intents``:
 
-- ``STOP_RINGING`` ("stop", "stop it", "be quiet", "ok stop"...): only while a
+- ``STOP_RINGING`` (the stop words: "stop", "be quiet", "never mind"...): only while a
   timer rings; otherwise the sentence is left to the rest of the box.
 - ``HassIncreaseTimer`` ("add two minutes", "two more minutes", "give me
   another minute"), ``HassDecreaseTimer`` ("take a minute off", "remove 30
@@ -29,18 +29,13 @@ from hassil import Intents, recognize_best
 from home_assistant_intents import get_intents
 
 from satellite.intents.recognizer import IntentMatch
+from satellite.intents.stop_words import STOP_SENTENCES
 from satellite.intents.timer_sentences import EXPANSION_RULES, LANGUAGE, LISTS
 
 STOP_RINGING = "TimerStopRinging"
 
 _SENTENCES: dict[str, list[str]] = {
-    STOP_RINGING: [
-        "stop [it|that|this]",
-        "stop [the|my] (timer|timers|alarm|ringing|ring|sound|noise|beeping)",
-        "(ok|okay|alright|all right) stop [it|that]",
-        "(turn|switch|shut) it off",
-        "(be quiet|quiet|silence|shut up|enough|that's enough|dismiss)",
-    ],
+    STOP_RINGING: STOP_SENTENCES[LANGUAGE],  # the room's stop words (``stop_words``)
     "HassIncreaseTimer": [
         "(add|give me|give it) [another|an extra] <timer_duration> [more]",
         "add <timer_duration> [more] to it",
