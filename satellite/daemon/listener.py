@@ -8,9 +8,11 @@ The turn itself is the ``TurnService``'s; here it is only heard and played.
 Rules, in the order a person meets them:
 
 - The assistant never answers itself: while a reply plays the capture is
-  gated. With ``audio.barge_in`` (which needs a wake word model: there is no
-  echo canceller) it stays open instead, and the wake word during playback
-  stops the reply; what follows becomes the next turn.
+  gated. With ``audio.barge_in`` (which needs a wake word model) it stays open
+  instead, and the wake word during playback stops the reply; what follows
+  becomes the next turn. With the echo canceller working too, a stop word
+  ("stop", "never mind", "para"…, ``intents.stop_words``) said over the reply
+  stops it without the wake word; nothing else said over it does.
 - The room always hears something: its turns go before any network client's
   on every engine, and a turn that fails gets a short spoken apology
   (rendered at start, so it needs no engine).
@@ -43,6 +45,7 @@ from satellite.daemon.wake_gate import WakeGate, has_words
 from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
+from satellite.intents.stop_words import is_stop
 from satellite.errors import AudioError
 from satellite.pipeline.endpointing import Ending, judge, silence_to_wait_ms
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
@@ -64,6 +67,7 @@ BARGE_IN_WAKE_S = 3.0  # the wake word must have been heard this recently to sto
 WAKE_CHUNK_MARGIN_S = 0.03  # the model fires at the end of the chunk that completed the phrase
 MIN_QUESTION_S = 0.3  # less audio than this after the wake word is no question
 PACED_AHEAD_S = 0.5  # audio further ahead of real time than this is not live (adaptive endpointing)
+STOP_MAX_S = 2.0  # speech over a reply longer than this is no stop word (and is not transcribed)
 
 __all__ = ["Listener", "has_words"]
 
@@ -96,6 +100,8 @@ class Listener:
         self._conversation_base = f"{CONVERSATION_PREFIX}-{uuid.uuid4().hex[:8]}"  # one per listener
         self.ignored = 0
         self.barge_ins = 0
+        self.stops = 0  # replies stopped by a stop word
+        self._stop_checks: set[asyncio.Task[None]] = set()
 
     async def prepare(self) -> None:
         """Render the spoken apologies now, while the engines are idle; timers ring in this room."""
@@ -290,6 +296,10 @@ class Listener:
         ring_only = addressed is False and self.bell is not None and self.bell.ringing
         if ring_only:
             addressed = True  # "stop" needs no wake word while a timer rings
+        if addressed is False and self._hears_stop_words(event):
+            self.runner.drop_speculation()
+            self._check_for_stop(event)
+            return
         if addressed is False:
             self.runner.drop_speculation()
             self.ignored += 1
@@ -311,6 +321,39 @@ class Listener:
         if self.runner.running and self.playback.speaking and self.config.audio.barge_in:
             self.runner.cancel_current()  # the new question replaces the reply being spoken
         self.runner.submit(pending)
+
+    def _hears_stop_words(self, event: UtteranceEnded) -> bool:
+        """Whether speech without the wake word may be a stop word: short, said while a reply
+        plays, with barge-in on and the canceller taking the reply's own voice out (without it
+        the reply's echo would be transcribed and could stop itself)."""
+        return (self.config.audio.barge_in and self.playback.speaking and self.runner.running
+                and self.echo.cancelling and self.echo.live
+                and event.last_voiced_s - event.start_s <= STOP_MAX_S)
+
+    def _check_for_stop(self, event: UtteranceEnded) -> None:
+        task = asyncio.get_running_loop().create_task(self._stop_if_asked(event), name="stop word")
+        self._stop_checks.add(task)
+        task.add_done_callback(self._stop_checks.discard)
+
+    async def _stop_if_asked(self, event: UtteranceEnded) -> None:
+        """Speech over the reply: a stop word stops it; anything else is ignored."""
+        try:
+            transcript = await self.turns.transcribe(event.pcm, Priority.ROOM)
+        except Exception:  # the reply goes on; the turn that follows reports a broken engine
+            _LOGGER.warning("speech over the reply could not be transcribed", exc_info=True)
+            return
+        text = transcript.text.strip()
+        language = transcript.language or self.config.language
+        if not is_stop(text, language):
+            _LOGGER.info("%r over the reply, without the wake word: not a stop word, ignored", text)
+            self.ignored += 1
+            return
+        # (Whisper's doubt is not asked: it doubted the test's "Stop!" over a reply, as it does
+        # many one-word clips; a stop word made up from noise costs the rest of one reply, and
+        # the canceller has taken the reply itself out)
+        if self.playback.speaking and self.runner.cancel_current():
+            _LOGGER.info("stop: %r over the reply, stopping it", text)
+            self.stops += 1
 
     def _await_question(self) -> None:
         until = self.wake.await_question(self.clock())
@@ -437,6 +480,8 @@ class Listener:
     async def stop(self, grace_s: float) -> None:
         """Let the current turn finish within ``grace_s``, then cancel it; drop what waits."""
         await self.runner.stop(grace_s)
+        for check in list(self._stop_checks):
+            check.cancel()
         if self._phrases_task is not None:
             self._phrases_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

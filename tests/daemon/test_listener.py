@@ -262,6 +262,35 @@ async def test_barge_in_stops_the_reply_and_answers_the_new_question(
     assert all("bedroom" not in t.transcript.lower() for t in list(state.turns)[:-1])
 
 
+async def test_stop_over_a_reply_stops_it_without_the_wake_word(
+        tmp_path: Path, engines: Engines) -> None:
+    room = LoopbackRoom(timeline(0.5, spoken(engines, COUNTING_QUESTION), 0.5).pcm, tail_s=3.0)
+    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room,
+                                      timeline(spoken(engines, "Stop."), 0.3).pcm)
+    await sink.open()
+    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
+    await listen(listener, state, room)
+    assert state.turns[0].reply.startswith("1, 2, 3, 4, 5"), state.turns[0].transcript
+    whole = sum(pcm.seconds for pcm in engines.tts.synthesize(state.turns[0].reply))
+    assert listener.stops == 1 and listener.barge_ins == 0
+    assert len(state.turns) == 1  # "stop" is no question: nothing answers it
+    assert room.echoed_s < whole - 3.0  # cut off, not played to the end
+    assert sink.written == []
+
+
+async def test_other_words_over_a_reply_do_not_stop_it(tmp_path: Path, engines: Engines) -> None:
+    room = LoopbackRoom(timeline(0.5, spoken(engines, COUNTING_QUESTION), 0.5).pcm, tail_s=3.0)
+    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room,
+                                      timeline(spoken(engines, "What a lovely morning."), 0.3).pcm)
+    await sink.open()
+    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
+    await listen(listener, state, room)
+    assert state.turns[0].reply.startswith("1, 2, 3, 4, 5"), state.turns[0].transcript
+    assert listener.stops == 0 and listener.barge_ins == 0
+    assert listener.ignored >= 1  # heard, and left alone
+    assert len(state.turns) == 1 and len(sink.written) == 1  # the count played to its end
+
+
 async def test_wake_word_gates_turns(tmp_path: Path, engines: Engines) -> None:
     audio = timeline(0.5, spoken(engines, "Okay Nabu, turn on the kitchen lights."), 1.5,
                      spoken(engines, "Turn off the bedroom lamp."), 1.0)
