@@ -15,13 +15,22 @@ reply plays, "Okay Nabu, <a built-in sentence>" (``audio.barge_in`` on, wake wor
 Counted: the barge-ins, and the WER of the turn that follows against the sentence (no turn:
 every word missed).
 
-    .venv/bin/python scripts/bench_echo_room.py echo|double-talk [--clips 8] [--set key=value ...]
+``stop``: the same long question and, while the reply plays, a stop word without the wake word
+("Stop.", "Never mind.", "Be quiet."...). Counted: the replies stopped, and from the end of the
+stop word (the microphone's clock) to the end of the box's sound (the speaker's timeline: the
+first 0.5 s it stays silent), both outside the daemon.
+
+In every mode the daemon's own barge-ins and stops are counted: in ``echo`` nobody speaks over a
+reply, so any is the box interrupting itself.
+
+    .venv/bin/python scripts/bench_echo_room.py echo|double-talk|stop [--clips 8] [--set key=value ...]
         [--no-cancel] [--delay-ms 40] [--gain-db -6] [--tail-ms 150] [--noise-dbfs -55]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import re
@@ -47,6 +56,10 @@ TURN = re.compile(r"turn \(mic\): '(.*)' -> .*last voiced → first reply audio 
 ECHO = re.compile(r"echo: (\S+) s of the box's sound, mic (\S+) dBFS, reduced by (\S+) dB")
 LONG_QUESTION = "Okay Nabu, tell me a long story about the sea and the ships."
 OVER_REPLY_S = 4.0  # the person speaks this long after the question ended (the reply is playing)
+STOP_WORDS = ("Stop.", "Never mind.", "Be quiet.", "Stop it.", "Cancel.", "That's enough.",
+              "Okay, stop.", "Stop talking.")
+SILENT_S = 0.5  # the box's sound has ended when the speaker stays this long below SILENT_LEVEL
+SILENT_LEVEL = 100
 
 
 def run_daemon(room: Room, audio: Pcm, marks: list[tuple[int, str]], work: Path, sets: list[str],
@@ -63,13 +76,27 @@ def run_daemon(room: Room, audio: Pcm, marks: list[tuple[int, str]], work: Path,
     return lines
 
 
+def sound_ends(played: np.ndarray, from_s: float) -> float:
+    """The first time from ``from_s`` (seconds on the room's timeline) after which the speaker
+    stays silent for ``SILENT_S``."""
+    window = int(SILENT_S * 16000)
+    start = max(0, int(from_s * 16000))
+    loud = np.nonzero(np.abs(played[start:]) > SILENT_LEVEL)[0]
+    if len(loud) == 0:
+        return from_s
+    gaps = np.nonzero(np.diff(np.concatenate([[-1], loud])) > window)[0]
+    first_gap = gaps[0] if len(gaps) else len(loud)  # the sound before the first long silence
+    end = loud[first_gap - 1] + 1 if first_gap > 0 else 0
+    return (start + end) / 16000
+
+
 def level_dbfs(x: np.ndarray) -> float:
     return 10 * np.log10(float(np.mean(x.astype(np.float64) ** 2)) + 1e-9) - 90.3
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("echo", "double-talk"))
+    parser.add_argument("what", choices=("echo", "double-talk", "stop"))
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--gap-s", type=float, default=10.0)
     parser.add_argument("--no-cancel", action="store_true", help="audio.echo_cancel=false")
@@ -92,6 +119,15 @@ def main() -> None:
             marks.append((len(audio.audio) + last_voiced_byte(pcm), "question"))
             audio = audio + pcm + Pcm.silence(args.gap_s)
         wake = "none"
+    elif args.what == "stop":
+        question = spoken(tts, LONG_QUESTION)
+        for n in range(args.clips):
+            marks.append((len(audio.audio) + last_voiced_byte(question), "question"))
+            over = spoken(tts, STOP_WORDS[n % len(STOP_WORDS)])
+            said_at = len(audio.audio) + len(question.audio) + len(Pcm.silence(OVER_REPLY_S).audio)
+            marks.append((said_at + last_voiced_byte(over), "stop"))
+            audio = audio + question + Pcm.silence(OVER_REPLY_S) + over + Pcm.silence(args.gap_s)
+        wake = "micro"
     else:
         question = spoken(tts, LONG_QUESTION)
         for text in sentences:
@@ -99,14 +135,15 @@ def main() -> None:
             over = spoken(tts, "Okay Nabu, " + text)
             audio = audio + question + Pcm.silence(OVER_REPLY_S) + over + Pcm.silence(args.gap_s)
         wake = "micro"
-        sets += ["audio.barge_in=true"]
     with tempfile.TemporaryDirectory(prefix="bench-echo-room-") as tmp:
         work = Path(tmp)
         room = Room(work, echo)
         lines = run_daemon(room, audio, marks, work, sets, wake)
-        said = [t for _, t in room.marks()]
+        said = [t for label, t in room.marks() if label == "question"]
+        stops_said = [t for label, t in room.marks() if label == "stop"]
         replies = room.replies()
         echo_heard = room.echo_heard()
+        played, epoch = room.played(), json.loads((work / "room.json").read_text())["epoch"]
     if args.log:
         args.log.write_text("\n".join(lines))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
@@ -118,6 +155,15 @@ def main() -> None:
     print(f"echo at the mic while the box spoke (from the room's log): {level_dbfs(loud):.1f} dBFS; "
           f"noise {args.noise_dbfs:g} dBFS")
     turns = [(m.group(1), m.group(2)) for m in map(TURN.search, lines) if m]
+    barge_ins = sum("barge-in:" in line for line in lines)
+    stops = sum("stop: " in line and "over the reply" in line for line in lines)
+    print(f"the daemon's barge-ins: {barge_ins}; replies stopped by a stop word: {stops}")
+    if args.what == "stop":
+        waits = [sound_ends(played, t - epoch) - (t - epoch) for t in stops_said]
+        print(f"stop words said over a reply: {len(stops_said)}; stopped: {stops}")
+        print("stop word's end → the box silent, outside: " + ", ".join(f"{w * 1000:.0f}" for w in waits)
+              + f" ms; p50 {statistics.median(waits) * 1000:.0f} ms" if waits else "no stop word said")
+        return
     if args.what == "echo":
         stretches = [(float(s), float(lvl), float(e)) for s, lvl, e in
                      (m.groups() for m in map(ECHO.search, lines) if m)]
@@ -137,7 +183,6 @@ def main() -> None:
             print(f"last voiced → first reply audio, outside: p50 {statistics.median(latency):.0f} ms "
                   f"over {len(latency)} turns")
         return
-    barge_ins = sum("barge-in:" in line for line in lines)
     asked = [text for text, _ in turns if "long story" not in text.lower()]
     errors = []
     for text in sentences:

@@ -7,6 +7,14 @@ captured, ``audio.echo_delay_ms`` earlier (the device's latency), and WebRTC's A
 (``pywebrtc-audio``, chosen by measurement in docs/benchmarks.md) removes its echo. Noise
 suppression and automatic gain control are options of the same pass.
 
+When the microphone hears nothing of what the box plays (its speaker in another room, a
+headset, a test's room without echo), AEC3 has no echo to learn and treats the person's voice
+as one: "Stop." said over a ringing timer came out as nothing, and into silence it adds comfort
+noise. So when the microphone, over the last 2 s of the box's sound, was no louder than the room's
+floor while the box is silent (its quieter 30 % of frames, as a person may talk over the sound,
+against the quietest 10 % of the last 10 s of silence, as a question fills the rest), the audio
+passes unchanged; AEC3 still runs on it, so it is ready when an echo appears.
+
 The microphone's capture clock is its stream time (samples counted) mapped to the monotonic
 clock by the least delayed arrival over the last seconds, so the jitter of a read does not move
 the alignment. When the canceller cannot run, the audio passes unchanged and ``status`` says
@@ -36,6 +44,13 @@ KEEP_S = 3.0  # played audio older than this is dropped from the timeline
 ARRIVALS_KEPT = 200  # mic reads (4 s of 20 ms reads) over which the capture clock is judged
 NOT_LIVE_S = 0.5  # mic audio that runs this far ahead of the wall clock is not live
 SOUNDING_LEVEL = 30.0  # a reference frame with an RMS above this (about -61 dBFS) is sound
+SILENT_MIC_LEVEL = 10.0  # RMS (about -70 dBFS): the quietest room floor assumed
+ECHO_FRAMES = 200  # the microphone's level over the last 2 s of the box's sound
+ECHO_PERCENTILE = 30  # ... its quieter frames (a person talking over a ring fills the louder ones)
+ECHO_ABOVE_FLOOR = 2.0  # ... must be this much above the room's floor (6 dB) for an echo to be heard
+FLOOR_FRAMES = 1000  # the room's floor: the quieter frames of the last 10 s the box was silent
+FLOOR_AFTER_S = 0.5  # (silent this long: the room's echo of its last sound has died away)
+FLOOR_PERCENTILE = 10  # (a question fills most of them; the pauses between words are the floor)
 QUIET_AFTER_S = 0.5  # this long without reference sound ends a stretch of echo (one line logged)
 
 
@@ -138,6 +153,10 @@ class EchoCanceller:
         self._echo_s = 0.0
         self._quiet_s = 0.0
         self.last_erle_db: float | None = None
+        self._mic_sounding: collections.deque[float] = collections.deque(maxlen=ECHO_FRAMES)
+        self._mic_floor: collections.deque[float] = collections.deque(maxlen=FLOOR_FRAMES)
+        self.echo_heard = True  # until the microphone shows otherwise
+        self._silent_s = FLOOR_AFTER_S  # how long the box has been silent
 
     @property
     def wants_reference(self) -> bool:
@@ -148,6 +167,8 @@ class EchoCanceller:
         if self.cancelling and self.live:
             figure = f"; echo reduced by {self.last_erle_db:.0f} dB during the last reply" if (
                 self.last_erle_db is not None) else ""
+            if not self.echo_heard:
+                figure = "; the microphone does not hear the box's sound: it passes unchanged"
             return EchoStatus("ready", f"WebRTC AEC3, device delay {self.delay_s * 1000:.0f} ms{figure}")
         if self.cancelling:
             return EchoStatus("off", "the microphone's audio is not live (read faster than real time): "
@@ -194,18 +215,36 @@ class EchoCanceller:
         offset_s = min(self._arrivals)  # the least delayed arrival: capture time = stream time + this
         first_sample = self._samples_in - len(self._buffer) - whole
         out = np.empty(whole, dtype=np.int16)
+        self._judge_echo()
         for i in range(0, whole, FRAME):
             near = samples[i:i + FRAME]
             far = (self.timeline.span(offset_s + (first_sample + i) / RATE_HZ, FRAME)
                    if self.cancelling and self.live else None)
             cleaned = self._processor.process(near, far)
-            out[i:i + FRAME] = cleaned
+            out[i:i + FRAME] = cleaned if self.echo_heard else near
             self._count(near, cleaned, far)
         return Pcm(out.tobytes(), RATE_HZ)
+
+    def _judge_echo(self) -> None:
+        """Whether the microphone hears the box: its level while the box sounds against the room's
+        floor while it is silent (``echo_heard``; False: nothing to take out, and AEC3 would take
+        the person's voice for an echo)."""
+        if len(self._mic_sounding) < ECHO_FRAMES // 2:
+            return
+        floor = max(float(np.percentile(self._mic_floor, FLOOR_PERCENTILE)) if self._mic_floor
+                    else 0.0, SILENT_MIC_LEVEL)
+        self.echo_heard = float(np.percentile(self._mic_sounding, ECHO_PERCENTILE)) > (
+            floor * ECHO_ABOVE_FLOOR)
 
     def _count(self, near: np.ndarray, cleaned: np.ndarray, far: np.ndarray | None) -> None:
         """Energy in and out while the reference sounds; one log line when a stretch of it ends."""
         sounding = far is not None and float(np.sqrt(np.mean(far.astype(np.float64) ** 2))) > SOUNDING_LEVEL
+        level = float(np.sqrt(np.mean(near.astype(np.float64) ** 2)))
+        self._silent_s = 0.0 if sounding else self._silent_s + FRAME / RATE_HZ
+        if sounding:
+            self._mic_sounding.append(level)
+        elif self._silent_s >= FLOOR_AFTER_S:
+            self._mic_floor.append(level)
         if sounding:
             self._echo_in += float(np.sum(near.astype(np.float64) ** 2))
             self._echo_out += float(np.sum(cleaned.astype(np.float64) ** 2))
@@ -219,8 +258,9 @@ class EchoCanceller:
             return
         self.last_erle_db = 10 * np.log10((self._echo_in + 1.0) / (self._echo_out + 1.0))
         level_db = 10 * np.log10(self._echo_in / (self._echo_s * RATE_HZ) + 1.0) - 90.3
-        _LOGGER.info("echo: %.1f s of the box's sound, mic %.0f dBFS, reduced by %.1f dB",
-                     self._echo_s, level_db, self.last_erle_db)
+        _LOGGER.info("echo: %.1f s of the box's sound, mic %.0f dBFS, %s", self._echo_s, level_db,
+                     f"reduced by {self.last_erle_db:.1f} dB" if self.echo_heard
+                     else "not heard by the microphone: passed through")
         _LOGGER.debug("echo: mic reads arrive %.0f-%.0f ms after their capture clock",
                       (self._arrivals[-1] - min(self._arrivals)) * 1000,
                       (max(self._arrivals) - min(self._arrivals)) * 1000)

@@ -55,7 +55,6 @@ def load_config(
     return config
 
 
-WAKE_MODEL_ENGINES = ("micro", "openwakeword")
 
 
 def _apply_language_defaults(tree: dict[str, Any]) -> None:
@@ -75,11 +74,6 @@ def _apply_language_defaults(tree: dict[str, Any]) -> None:
 
 def check_consistency(config: Config) -> None:
     """Rules that span keys; ``ConfigError`` names both keys and why."""
-    if config.audio.barge_in and config.wake.engine not in WAKE_MODEL_ENGINES:
-        raise ConfigError(
-            f"'audio.barge_in' = true needs a wake word model ('wake.engine' micro or openwakeword, "
-            f"not {config.wake.engine}): without an echo canceller the reply's own voice, heard "
-            "by the microphone, would interrupt it")
     if (config.assist_satellite.enabled and config.wyoming.enabled
             and config.assist_satellite.uri == config.wyoming.uri
             and not config.wyoming.uri.endswith(":0")):  # port 0: each gets a free port

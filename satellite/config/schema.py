@@ -163,13 +163,14 @@ class AudioConfig:
                        help="with a wake word: a chime when it is heard and when the question ends")
     awake_wav: str = opt("", live=True, help="your own awake chime; empty = the built-in one")
     done_wav: str = opt("", live=True, help="your own done chime; empty = the built-in one")
-    barge_in: bool = opt(False, live=True,
-                         help="speech during playback stops it and starts a turn; needs a wake word "
-                              "(wake.engine micro or openwakeword): there is no echo canceller")
-    echo_cancel: bool = opt(False, help="take the box's own voice out of the microphone (WebRTC AEC3, with "
-                                         "what the speaker plays as the reference) when a speaker or snd "
-                                         "command plays; /status says why not. Off by default until barge-in "
-                                         "is on: alone it buys nothing and held back \"stop\" over a ring")
+    barge_in: bool = opt(True, live=True,
+                         help="while the box speaks, the wake word stops the reply and starts a new turn, "
+                              "and a stop word (\"stop\", \"never mind\", \"para\"...) stops it; only "
+                              "with the echo canceller working (audio.echo_cancel), else a reply plays "
+                              "to its end and /status says why")
+    echo_cancel: bool = opt(True, help="take the box's own voice out of the microphone (WebRTC AEC3, with "
+                                        "what the speaker plays as the reference) when a speaker or snd "
+                                        "command plays; /status says why not")
     echo_delay_ms: int = opt(0, min=0, max=500,
                              help="the output device's latency: the time from the sink handing audio to "
                                   "the device to its sound (the canceller tracks the rest by itself)")

@@ -41,7 +41,7 @@ from satellite.daemon.frontend import VadFrontEnd
 from satellite.daemon.playback import Playback
 from satellite.daemon.timer_bell import TimerBell
 from satellite.daemon.turn_runner import PendingTurn, TurnRunner
-from satellite.daemon.wake_gate import WakeGate, has_words
+from satellite.daemon.wake_gate import MODEL_MODES, WakeGate, has_words
 from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
@@ -86,10 +86,11 @@ class Listener:
         if sink is not None and self.echo.wants_reference:
             sink.watch(self.echo.played, self.echo.stopped)  # what the room hears from the box: the echo's reference
         self._echo_status: EchoStatus | None = None
-        self._report_echo()
         self.frontend = VadFrontEnd(config, vad)
         self.wake = WakeGate(config, wake, state.metrics, self._on_wake_word)
         self.playback = Playback(config, sink, state, turns.engines.tts.voice.sample_rate_hz)
+        self.playback.hears_over_replies = lambda: self.barge_in
+        self._report_echo()
         self.runner = TurnRunner(self._guarded_turn)
         self.bell = (TimerBell(turns.timers, turns, self.playback, lambda: self.runner.running, clock)
                      if turns.timers is not None else None)
@@ -147,6 +148,8 @@ class Listener:
         self.frontend.reconfigure(config)
         self.wake.reconfigure(config)
         self.playback.reconfigure(config)
+        self._echo_status = None  # audio.barge_in may have changed: /status says so
+        self._report_echo()
 
     # -- audio in --------------------------------------------------------------------------------
 
@@ -172,15 +175,32 @@ class Listener:
                            live=self.frontend.ahead_s < PACED_AHEAD_S)
         for event in self.frontend.feed(pcm, now, gated=gated):
             self._on_segment(event)
-        if self.playback.speaking and self.config.audio.barge_in:
+        if self.playback.speaking and self.barge_in:
             self._maybe_barge_in()
 
+    @property
+    def barge_in(self) -> bool:
+        """Whether the room is heard while the box speaks: ``audio.barge_in`` with the echo
+        canceller taking the box's own voice out. Without it the capture is gated during a
+        reply (the reply's echo would reach the wake word and the stop words)."""
+        return self.config.audio.barge_in and self.echo.cancelling and self.echo.live
+
     def _report_echo(self) -> None:
-        """The "echo" component on /status: cancelling, or off and why (today's behaviour)."""
+        """The "echo" and "barge_in" components on /status: on, or off and why."""
         status = self.echo.status
         if status != self._echo_status:
             self._echo_status = status
             self.state.set_component("echo", status.state, status.detail)
+            self.state.set_component("barge_in", *self._barge_in_status())
+
+    def _barge_in_status(self) -> tuple[str, str]:
+        if not self.config.audio.barge_in:
+            return "off", "audio.barge_in is off"
+        if not self.barge_in:
+            return "off", f"no echo canceller ({self.echo.status.detail}): a reply plays to its end"
+        by_wake = (f"the wake word ({self.wake_word_name})" if self.wake.mode in MODEL_MODES
+                   else None)
+        return "ready", " or ".join(w for w in (by_wake, "a stop word") if w) + " stops a reply"
 
     @property
     def wake_word_name(self) -> str | None:
@@ -296,9 +316,14 @@ class Listener:
         ring_only = addressed is False and self.bell is not None and self.bell.ringing
         if ring_only:
             addressed = True  # "stop" needs no wake word while a timer rings
-        if addressed is False and self._hears_stop_words(event):
-            self.runner.drop_speculation()
-            self._check_for_stop(event)
+        if self._over_the_reply() and not self.wake.heard_in(event):
+            self.runner.drop_speculation()  # over a reply, only the wake word starts a turn
+            if event.last_voiced_s - event.start_s <= STOP_MAX_S:
+                self._check_for_stop(event)
+            else:
+                self.ignored += 1
+                _LOGGER.info("%.1f s of speech over the reply without the wake word: ignored",
+                             event.last_voiced_s - event.start_s)
             return
         if addressed is False:
             self.runner.drop_speculation()
@@ -318,19 +343,20 @@ class Listener:
                               wake_s, ring_only,
                               _after_wake_word(event.pcm, event.audio_start_s, wake_s,
                                                event.last_voiced_s))
-        if self.runner.running and self.playback.speaking and self.config.audio.barge_in:
+        if self.runner.running and self.playback.speaking and self.barge_in:
             self.runner.cancel_current()  # the new question replaces the reply being spoken
         self.runner.submit(pending)
 
-    def _hears_stop_words(self, event: UtteranceEnded) -> bool:
-        """Whether speech without the wake word may be a stop word: short, said while a reply
-        plays, with barge-in on and the canceller taking the reply's own voice out (without it
-        the reply's echo would be transcribed and could stop itself)."""
-        return (self.config.audio.barge_in and self.playback.speaking and self.runner.running
-                and self.echo.cancelling and self.echo.live
-                and event.last_voiced_s - event.start_s <= STOP_MAX_S)
+    def _over_the_reply(self) -> bool:
+        """Speech heard while a reply plays (barge-in on): a stop word, the wake word or nothing."""
+        return self.barge_in and self.playback.speaking and self.runner.running
 
     def _check_for_stop(self, event: UtteranceEnded) -> None:
+        if self._stop_checks:  # one at a time: the reply's model and voice share the CPU with it
+            self.ignored += 1
+            _LOGGER.info("speech over the reply while another is being checked for a stop word: "
+                         "ignored")
+            return
         task = asyncio.get_running_loop().create_task(self._stop_if_asked(event), name="stop word")
         self._stop_checks.add(task)
         task.add_done_callback(self._stop_checks.discard)

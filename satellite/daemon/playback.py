@@ -42,13 +42,16 @@ class Playback:
         self._chimes: dict[str, Pcm | None] = {}
         self._chime_task: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()  # one sound at a time on the sink
+        # Whether the capture stays open while the box speaks (barge-in with a working echo
+        # canceller: the listener's to say); otherwise it is gated
+        self.hears_over_replies: Callable[[], bool] = lambda: False
 
     def reconfigure(self, config: Config) -> None:
         self.config = config
         self._chimes.clear()
 
     def gated(self, now: float) -> bool:
-        return (self.speaking or now < self.gate_until) and not self.config.audio.barge_in
+        return (self.speaking or now < self.gate_until) and not self.hears_over_replies()
 
     def finished(self, now: float) -> None:
         """The reply is over: keep the capture gated a moment for the room's echo."""

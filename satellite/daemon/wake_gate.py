@@ -132,7 +132,11 @@ class WakeGate:
             return True
         if self.mode == "phrase":
             return None
-        return self.wake_s is not None and (
+        return self.heard_in(event)
+
+    def heard_in(self, event: UtteranceEnded) -> bool:
+        """Whether the wake word model fired inside this utterance."""
+        return self.mode in MODEL_MODES and self.wake_s is not None and (
             event.audio_start_s - WAKE_WINDOW_S <= self.wake_s <= event.decided_s + 0.1)
 
     def consume(self) -> float | None:

@@ -81,6 +81,23 @@ def test_the_reply_echo_is_reduced_and_a_person_over_it_is_understood(
     assert wer(TALKER, heard) <= 0.25, heard
 
 
+def test_a_microphone_that_does_not_hear_the_box_passes_a_person_unchanged(
+        tmp_path: Path, engines: Engines, reply: Pcm) -> None:
+    """The speaker is out of the microphone's reach (another room, a test's room): AEC3 has no
+    echo to learn and took "Stop." said over a ring for one; the audio passes as it came."""
+    seconds = to_stt_format(reply).seconds
+    talker = to_stt_format(say(engines, "Stop.")).samples()
+    at = int(4.0 * RATE_HZ)  # 4 s into the reply
+    mic = np.zeros(int(seconds * RATE_HZ), dtype=np.int16)
+    mic[at:at + len(talker)] = talker
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True)
+    canceller.played(reply, 0.0)
+    cleaned = through(canceller, mic)
+    assert not canceller.echo_heard
+    assert np.array_equal(cleaned[at - RATE_HZ:at + len(talker)], mic[at - RATE_HZ:at + len(talker)])
+    assert "does not hear" in canceller.status.detail
+
+
 def test_a_person_without_any_reply_is_heard_as_before(tmp_path: Path, engines: Engines) -> None:
     talker = to_stt_format(say(engines, TALKER))
     mic = np.concatenate([np.zeros(RATE_HZ // 2), talker.samples(), np.zeros(RATE_HZ // 2)]).astype(np.int16)

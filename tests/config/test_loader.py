@@ -94,11 +94,10 @@ def test_lists_accept_comma_separated_text() -> None:
     assert config.intent.areas == ["attic", "cellar"]
 
 
-def test_barge_in_without_a_wake_word_model_is_refused_with_the_reason() -> None:
-    with pytest.raises(ConfigError, match="audio.barge_in.*wake.engine.*echo"):
-        load_config(None, env={}, overrides={"audio.barge_in": "true", "wake.engine": "none"})
-    config = load_config(None, env={}, overrides={"audio.barge_in": "true", "wake.engine": "micro"})
-    assert config.audio.barge_in is True
+def test_barge_in_is_on_by_default_and_needs_no_wake_word_model() -> None:
+    assert load_config(None, env={}).audio.barge_in is True  # (with the canceller: #19)
+    config = load_config(None, env={}, overrides={"wake.engine": "none"})  # stop words still work
+    assert config.audio.barge_in is True and config.audio.echo_cancel is True
 
 
 def test_which_keys_reload_live_is_in_the_schema() -> None:
