@@ -40,6 +40,16 @@ _DETERMINERS = {
            "tu"),
 }
 NOUN_PHRASE_WORDS = 4  # "the blue one over": a determiner and up to three more words
+# ... and no verb: "my name is Ada" says something whole (the common verbs of a short statement)
+_VERBS = {
+    "en": ("is", "are", "was", "were", "am", "be", "been", "has", "have", "had", "do", "does",
+           "did", "will", "can", "could", "would", "should", "must", "isn't", "aren't", "wasn't",
+           "doesn't", "don't", "didn't", "won't", "can't", "looks", "seems", "feels", "needs",
+           "wants", "likes", "loves", "hates", "works", "goes", "went", "came", "comes", "got"),
+    "es": ("es", "son", "era", "eran", "fue", "fueron", "estaba", "soy", "eres",
+           "somos", "tiene", "tienen", "tengo", "tenia", "hay", "habia", "va", "van", "parece",
+           "necesita", "quiere", "gusta", "encanta", "funciona", "llama", "llamo"),
+}
 
 
 def fold(text: str) -> str:
@@ -78,4 +88,6 @@ def is_fragment(text: str, language: str) -> bool:
     plain = " ".join(said)
     if any(plain == d or plain.endswith(" " + d) for d in _DANGLING.get(language, _DANGLING["en"])):
         return True
-    return said[0] in _DETERMINERS.get(language, _DETERMINERS["en"]) and len(said) <= NOUN_PHRASE_WORDS
+    verbs = _VERBS.get(language, _VERBS["en"])
+    return (said[0] in _DETERMINERS.get(language, _DETERMINERS["en"]) and len(said) <= NOUN_PHRASE_WORDS
+            and not any(word in verbs for word in said))

@@ -31,6 +31,7 @@ from satellite.engines.stt import Transcript
 from satellite.engines.tts import TextToSpeech
 from satellite.errors import EngineBrokenError, InputError, ModelError, RemoteError
 from satellite.intents.recognizer import IntentMatch, IntentRecognizer
+from satellite.intents.stop_words import is_stop
 from satellite.pipeline.cache import CachedReply, ResponseCache
 from satellite.pipeline.context import fit_context
 from satellite.pipeline.doubt import stt_doubt
@@ -247,7 +248,12 @@ class TurnService:
                     async for pcm in spoken:
                         yield pcm
         reply = " ".join(sentences)
-        await self.db.call(self.memory.add_exchange, request.conversation, text, reply, default=None)
+        if timings.source == "llm" and reply not in (self._unsure, self._no_answer, ""):
+            # Only the model's own answers are its history: a small model given the box's fixed
+            # lines ("I'm not sure about that one.", "Okay.") says them again to the next question
+            # ("Tell me a long story about the sea" → "I'm not sure about that one.", in the room)
+            await self.db.call(self.memory.add_exchange, request.conversation, text, reply,
+                               default=None)
         if timings.source == "llm" and not history:
             joined = _joined(audio) if audio else None
             await self.db.call(self.cache.put, text, reply, joined, identity, default=False)
@@ -289,6 +295,8 @@ class TurnService:
                 return await self.timers.handle(match), "timer"  # on the box, HA or not
             if match is not None:  # about the home: Home Assistant does it, or we say why not
                 return await self.home.answer(match, said, request.conversation)
+        if is_stop(text, self.config.language):  # "Stop." once the reply is over: nothing to stop,
+            return "", "local"  # and nothing to say (not "I didn't catch a question there")
         if is_fragment(text, self.config.language):  # "the blue one over": no model's guess
             return self._no_question, "local"
         return None

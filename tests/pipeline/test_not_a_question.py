@@ -32,6 +32,7 @@ def test_fragments_are_told(text: str, language: str) -> None:
     ("The kids are finally asleep.", "en"), ("We ran out of milk again.", "en"),
     ("What is the capital of France", "en"), ("Tell me a joke.", "en"), ("Paris?", "en"),
     ("Se nos ha acabado la leche.", "es"), ("¿Qué hora es?", "es"), ("Cuéntame un chiste", "es"),
+    ("My name is Ada.", "en"), ("The dog needs a walk.", "en"), ("Mi gato es negro.", "es"),
 ])
 def test_sentences_and_questions_are_not_fragments(text: str, language: str) -> None:
     assert not is_fragment(text, language)
@@ -115,3 +116,11 @@ async def test_real_speech_played_backwards_is_not_answered(tmp_path: Path, engi
     assert isinstance(transcript, Transcript) and isinstance(result, TurnResult)
     assert result.reply == NOTHING_HEARD and result.timings.source == "local"
     assert not transcript.text or stt_doubt(transcript, -0.9)  # words nobody said, doubted
+
+
+async def test_a_stop_word_after_the_reply_gets_silence(tmp_path: Path) -> None:
+    llm = FakeLlm(["Stopping is hard."])
+    turns, _ = fake_service(tmp_path, llm)
+    for said in ("Stop.", "That's enough."):
+        events = await collect(turns.answer(TurnRequest(said, speak=False)))
+        assert llm.calls == 0 and events[-1].reply == ""  # nothing to stop, nothing to say
