@@ -34,6 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from satellite.audio.convert import PcmConverter
+from satellite.audio.echo_delay import estimate_delay
 from satellite.audio.pcm import Pcm
 from satellite.config.schema import AudioConfig
 
@@ -51,6 +52,24 @@ ECHO_ABOVE_FLOOR = 2.0  # ... must be this much above the room's floor (6 dB) fo
 FLOOR_FRAMES = 1000  # the room's floor: the quieter frames of the last 10 s the box was silent
 FLOOR_AFTER_S = 0.5  # (silent this long: the room's echo of its last sound has died away)
 FLOOR_PERCENTILE = 10  # (a question fills most of them; the pauses between words are the floor)
+# The echo's delay, measured (``echo_delay``): over the last second of the microphone, every half
+# second of the box's sound, lags from -0.1 to +0.6 s from the sink's clock searched. The first
+# delay found is the one AEC3 converges on (it finds a steady room delay by itself, and moving
+# the reference costs it a re-convergence); later, two estimates in a row that agree within 5 ms,
+# each with a clear peak, move the reference by how far the delay has moved since - when that is
+# 50 ms or more and AEC3 is not coping: it follows moves of up to ~150 ms by itself (32 dB over a
+# reply that moved so, offline), and moving the reference under it then costs it a second
+# re-convergence (16 dB); a 300 ms move it does not follow (7-11 dB; moved here: 31-32 dB). In
+# the room moves of 12-28 ms were measured while a person spoke over the reply (which also
+# makes AEC3 look as if it did not cope): those are left to AEC3.
+TRACK_WINDOW_S = 1.0
+TRACK_EVERY_FRAMES = 50
+TRACK_SOUNDING_SHARE = 0.6  # of the window's frames the reference must sound in
+MIN_LAG_S, MAX_LAG_S = -0.1, 0.6
+MIN_STRENGTH = 8.0
+AGREE_S = 0.005
+MOVE_S = 0.050
+COPING_DB = 15.0  # echo reduced at least this much over the last second: AEC3 copes
 QUIET_AFTER_S = 0.5  # this long without reference sound ends a stretch of echo (one line logged)
 
 
@@ -157,6 +176,16 @@ class EchoCanceller:
         self._mic_floor: collections.deque[float] = collections.deque(maxlen=FLOOR_FRAMES)
         self.echo_heard = True  # until the microphone shows otherwise
         self._silent_s = FLOOR_AFTER_S  # how long the box has been silent
+        self.shift_s = 0.0  # the reference is heard this much after the sink's clock says
+        self._near_history = np.zeros(0, dtype=np.int16)  # the microphone's last second, raw
+        self._near_end_s = 0.0  # ... and the capture time its last sample ends at
+        self._recent_sounding: collections.deque[bool] = collections.deque(
+            maxlen=int(TRACK_WINDOW_S * 100))
+        self._frames_to_track = TRACK_EVERY_FRAMES
+        self._last_lag_s: float | None = None
+        self._first_lag_s: float | None = None  # the delay AEC3 converged on
+        self._recent_energy: collections.deque[tuple[float, float]] = collections.deque(
+            maxlen=int(TRACK_WINDOW_S * 100))  # (in, out) of the last second's sounding frames
 
     @property
     def wants_reference(self) -> bool:
@@ -218,12 +247,54 @@ class EchoCanceller:
         self._judge_echo()
         for i in range(0, whole, FRAME):
             near = samples[i:i + FRAME]
-            far = (self.timeline.span(offset_s + (first_sample + i) / RATE_HZ, FRAME)
+            far = (self.timeline.span(offset_s + (first_sample + i) / RATE_HZ - self.shift_s, FRAME)
                    if self.cancelling and self.live else None)
             cleaned = self._processor.process(near, far)
             out[i:i + FRAME] = cleaned if self.echo_heard else near
             self._count(near, cleaned, far)
+        if self.cancelling and self.live:
+            keep = int(TRACK_WINDOW_S * RATE_HZ)
+            self._near_history = np.concatenate([self._near_history, samples[:whole]])[-keep:]
+            self._near_end_s = offset_s + (first_sample + whole) / RATE_HZ
+            self._track_delay()
         return Pcm(out.tobytes(), RATE_HZ)
+
+    def _coping(self) -> bool:
+        """Whether AEC3 reduces the echo by ``COPING_DB`` over the last second of the box's sound."""
+        energy_in = sum(e for e, _ in self._recent_energy)
+        energy_out = sum(e for _, e in self._recent_energy)
+        return 10 * np.log10((energy_in + 1.0) / (energy_out + 1.0)) >= COPING_DB
+
+    def _track_delay(self) -> None:
+        """Every half second of the box's sound, measure where its echo is and move the
+        reference there when two measures in a row agree (``echo_delay``)."""
+        if self._frames_to_track > 0:
+            return
+        self._frames_to_track = TRACK_EVERY_FRAMES
+        window = len(self._near_history)
+        if (not self.echo_heard or window < TRACK_WINDOW_S * RATE_HZ
+                or sum(self._recent_sounding) < TRACK_SOUNDING_SHARE * len(self._recent_sounding)):
+            return
+        start_s = self._near_end_s - window / RATE_HZ
+        far = self.timeline.span(start_s - MAX_LAG_S,
+                                 window + int(round((MAX_LAG_S - MIN_LAG_S) * RATE_HZ)))
+        found = estimate_delay(self._near_history, far, MIN_LAG_S)
+        last = self._last_lag_s
+        self._last_lag_s = found.lag_s if found.strength >= MIN_STRENGTH else None
+        _LOGGER.debug("echo: heard %+.0f ms from the sink's clock (peak %.1f x typical)",
+                      found.lag_s * 1000, found.strength)
+        if self._last_lag_s is None or last is None or abs(found.lag_s - last) > AGREE_S:
+            return
+        lag_s = (found.lag_s + last) / 2
+        if self._first_lag_s is None:
+            self._first_lag_s = lag_s
+            _LOGGER.info("echo: the box's sound is heard %+.0f ms from its sink's clock", lag_s * 1000)
+            return
+        shift_s = lag_s - self._first_lag_s
+        if abs(shift_s - self.shift_s) >= MOVE_S and not self._coping():
+            _LOGGER.info("echo: the box's sound is heard %+.0f ms from its sink's clock now: the "
+                         "reference moves by %+.0f ms", lag_s * 1000, (shift_s - self.shift_s) * 1000)
+            self.shift_s = shift_s
 
     def _judge_echo(self) -> None:
         """Whether the microphone hears the box: its level while the box sounds against the room's
@@ -241,13 +312,18 @@ class EchoCanceller:
         sounding = far is not None and float(np.sqrt(np.mean(far.astype(np.float64) ** 2))) > SOUNDING_LEVEL
         level = float(np.sqrt(np.mean(near.astype(np.float64) ** 2)))
         self._silent_s = 0.0 if sounding else self._silent_s + FRAME / RATE_HZ
+        self._recent_sounding.append(sounding)
         if sounding:
+            self._frames_to_track -= 1
             self._mic_sounding.append(level)
         elif self._silent_s >= FLOOR_AFTER_S:
             self._mic_floor.append(level)
         if sounding:
-            self._echo_in += float(np.sum(near.astype(np.float64) ** 2))
-            self._echo_out += float(np.sum(cleaned.astype(np.float64) ** 2))
+            energy_in = float(np.sum(near.astype(np.float64) ** 2))
+            energy_out = float(np.sum(cleaned.astype(np.float64) ** 2))
+            self._recent_energy.append((energy_in, energy_out))
+            self._echo_in += energy_in
+            self._echo_out += energy_out
             self._echo_s += FRAME / RATE_HZ
             self._quiet_s = 0.0
             return
