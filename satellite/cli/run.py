@@ -69,7 +69,10 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     audio.add_argument("--awake-wav", help="chime on wake word (audio.awake_wav)")
     audio.add_argument("--done-wav", help="chime at the end of the question (audio.done_wav)")
     audio.add_argument("--barge-in", action="store_const", const=True, dest="barge_in",
-                       help="speech during a reply stops it (audio.barge_in)")
+                       help="the wake word or a stop word during a reply stops it, with the echo "
+                            "canceller (audio.barge_in, on by default)")
+    audio.add_argument("--no-barge-in", action="store_const", const=False, dest="barge_in",
+                       help="a reply always plays to its end (audio.barge_in = false)")
     audio.add_argument("--keep-serving", action="store_const", const=False, dest="exit_at_end",
                        help="keep running when a file or mic command ends (audio.exit_at_end)")
     run_parser.set_defaults(func=run, one_shot=False, audio=True,

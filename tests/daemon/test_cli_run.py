@@ -26,6 +26,11 @@ def test_run_flags_map_to_config_keys() -> None:
     assert config.vad.engine == "silero" and config.audio.input == "file"
 
 
+def test_barge_in_can_be_turned_off_from_the_command_line() -> None:
+    assert overrides("run", "--no-barge-in")["audio.barge_in"] is False
+    assert "audio.barge_in" not in overrides("run")  # the config's (on by default)
+
+
 def test_commands_imply_command_input_and_output() -> None:
     got = overrides("run", "--mic-command", "arecord -r 16000 -c 1 -f S16_LE -t raw",
                     "--snd-command", "aplay -r 22050 -c 1 -f S16_LE -t raw")
