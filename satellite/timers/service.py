@@ -29,6 +29,7 @@ from satellite.intents.recognizer import IntentMatch
 from satellite.runtime.metrics import Metrics
 from satellite.timers import answers
 from satellite.timers.clock import Cancellable, LoopClock, TimerClock
+from satellite.intents.stop_words import is_stop
 from satellite.timers.matcher import STOP_RINGING, TimerPhraseMatcher
 from satellite.timers.model import (
     Choice,
@@ -90,6 +91,7 @@ class TimerService:
         self.metrics = metrics if metrics is not None else Metrics()
         self._new_id = new_id
         self._matcher = TimerPhraseMatcher(language)
+        self._language = language
         self.answers = answers.answers_for(language)  # what is said, in the box's language
         self._timers: dict[str, Timer] = {}  # live ones: running, paused, ringing
         self._alarms: dict[str, Cancellable] = {}
@@ -138,6 +140,8 @@ class TimerService:
         left"); ask this before the general recognizer. Pure and fast (a few ms)."""
         if not self.config.enabled:
             return None
+        if self.ringing and is_stop(text, self._language):  # in every language with stop words
+            return IntentMatch(STOP_RINGING, {}, text.strip(), None)
         return self._matcher.match(text, ringing=bool(self.ringing))
 
     async def handle(self, match: IntentMatch, area: str | None = None) -> str:

@@ -12,6 +12,7 @@ import pytest
 
 from satellite.config.schema import TimersConfig
 from satellite.intents import IntentRecognizer
+from satellite.intents.recognizer import IntentMatch
 from satellite.pipeline.store import StateDbWorker, close_state_db, open_state_db
 from satellite.runtime.metrics import Metrics
 from satellite.timers import STOP_RINGING, LoopClock, Timer, TimerService, TimerState, TimerStore, answers
@@ -358,3 +359,24 @@ async def test_loop_clock_alarm_can_be_cancelled_and_never_fires_inside_call_at(
     await within(done.wait())
     await asyncio.sleep(0.05)
     assert calls == ["due"]
+
+
+async def test_a_spanish_stop_word_stops_the_ring(tmp_path: Path, clock: ManualClock) -> None:
+    conn = open_state_db(tmp_path)
+    assert conn is not None
+    db = StateDbWorker()
+    service = TimerService(TimersConfig(), TimerStore(conn), db=db, clock=clock, language="es")
+    rang: list[Timer] = []
+    service.on_ring = rang.append
+    try:
+        await within(service.handle(IntentMatch("HassStartTimer", {"seconds": 10}, "pon un "
+                                                "temporizador de 10 segundos")))
+        assert service.match("Para.") is None  # nothing rings yet
+        clock.advance(10)
+        assert len(rang) == 1
+        match = service.match("¡Para ya!")
+        assert match is not None and match.name == STOP_RINGING
+        assert await within(service.handle(match)) == "" and service.ringing == []
+    finally:
+        await within(service.close())
+        db.close(lambda: close_state_db(conn))
