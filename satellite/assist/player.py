@@ -4,7 +4,7 @@ The connection's read loop only queues what arrives (``audio-start``, chunks,
 ``audio-stop``); this player's own task plays it, so a long answer never keeps
 the connection from answering HA's pings (HA drops a satellite silent for 5 s).
 Chunks are played as they come (streaming TTS), converted to the room's rate;
-the speaker is held (``Playback.lock``) from ``audio-start`` to ``audio-stop``,
+the speaker is held (``RoomSpeaker.lock``) from ``audio-start`` to ``audio-stop``,
 and the capture is gated meanwhile as for any reply. A reply whose next chunk
 does not come within ``gap_timeout_s`` is ended there. What is queued is
 bounded by ``max_queued_s`` of audio: beyond it chunks are dropped and counted.
@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 from satellite.audio.convert import PcmConverter
 from satellite.audio.pcm import Pcm
-from satellite.daemon.playback import Playback
+from satellite.assist.speaker import RoomSpeaker
 from satellite.errors import AudioError
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ class _Stop:
 
 
 class AnswerPlayer:
-    def __init__(self, playback: Playback, *, on_started: Callable[[], None],
+    def __init__(self, playback: RoomSpeaker, *, on_started: Callable[[], None],
                  on_played: Callable[[], None], gap_timeout_s: float = 15.0,
                  max_queued_s: float = 120.0, clock: Callable[[], float] = time.monotonic):
         """``on_started``: the first audio of a reply reached the speaker; ``on_played``: it ended

@@ -19,7 +19,7 @@ from satellite.assist.link import SatelliteLink
 from satellite.assist.player import AnswerPlayer
 from satellite.assist.timers import TimerMirror
 from satellite.config.schema import Config
-from satellite.daemon.playback import Playback
+from satellite.assist.speaker import RoomSpeaker
 from satellite.errors import SatelliteError
 from satellite.runtime.state import RuntimeState
 from satellite.timers import TimerService
@@ -31,7 +31,7 @@ STOP_WAIT_S = 3.0
 
 
 class AssistSatelliteServer:
-    def __init__(self, config: Config, state: RuntimeState, playback: Playback,
+    def __init__(self, config: Config, state: RuntimeState, playback: RoomSpeaker,
                  timers: TimerService | None, wake_model: str | None):
         self.config = config
         self.state = state
