@@ -45,7 +45,7 @@ from satellite.daemon.wake_gate import MODEL_MODES, WakeGate, has_words
 from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
-from satellite.intents.stop_words import is_stop
+from satellite.intents.stop_words import STOP_HINTS, heard_stop
 from satellite.errors import AudioError
 from satellite.pipeline.endpointing import Ending, judge, silence_to_wait_ms
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
@@ -364,13 +364,14 @@ class Listener:
     async def _stop_if_asked(self, event: UtteranceEnded) -> None:
         """Speech over the reply: a stop word stops it; anything else is ignored."""
         try:
-            transcript = await self.turns.transcribe(event.pcm, Priority.ROOM)
+            transcript = await self.turns.transcribe(event.pcm, Priority.ROOM,
+                                                     STOP_HINTS.get(self.config.language))
         except Exception:  # the reply goes on; the turn that follows reports a broken engine
             _LOGGER.warning("speech over the reply could not be transcribed", exc_info=True)
             return
         text = transcript.text.strip()
         language = transcript.language or self.config.language
-        if not is_stop(text, language):
+        if not heard_stop(transcript, language):
             _LOGGER.info("%r over the reply, without the wake word: not a stop word, ignored", text)
             self.ignored += 1
             return
@@ -442,9 +443,16 @@ class Listener:
             self.ignored += 1
             return
         if pending.ring_only and await self.turns.timer_command(text) is None:
-            _LOGGER.info("%r while a timer rings, without the wake word: not for us", text)
-            self.ignored += 1
-            return
+            # one word said over a ring is often misheard ("Start." for "Stop."): once more, with
+            # the stop words as Whisper's prompt
+            again = await self.turns.transcribe(pending.question or utterance.pcm, Priority.ROOM,
+                                                STOP_HINTS.get(self.config.language))
+            if not heard_stop(again, again.language or self.config.language):
+                _LOGGER.info("%r while a timer rings, without the wake word: not for us", text)
+                self.ignored += 1
+                return
+            _LOGGER.info("%r while a timer rings: heard again as %r", text, again.text)
+            text = again.text
         if (self.assist is not None and not pending.ring_only and not doubt
                 and await self.assist.routes_to_home_assistant(text)):
             await self.playback.awake_chime_done()

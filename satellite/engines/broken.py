@@ -38,7 +38,7 @@ class BrokenStt(_Broken):
     def languages(self) -> list[str]:
         return [self.language]
 
-    def transcribe(self, pcm: Any) -> Transcript:
+    def transcribe(self, pcm: Any, hint: str | None = None) -> Transcript:
         raise self._refuse()
 
 

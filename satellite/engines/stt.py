@@ -35,8 +35,9 @@ class SpeechToText(Protocol):
     name: str
     languages: list[str]
 
-    def transcribe(self, pcm: Pcm) -> Transcript:
-        """Transcribe 16 kHz mono 16-bit PCM."""
+    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
+        """Transcribe 16 kHz mono 16-bit PCM. ``hint``: words likely said, where the engine takes
+        a prompt (Whisper's initial prompt; others ignore it)."""
         ...
 
 
@@ -73,7 +74,7 @@ class WhisperStt:
                              "(empty = Whisper base from PyPI, or a catalog name such as whisper-small)")
         self.languages = ["en"] if english_only else [config.language]
 
-    def transcribe(self, pcm: Pcm) -> Transcript:
+    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
         if pcm.rate_hz != STT_RATE_HZ or pcm.channels != 1 or pcm.width != 2:
             raise ValueError("WhisperStt needs 16 kHz mono 16-bit PCM")
         if pcm.frames == 0:
@@ -84,7 +85,7 @@ class WhisperStt:
                 pcm.float32(),
                 language=self.config.language or None,
                 beam_size=self.config.beam_size,
-                initial_prompt=self.config.initial_prompt or None,
+                initial_prompt=hint or self.config.initial_prompt or None,
                 vad_filter=self.config.vad_filter,
                 condition_on_previous_text=False,
                 without_timestamps=True,

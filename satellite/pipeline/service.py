@@ -110,8 +110,11 @@ class TurnService:
 
     # -- engines -------------------------------------------------------------------------------
 
-    async def transcribe(self, pcm: Pcm, priority: Priority = Priority.CLIENT) -> Transcript:
-        return await self.scheduler.run("stt", self.engines.stt.transcribe, pcm, priority=priority)
+    async def transcribe(self, pcm: Pcm, priority: Priority = Priority.CLIENT,
+                         hint: str | None = None) -> Transcript:
+        """``hint``: words likely said (the stop words over a reply), for an engine that takes it."""
+        return await self.scheduler.run("stt", self.engines.stt.transcribe, pcm, hint,
+                                        priority=priority)
 
     def voice(self, name: str | None) -> TextToSpeech:
         voices = self.engines.voices()

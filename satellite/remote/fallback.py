@@ -34,12 +34,12 @@ class FallbackStt:
         self.name = remote.name
         self.languages = remote.languages
 
-    def transcribe(self, pcm: Pcm) -> Transcript:
+    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
         try:
-            return self.remote.transcribe(pcm)
+            return self.remote.transcribe(pcm, hint)
         except RemoteError as error:
             _using_local(error)
-            return self.local.transcribe(pcm)
+            return self.local.transcribe(pcm, hint)
 
 
 class FallbackTts:

@@ -42,7 +42,8 @@ class WyomingStt:
         info = describe(self.address, "stt", self.link.what, min(self.config.timeout_s, PROBE_TIMEOUT_S))
         return summary(info, "asr", "stt", str(self.address))
 
-    def transcribe(self, pcm: Pcm) -> Transcript:
+    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
+        """(Wyoming's ``transcribe`` has no prompt: ``hint`` is not sent.)"""
         if pcm.rate_hz != STT_RATE_HZ or pcm.channels != 1 or pcm.width != 2:
             raise ValueError("WyomingStt needs 16 kHz mono 16-bit PCM")
         with self.link.call():

@@ -37,7 +37,7 @@ import ctypes
 import satellite.engines.stt as stt
 
 
-def transcribe(self, pcm):
+def transcribe(self, pcm, hint=None):
     ctypes.string_at(0)  # a real segmentation fault
 
 

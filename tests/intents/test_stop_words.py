@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from satellite.intents.stop_words import is_stop
+from satellite.engines import Engines
+from satellite.engines.stt import Transcript
+from satellite.intents.stop_words import STOP_HINTS, heard_stop, is_stop
+from scripts.room import spoken
 
 
 @pytest.mark.parametrize(("language", "text"), [
@@ -26,3 +29,18 @@ def test_a_stop_word_is_heard(language: str, text: str) -> None:
 ])
 def test_a_sentence_with_a_stop_word_in_it_is_no_stop(language: str, text: str) -> None:
     assert not is_stop(text, language)
+
+
+def test_a_stop_word_made_up_from_a_hum_is_no_stop() -> None:
+    assert heard_stop(Transcript("Stop.", "en", 0.6, avg_logprob=-0.05), "en")
+    assert not heard_stop(Transcript("That's enough.", "en", 0.6, avg_logprob=-0.7), "en")
+    assert heard_stop(Transcript("Para.", "es", 0.6), "es")  # no figure (a remote engine)
+
+
+def test_the_stop_hint_turns_a_misheard_stop_into_stop(engines: Engines) -> None:
+    """Piper's "Stop." as Whisper base hears it with the stop words as its prompt."""
+    for _ in range(3):  # Piper's voice varies a little from one synthesis to the next
+        heard = engines.stt.transcribe(spoken(engines.tts, "Stop."), STOP_HINTS["en"])
+        assert heard_stop(heard, "en"), heard
+        other = engines.stt.transcribe(spoken(engines.tts, "What a lovely morning."), STOP_HINTS["en"])
+        assert not heard_stop(other, "en") and "morning" in other.text.lower(), other
