@@ -11,6 +11,7 @@ Spanish; other languages have none (a reply is then stopped by the wake word onl
 from __future__ import annotations
 
 import functools
+import re
 from typing import Protocol
 
 from hassil import Intents, recognize_best
@@ -47,6 +48,7 @@ STOP_HINTS = {
     "es": "Para. Para ya. Cancela. Olvídalo. Cállate. Basta.",
 }
 MIN_LOGPROB = -0.4
+_SENTENCE_END = re.compile(r"[.!?¡¿]+")
 
 
 class _Heard(Protocol):
@@ -66,13 +68,21 @@ def _load(language: str) -> tuple[Intents, tuple[str, ...]] | None:
 
 
 def is_stop(text: str, language: str) -> bool:
-    """Whether ``text`` as a whole asks the box to stop (pure; a few ms)."""
+    """Whether ``text`` as a whole asks the box to stop, once or said again ("Stop. Stop.", as
+    people say it and as Whisper writes it with the stop words as its prompt). Pure; a few ms."""
     loaded = _load(language)
     text = text.strip()
     if loaded is None or not text:
         return False
     intents, skip_words = loaded
-    return recognize_best(text, intents, skip_words=skip_words, language=language) is not None
+
+    def stop(sentence: str) -> bool:
+        return recognize_best(sentence, intents, skip_words=skip_words, language=language) is not None
+
+    if stop(text):
+        return True
+    sentences = [part.strip() for part in _SENTENCE_END.split(text) if part.strip(" ,")]
+    return len(sentences) > 1 and all(stop(sentence) for sentence in sentences)
 
 
 def heard_stop(transcript: _Heard, language: str) -> bool:

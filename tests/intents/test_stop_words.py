@@ -16,6 +16,7 @@ from scripts.room import spoken
     ("en", "Stop talking."), ("en", "That's enough."), ("en", "Stop the alarm."),
     ("es", "Para."), ("es", "¡Para ya!"), ("es", "Cállate."), ("es", "Olvídalo."),
     ("es", "Vale, para."), ("es", "Silencio, por favor."), ("es", "Basta."), ("es", "Cancela."),
+    ("en", "Stop. Stop."), ("en", "Stop! Stop it!"), ("es", "¡Para! ¡Para!"),  # said again
 ])
 def test_a_stop_word_is_heard(language: str, text: str) -> None:
     assert is_stop(text, language)
@@ -26,6 +27,7 @@ def test_a_stop_word_is_heard(language: str, text: str) -> None:
     ("en", "Turn off the kitchen lights."), ("en", "stop the music"), ("en", ""),
     ("en", "The bus stop is near."), ("es", "para qué sirve esto"), ("es", "No pares."),
     ("es", "Para mañana, pon una alarma."), ("fr", "Arrête."),  # no stop words in French
+    ("en", "Stop. Turn on the lights."), ("en", "Sit. Sit."),
 ])
 def test_a_sentence_with_a_stop_word_in_it_is_no_stop(language: str, text: str) -> None:
     assert not is_stop(text, language)
