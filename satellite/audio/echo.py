@@ -170,7 +170,6 @@ class EchoCanceller:
         self.live = True
         self._echo_in = self._echo_out = 0.0  # energy while the reference sounds (this stretch)
         self._echo_s = 0.0
-        self._quiet_s = 0.0
         self.last_erle_db: float | None = None
         self._mic_sounding: collections.deque[float] = collections.deque(maxlen=ECHO_FRAMES)
         self._mic_floor: collections.deque[float] = collections.deque(maxlen=FLOOR_FRAMES)
@@ -310,27 +309,22 @@ class EchoCanceller:
     def _count(self, near: np.ndarray, cleaned: np.ndarray, far: np.ndarray | None) -> None:
         """Energy in and out while the reference sounds; one log line when a stretch of it ends."""
         sounding = far is not None and float(np.sqrt(np.mean(far.astype(np.float64) ** 2))) > SOUNDING_LEVEL
-        level = float(np.sqrt(np.mean(near.astype(np.float64) ** 2)))
+        energy_in = float(np.sum(near.astype(np.float64) ** 2))
+        level = float(np.sqrt(energy_in / len(near)))
         self._silent_s = 0.0 if sounding else self._silent_s + FRAME / RATE_HZ
         self._recent_sounding.append(sounding)
         if sounding:
+            energy_out = float(np.sum(cleaned.astype(np.float64) ** 2))
             self._frames_to_track -= 1
             self._mic_sounding.append(level)
-        elif self._silent_s >= FLOOR_AFTER_S:
-            self._mic_floor.append(level)
-        if sounding:
-            energy_in = float(np.sum(near.astype(np.float64) ** 2))
-            energy_out = float(np.sum(cleaned.astype(np.float64) ** 2))
             self._recent_energy.append((energy_in, energy_out))
             self._echo_in += energy_in
             self._echo_out += energy_out
             self._echo_s += FRAME / RATE_HZ
-            self._quiet_s = 0.0
             return
-        if self._echo_s == 0.0:
-            return
-        self._quiet_s += FRAME / RATE_HZ
-        if self._quiet_s < QUIET_AFTER_S:
+        if self._silent_s >= FLOOR_AFTER_S:
+            self._mic_floor.append(level)
+        if self._echo_s == 0.0 or self._silent_s < QUIET_AFTER_S:
             return
         self.last_erle_db = 10 * np.log10((self._echo_in + 1.0) / (self._echo_out + 1.0))
         level_db = 10 * np.log10(self._echo_in / (self._echo_s * RATE_HZ) + 1.0) - 90.3

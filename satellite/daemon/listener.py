@@ -361,11 +361,14 @@ class Listener:
         self._stop_checks.add(task)
         task.add_done_callback(self._stop_checks.discard)
 
+    async def _hear_for_stop(self, pcm: Pcm) -> Transcript:
+        """Speech over the box's own sound, transcribed with the stop words as Whisper's prompt."""
+        return await self.turns.transcribe(pcm, Priority.ROOM, STOP_HINTS.get(self.config.language))
+
     async def _stop_if_asked(self, event: UtteranceEnded) -> None:
         """Speech over the reply: a stop word stops it; anything else is ignored."""
         try:
-            transcript = await self.turns.transcribe(event.pcm, Priority.ROOM,
-                                                     STOP_HINTS.get(self.config.language))
+            transcript = await self._hear_for_stop(event.pcm)
         except Exception:  # the reply goes on; the turn that follows reports a broken engine
             _LOGGER.warning("speech over the reply could not be transcribed", exc_info=True)
             return
@@ -445,8 +448,7 @@ class Listener:
         if pending.ring_only and await self.turns.timer_command(text) is None:
             # one word said over a ring is often misheard ("Start." for "Stop."): once more, with
             # the stop words as Whisper's prompt
-            again = await self.turns.transcribe(pending.question or utterance.pcm, Priority.ROOM,
-                                                STOP_HINTS.get(self.config.language))
+            again = await self._hear_for_stop(pending.question or utterance.pcm)
             if not heard_stop(again, again.language or self.config.language):
                 _LOGGER.info("%r while a timer rings, without the wake word: not for us", text)
                 self.ignored += 1

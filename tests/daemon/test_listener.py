@@ -255,14 +255,23 @@ def counting_room(engines: Engines) -> LoopbackRoom:
                                  spoken(engines, COUNTING_QUESTION), 0.5).pcm, tail_s=3.0)
 
 
-async def test_barge_in_stops_the_reply_and_answers_the_new_question(
-        tmp_path: Path, engines: Engines) -> None:
+async def counted_and_interrupted(
+        tmp_path: Path, engines: Engines, said: str, pause_s: float
+) -> tuple[LoopbackRoom, SpeakerThatGetsInterrupted, Listener, RuntimeState]:
+    """The counting question through the room with barge-in, and ``said`` over its reply."""
     room = counting_room(engines)
-    interruption = timeline(spoken(engines, "Okay Nabu, turn off the bedroom lamp."), 0.6).pcm
-    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room, interruption)
+    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room,
+                                      timeline(spoken(engines, said), pause_s).pcm)
     await sink.open()
     listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
     await listen(listener, state, room)
+    return room, sink, listener, state
+
+
+async def test_barge_in_stops_the_reply_and_answers_the_new_question(
+        tmp_path: Path, engines: Engines) -> None:
+    _, _, listener, state = await counted_and_interrupted(
+        tmp_path, engines, "Okay Nabu, turn off the bedroom lamp.", 0.6)
     assert state.turns[0].reply.startswith("1, 2, 3, 4, 5"), state.turns[0].transcript
     assert listener.barge_ins == 1
     assert "bedroom" in state.turns[-1].transcript.lower()  # the new question was answered
@@ -272,12 +281,7 @@ async def test_barge_in_stops_the_reply_and_answers_the_new_question(
 
 async def test_stop_over_a_reply_stops_it_without_the_wake_word(
         tmp_path: Path, engines: Engines) -> None:
-    room = counting_room(engines)
-    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room,
-                                      timeline(spoken(engines, "Stop."), 0.3).pcm)
-    await sink.open()
-    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
-    await listen(listener, state, room)
+    room, sink, listener, state = await counted_and_interrupted(tmp_path, engines, "Stop.", 0.3)
     assert state.turns[0].reply.startswith("1, 2, 3, 4, 5"), state.turns[0].transcript
     whole = sum(pcm.seconds for pcm in engines.tts.synthesize(state.turns[0].reply))
     assert listener.stops == 1 and listener.barge_ins == 0
@@ -287,12 +291,8 @@ async def test_stop_over_a_reply_stops_it_without_the_wake_word(
 
 
 async def test_other_words_over_a_reply_do_not_stop_it(tmp_path: Path, engines: Engines) -> None:
-    room = counting_room(engines)
-    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room,
-                                      timeline(spoken(engines, "What a lovely morning."), 0.3).pcm)
-    await sink.open()
-    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
-    await listen(listener, state, room)
+    _, sink, listener, state = await counted_and_interrupted(
+        tmp_path, engines, "What a lovely morning.", 0.3)
     assert state.turns[0].reply.startswith("1, 2, 3, 4, 5"), state.turns[0].transcript
     assert listener.stops == 0 and listener.barge_ins == 0
     assert listener.ignored >= 1  # heard, and left alone
