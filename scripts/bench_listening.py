@@ -32,13 +32,13 @@ from satellite.audio.sources import WavFileSource  # noqa: E402
 from satellite.benchdata import SpeechClip, builtin_speech_set, manifest_clips  # noqa: E402
 from satellite.config import Config, load_config  # noqa: E402
 from satellite.daemon.capture import CaptureSupervisor  # noqa: E402
-from satellite.daemon.listener import Listener  # noqa: E402
+from satellite.room.listener import Listener  # noqa: E402
 from satellite.engines import Engines, load_engines  # noqa: E402
 from satellite.engines.tts import PiperTts  # noqa: E402
 from satellite.engines.vad import create_vad  # noqa: E402
 from satellite.engines.wake import create_wake_detector  # noqa: E402
 from satellite.pipeline import create_turn_service  # noqa: E402
-from satellite.pipeline.segmenter import UtteranceEnded, VadSegmenter  # noqa: E402
+from satellite.room.segmenter import UtteranceEnded, VadSegmenter  # noqa: E402
 
 
 def pct(values: list[float], q: float) -> float:

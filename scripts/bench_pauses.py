@@ -38,12 +38,12 @@ from satellite.audio import Pcm, read_wav  # noqa: E402
 from satellite.benchdata import EspeakSpeaker  # noqa: E402
 from satellite.benchdata.speech import Sentence  # noqa: E402
 from satellite.config import Config, load_config  # noqa: E402
-from satellite.daemon.frontend import segmenter_options  # noqa: E402
+from satellite.room.frontend import segmenter_options  # noqa: E402
 from satellite.engines.stt import WhisperStt  # noqa: E402
 from satellite.engines.vad import create_vad  # noqa: E402
 from satellite.models.resolve import resolved_stt  # noqa: E402
-from satellite.pipeline.endpointing import Ending, judge, silence_to_wait_ms, trails_off  # noqa: E402
-from satellite.pipeline.segmenter import (  # noqa: E402
+from satellite.room.endpointing import Ending, judge, silence_to_wait_ms, trails_off  # noqa: E402
+from satellite.room.segmenter import (  # noqa: E402
     SOUND_FLOOR,
     SilenceBegan,
     SpeechResumed,

@@ -1,5 +1,5 @@
 """What Home Assistant's audio needs of the room's speaker: the one ``Playback`` of the room
-(``daemon.playback``) satisfies it, so ``assist`` does not import the daemon upward."""
+(``room.playback``) satisfies it, so ``assist`` does not import the room upward."""
 
 from __future__ import annotations
 

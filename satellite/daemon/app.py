@@ -35,9 +35,9 @@ from satellite.assist.server import AssistSatelliteServer
 from satellite.audio.sinks import AudioSink, create_sink
 from satellite.audio.sources import create_source
 from satellite.config.schema import Config, WakeConfig, live_keys
-from satellite.daemon.assist_turns import AssistTurns
+from satellite.room.assist_turns import AssistTurns
 from satellite.daemon.capture import CaptureSupervisor
-from satellite.daemon.listener import Listener
+from satellite.room.listener import Listener
 from satellite.daemon.notify import SystemdNotifier
 from satellite.engines import ALL_STAGES, Engines, load_engines
 from satellite.engines.probe import EngineProbe, safe_section

@@ -34,14 +34,14 @@ from satellite.assist import RunOutcome
 from satellite.assist.server import AssistSatelliteServer
 from satellite.audio import Pcm, read_wav
 from satellite.audio.sinks import WavDirSink
-from satellite.daemon.assist_turns import HA_FAILED, HA_SILENT, AssistTurns
-from satellite.daemon.listener import Listener
+from satellite.room.assist_turns import HA_FAILED, HA_SILENT, AssistTurns
+from satellite.room.listener import Listener
 from satellite.engines import Engines
 from satellite.engines.vad import create_vad
 from satellite.pipeline import create_turn_service
 from satellite.timers import ring_pcm
 from tests.conftest import make_config
-from tests.daemon.conftest import spoken
+from tests.timeline import spoken
 from tests.hearing import heard_text, wer
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]

@@ -184,6 +184,6 @@ def test_the_listener_takes_the_reference_from_an_audible_sink_and_shows_the_ech
 
 
 def _listener(config: Config, engines: Engines, sink: CommandSink | WavDirSink):  # type: ignore[no-untyped-def]
-    from satellite.daemon.listener import Listener
+    from satellite.room.listener import Listener
 
     return Listener(config, create_turn_service(config, engines), sink, create_vad(config.vad))

@@ -21,7 +21,7 @@ from satellite.pipeline.cache import ResponseCache
 from satellite.pipeline.home import NOT_CONNECTED_ACTION
 from satellite.pipeline.store import DB_NAME, open_state_db
 from tests.conftest import REPO, make_config
-from tests.daemon.conftest import dev_clip, spoken, timeline
+from tests.timeline import dev_clip, spoken, timeline
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 120.0

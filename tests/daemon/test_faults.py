@@ -31,7 +31,7 @@ from satellite.engines import Engines
 from satellite.pipeline.cache import ResponseCache
 from satellite.pipeline.store import open_state_db
 from tests.conftest import REPO, make_config
-from tests.daemon.conftest import spoken, timeline
+from tests.timeline import spoken, timeline
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 120.0

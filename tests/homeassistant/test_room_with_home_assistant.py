@@ -19,7 +19,7 @@ from satellite.audio import Pcm
 from satellite.engines import Engines
 from scripts.room import Room
 from tests.conftest import REPO
-from tests.daemon.conftest import spoken, timeline
+from tests.timeline import spoken, timeline
 from tests.hearing import heard_text, wer
 from tests.homeassistant.harness import HomeAssistant, speech_of
 

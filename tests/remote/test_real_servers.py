@@ -8,7 +8,7 @@ from satellite.config import Config
 from satellite.engines import load_engines
 from satellite.engines.llm import ChatMessage
 from tests.conftest import dev_clips, make_config
-from tests.daemon.conftest import dev_clip
+from tests.timeline import dev_clip
 from tests.remote.servers import LLM_ALIAS, ServerProcess
 
 pytestmark = pytest.mark.slow

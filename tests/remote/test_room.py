@@ -16,7 +16,7 @@ from satellite.daemon.app import SatelliteDaemon
 from satellite.engines import NotLoaded
 from satellite.pipeline.service import NO_ANSWER
 from satellite.remote import OpenAiChatLlm, WyomingStt, WyomingTts
-from tests.daemon.conftest import dev_clip, timeline
+from tests.timeline import dev_clip, timeline
 from tests.remote.servers import ServerProcess, free_port, llama_server
 from tests.remote.test_real_servers import remote_config
 

@@ -70,7 +70,7 @@ async def test_a_timer_that_ran_out_while_the_box_was_down_is_announced(
 async def test_a_short_timer_rings_through_the_speaker_command_until_stop(
         tmp_path: Path, engines: Engines) -> None:
     from satellite.timers import ring_pcm
-    from tests.daemon.conftest import spoken, timeline
+    from tests.timeline import spoken, timeline
 
     raw_out = tmp_path / "out.raw"
     # A microphone in real time, as in a room. Read all at once (``cat``), the first seconds

@@ -14,7 +14,7 @@ from typing import Any
 from satellite.audio.pcm import Pcm
 from satellite.config.schema import Config
 from satellite.engines.vad import VoiceActivityDetector
-from satellite.pipeline.segmenter import SegmentEvent, VadSegmenter
+from satellite.room.segmenter import SegmentEvent, VadSegmenter
 
 OFFSETS_KEPT = 200  # chunks (4 s of 20 ms reads) over which the input's pace is judged
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from satellite.pipeline.segmenter import (
+from satellite.room.segmenter import (
     SilenceBegan,
     SpeechDiscarded,
     SpeechResumed,

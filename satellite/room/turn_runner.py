@@ -19,7 +19,7 @@ from typing import Any
 
 from satellite.audio.pcm import Pcm
 from satellite.engines.stt import Transcript
-from satellite.pipeline.segmenter import UtteranceEnded
+from satellite.room.segmenter import UtteranceEnded
 
 _LOGGER = logging.getLogger(__name__)
 CANCEL_WAIT_S = 3.0  # a cancelled turn unwinds (aborts playback) within this

@@ -21,7 +21,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from satellite.config.schema import Config
 from satellite.engines.wake import WakeWordDetector, after_wake_phrase, strip_wake_phrase
-from satellite.pipeline.segmenter import UtteranceEnded
+from satellite.room.segmenter import UtteranceEnded
 from satellite.runtime.metrics import Metrics
 
 _LOGGER = logging.getLogger(__name__)

@@ -1,4 +1,4 @@
-"""Daemon fixtures: questions from the dev set and Piper, laid out on a timeline with known speech regions."""
+"""Questions from the dev set and Piper, laid out on a timeline with known speech regions (daemon and room tests)."""
 
 from __future__ import annotations
 

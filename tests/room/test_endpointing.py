@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from satellite.pipeline.endpointing import Ending, judge
+from satellite.room.endpointing import Ending, judge
 
 
 @pytest.mark.parametrize("text", [
@@ -66,7 +66,7 @@ def test_a_language_without_words_ends_every_whole_sentence_at_once() -> None:
 
 def test_each_ending_waits_its_own_silence() -> None:
     from satellite.config.schema import VadConfig
-    from satellite.pipeline.endpointing import silence_to_wait_ms
+    from satellite.room.endpointing import silence_to_wait_ms
 
     vad = VadConfig()
     waits = [silence_to_wait_ms(e, vad) for e in (Ending.COMPLETE, Ending.SENTENCE, Ending.TRAILING)]

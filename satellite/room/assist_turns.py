@@ -30,7 +30,7 @@ from satellite.assist.player import AnswerPlayer
 from satellite.assist.run import RemoteRun, RunOutcome
 from satellite.audio.pcm import Pcm
 from satellite.config.schema import Config
-from satellite.daemon.playback import Playback
+from satellite.room.playback import Playback
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.turn import TurnRequest, TurnResult, TurnTimings
 

@@ -13,7 +13,7 @@ import logging
 from collections.abc import Callable
 
 from satellite.audio.pcm import Pcm
-from satellite.daemon.playback import Playback
+from satellite.room.playback import Playback
 from satellite.errors import SatelliteError
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.service import TurnService

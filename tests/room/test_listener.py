@@ -13,7 +13,7 @@ from satellite.audio.sinks import WavDirSink
 from satellite.audio.sources import AudioSource, WavFileSource
 from satellite.config import Config
 from satellite.daemon.capture import CaptureSupervisor
-from satellite.daemon.listener import Listener, has_words
+from satellite.room.listener import Listener, has_words
 from satellite.engines import Engines
 from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
@@ -23,7 +23,7 @@ from satellite.pipeline.home import NOT_CONNECTED_ACTION, NOT_CONNECTED_QUERY
 from satellite.runtime.state import RuntimeState
 from satellite.timers import ring_pcm
 from tests.conftest import make_config
-from tests.daemon.conftest import dev_clip, spoken, timeline
+from tests.timeline import dev_clip, spoken, timeline
 from tests.hearing import heard_text, wer
 
 pytestmark = pytest.mark.slow

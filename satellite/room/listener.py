@@ -36,21 +36,21 @@ from satellite.audio.echo import EchoCanceller, EchoStatus
 from satellite.audio.pcm import Pcm
 from satellite.audio.sinks import AudioSink
 from satellite.config.schema import Config
-from satellite.daemon.assist_turns import AssistTurns
-from satellite.daemon.frontend import VadFrontEnd
-from satellite.daemon.playback import Playback
-from satellite.daemon.timer_bell import TimerBell
-from satellite.daemon.turn_runner import PendingTurn, TurnRunner
-from satellite.daemon.wake_gate import MODEL_MODES, WakeGate, has_words
+from satellite.room.assist_turns import AssistTurns
+from satellite.room.frontend import VadFrontEnd
+from satellite.room.playback import Playback
+from satellite.room.timer_bell import TimerBell
+from satellite.room.turn_runner import PendingTurn, TurnRunner
+from satellite.room.wake_gate import MODEL_MODES, WakeGate, has_words
 from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
 from satellite.intents.stop_words import STOP_HINTS, heard_stop
 from satellite.errors import AudioError
-from satellite.pipeline.endpointing import Ending, judge, silence_to_wait_ms
+from satellite.room.endpointing import Ending, judge, silence_to_wait_ms
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
-from satellite.pipeline.segmenter import (
+from satellite.room.segmenter import (
     SegmentEvent,
     SilenceBegan,
     SpeechDiscarded,
