@@ -8,6 +8,8 @@ the speaker is held (``RoomSpeaker.lock``) from ``audio-start`` to ``audio-stop`
 and the capture is gated meanwhile as for any reply. A reply whose next chunk
 does not come within ``gap_timeout_s`` is ended there. What is queued is
 bounded by ``max_queued_s`` of audio: beyond it chunks are dropped and counted.
+``stop()`` (a stop word said in the room) ends the reply playing now: the rest of
+its audio is dropped as it comes, and HA is told it was played.
 """
 
 from __future__ import annotations
@@ -19,9 +21,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from satellite.assist.speaker import RoomSpeaker
 from satellite.audio.convert import PcmConverter
 from satellite.audio.pcm import Pcm
-from satellite.assist.speaker import RoomSpeaker
 from satellite.errors import AudioError
 
 _LOGGER = logging.getLogger(__name__)
@@ -56,10 +58,22 @@ class AnswerPlayer:
         self._queued_s = 0.0
         self._open = False  # an audio-start was queued without its audio-stop yet
         self._task: asyncio.Task[None] | None = None
+        self._reply: asyncio.Task[None] | None = None  # the reply playing now
+        self._stopping = False
+        self.stopped = 0  # replies stopped in the room
 
     @property
     def playing(self) -> bool:
         return self._open or not self._queue.empty()
+
+    def stop(self) -> bool:
+        """Stop the reply playing now (a stop word in the room); False if none plays."""
+        reply = self._reply
+        if reply is None or reply.done() or self._stopping:
+            return False
+        self._stopping = True
+        reply.cancel()
+        return True
 
     def start(self) -> None:
         if self._task is None:
@@ -95,7 +109,16 @@ class AnswerPlayer:
         while True:
             item = await self._queue.get()
             if isinstance(item, _Start):
-                await self._play_reply()
+                reply = asyncio.get_running_loop().create_task(self._play_reply(),
+                                                               name="assist reply")
+                self._reply = reply
+                try:
+                    await asyncio.wait({reply})
+                finally:
+                    if not reply.done():  # the player itself is closing
+                        reply.cancel()
+                    self._reply = None
+                    self._stopping = False
             elif isinstance(item, Pcm):  # left over from a reply that timed out: dropped
                 self._queued_s -= item.seconds
 
@@ -131,6 +154,12 @@ class AnswerPlayer:
                     await self.playback.end_reply()
             except AudioError:
                 await self.playback.abort()  # counted and logged by Playback
+            except asyncio.CancelledError:
+                if not self._stopping:
+                    raise
+                _LOGGER.info("assist satellite: Home Assistant's audio stopped in the room")
+                self.stopped += 1
+                await self.playback.abort()  # what follows of it is dropped as it comes
             finally:
                 self.playback.finished(self.clock())
         self.replies += 1

@@ -52,8 +52,11 @@ _SENTENCE_END = re.compile(r"[.!?¡¿]+")
 
 
 class _Heard(Protocol):
-    text: str
-    avg_logprob: float | None
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def avg_logprob(self) -> float | None: ...
 
 
 @functools.lru_cache(maxsize=4)

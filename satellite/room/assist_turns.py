@@ -30,9 +30,9 @@ from satellite.assist.player import AnswerPlayer
 from satellite.assist.run import RemoteRun, RunOutcome
 from satellite.audio.pcm import Pcm
 from satellite.config.schema import Config
-from satellite.room.playback import Playback
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.turn import TurnRequest, TurnResult, TurnTimings
+from satellite.room.playback import Playback
 
 _LOGGER = logging.getLogger(__name__)
 HA_SILENT = "Home Assistant isn't answering right now."

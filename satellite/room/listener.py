@@ -1,18 +1,19 @@
-"""Turn-taking for one room: audio → VAD segments → (wake word) → a voice turn → the speaker.
+"""The room's I/O shell: audio → VAD segments → the room's state machine → a voice turn → the speaker.
 
-The parts, each with one job: ``VadFrontEnd`` (frames → segment events),
-``WakeGate`` (is an utterance for us?), ``TurnRunner`` (one turn at a time,
-queue, cancel, speculative STT), ``Playback`` (speaker, chimes, capture gate).
-The turn itself is the ``TurnService``'s; here it is only heard and played.
+The parts, each with one job: ``RoomMachine`` (the room's state and every
+turn-taking decision, sans IO), ``VadFrontEnd`` (frames → segment events),
+``WakeGate`` (the wake word model), ``TurnRunner`` (one turn at a time, queue,
+cancel, speculative STT), ``Playback`` (speaker, chimes). The turn itself is the
+``TurnService``'s; here it is only heard and played.
 
 Rules, in the order a person meets them:
 
-- The assistant never answers itself: while a reply plays the capture is
-  gated. With ``audio.barge_in`` (which needs a wake word model) it stays open
-  instead, and the wake word during playback stops the reply; what follows
-  becomes the next turn. With the echo canceller working too, a stop word
-  ("stop", "never mind", "para"…, ``intents.stop_words``) said over the reply
-  stops it without the wake word; nothing else said over it does.
+- The assistant never answers itself: while its voice sounds the capture is
+  closed. With ``audio.barge_in`` and the echo canceller working it stays open
+  instead: the wake word over a reply or an announcement stops it and what
+  follows becomes the next turn; a stop word ("stop", "never mind", "para"…,
+  ``intents.stop_words``) stops it without the wake word, and stops a turn
+  still thinking; nothing else said over it does.
 - The room always hears something: its turns go before any network client's
   on every engine, and a turn that fails gets a short spoken apology
   (rendered at start, so it needs no engine).
@@ -36,20 +37,27 @@ from satellite.audio.echo import EchoCanceller, EchoStatus
 from satellite.audio.pcm import Pcm
 from satellite.audio.sinks import AudioSink
 from satellite.config.schema import Config
-from satellite.room.assist_turns import AssistTurns
-from satellite.room.frontend import VadFrontEnd
-from satellite.room.playback import Playback
-from satellite.room.timer_bell import TimerBell
-from satellite.room.turn_runner import PendingTurn, TurnRunner
-from satellite.room.wake_gate import MODEL_MODES, WakeGate, has_words
 from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
-from satellite.intents.stop_words import STOP_HINTS, heard_stop
 from satellite.errors import AudioError
-from satellite.room.endpointing import Ending, judge, silence_to_wait_ms
+from satellite.intents.stop_words import STOP_HINTS, heard_stop
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
+from satellite.pipeline.service import TurnService
+from satellite.pipeline.turn import TurnRequest, TurnTimings
+from satellite.room.assist_turns import AssistTurns
+from satellite.room.endpointing import Ending, judge, silence_to_wait_ms
+from satellite.room.frontend import VadFrontEnd
+from satellite.room.machine import (
+    MIN_QUESTION_S,
+    MODEL_MODES,
+    RoomMachine,
+    Utterance,
+    Verdict,
+    WakeAction,
+)
+from satellite.room.playback import Playback
 from satellite.room.segmenter import (
     SegmentEvent,
     SilenceBegan,
@@ -57,17 +65,15 @@ from satellite.room.segmenter import (
     SpeechResumed,
     UtteranceEnded,
 )
-from satellite.pipeline.service import TurnService
-from satellite.pipeline.turn import TurnRequest, TurnTimings
+from satellite.room.timer_bell import TimerBell
+from satellite.room.turn_runner import PendingTurn, TurnRunner
+from satellite.room.wake_gate import WakeGate, has_words
 from satellite.runtime.heap import trim_heap
 
 _LOGGER = logging.getLogger(__name__)
 CONVERSATION_PREFIX = "mic"
-BARGE_IN_WAKE_S = 3.0  # the wake word must have been heard this recently to stop a reply
 WAKE_CHUNK_MARGIN_S = 0.03  # the model fires at the end of the chunk that completed the phrase
-MIN_QUESTION_S = 0.3  # less audio than this after the wake word is no question
 PACED_AHEAD_S = 0.5  # audio further ahead of real time than this is not live (adaptive endpointing)
-STOP_MAX_S = 2.0  # speech over a reply longer than this is no stop word (and is not transcribed)
 
 __all__ = ["Listener", "has_words"]
 
@@ -84,14 +90,19 @@ class Listener:
         self.speculative_stt = speculative_stt
         self.echo = EchoCanceller(config.audio, sink is not None and sink.audible)
         if sink is not None and self.echo.wants_reference:
-            sink.watch(self.echo.played, self.echo.stopped)  # what the room hears from the box: the echo's reference
+            # what the room hears from the box: the echo canceller's reference
+            sink.watch(self.echo.played, self.echo.stopped)
         self._echo_status: EchoStatus | None = None
+        self.room = RoomMachine(config.wake.engine, config.wake.followup_s,
+                                config.wake.question_wait_s)
+        state.room_phase = self.room.phase.value
+        self.room.on_phase = lambda phase: setattr(state, "room_phase", phase.value)
         self.frontend = VadFrontEnd(config, vad)
         self.wake = WakeGate(config, wake, state.metrics, self._on_wake_word)
-        self.playback = Playback(config, sink, state, turns.engines.tts.voice.sample_rate_hz)
-        self.playback.hears_over_replies = lambda: self.barge_in
+        self.playback = Playback(config, sink, state, turns.engines.tts.voice.sample_rate_hz,
+                                 self.room)
         self._report_echo()
-        self.runner = TurnRunner(self._guarded_turn)
+        self.runner = TurnRunner(self._guarded_turn, self.room)
         self.bell = (TimerBell(turns.timers, turns, self.playback, lambda: self.runner.running, clock)
                      if turns.timers is not None else None)
         self.assist: AssistTurns | None = None  # the Assist satellite role, when the daemon serves it
@@ -145,6 +156,7 @@ class Listener:
     def reconfigure(self, config: Config) -> None:
         """Apply what can change while running (SIGHUP): VAD, wake and turn-taking settings."""
         self.config = config
+        self.room.configure(config.wake.engine, config.wake.followup_s, config.wake.question_wait_s)
         self.frontend.reconfigure(config)
         self.wake.reconfigure(config)
         self.playback.reconfigure(config)
@@ -160,9 +172,11 @@ class Listener:
         self._report_echo()
         if not pcm.audio:
             return  # less than one 10 ms frame: the canceller holds it for the next chunk
-        # While Home Assistant's pipeline has the question, the room starts nothing of its own.
-        remote = self.assist is not None and self.assist.busy
-        gated = self.playback.gated(now) or remote
+        self.room.observe(now, speech=self.frontend.voiced_ms > 0,
+                          ringing=self.bell is not None and self.bell.ringing,
+                          remote=self.assist is not None and self.assist.busy,
+                          hears_over_voice=self.barge_in)
+        gated = not self.room.capture_open(now)
         if gated and not self._was_gated:
             self.frontend.reset()
             self.wake.reset()
@@ -175,8 +189,11 @@ class Listener:
                            live=self.frontend.ahead_s < PACED_AHEAD_S)
         for event in self.frontend.feed(pcm, now, gated=gated):
             self._on_segment(event)
-        if self.playback.speaking and self.barge_in:
-            self._maybe_barge_in()
+        if (self.frontend.voiced_ms >= self.config.vad.min_speech_ms
+                and self.room.barge_in_by_wake(self.frontend.segmenter.stream_s)
+                and self._stop_voice()):
+            _LOGGER.info("barge-in: the wake word over the box's voice, stopping it")
+            self.barge_ins += 1
 
     @property
     def barge_in(self) -> bool:
@@ -210,7 +227,7 @@ class Listener:
 
     async def _ask_live(self, assist: AssistTurns, stream_s: float) -> None:
         await assist.ask_live(stream_s, self.wake_word_name)
-        self.wake.open_followup(self.clock())  # a follow-up needs no wake word, as after any reply
+        self.room.open_followup(self.clock())  # a follow-up needs no wake word, as after any reply
 
     def end_of_input(self) -> None:
         for event in self.frontend.flush():
@@ -223,32 +240,24 @@ class Listener:
         await self.runner.wait_idle()
 
     def _on_wake_word(self, stream_s: float) -> None:
-        if self._stream_to_home_assistant(stream_s):
-            return
-        if not self.playback.speaking and not self.runner.running:
+        assist = self.assist
+        action = self.room.wake_word(
+            stream_s, can_stream=assist is not None and assist.streams_after_wake_word())
+        if action is WakeAction.STREAM and assist is not None:
+            # satellite mode: the wake word starts Home Assistant's pipeline at once
+            if self.runner.start_task(self._ask_live(assist, stream_s), "assist turn"):
+                self.room.consume_wake()  # this wake word has its turn
+                self.playback.start_awake_chime()
+        elif action is WakeAction.CHIME:
             self.playback.start_awake_chime()
 
-    def _stream_to_home_assistant(self, stream_s: float) -> bool:
-        """Satellite mode: the wake word starts Home Assistant's pipeline at once (not while a timer
-        rings: "stop" is the box's)."""
-        assist = self.assist
-        if (assist is None or not assist.streams_after_wake_word() or self.runner.running
-                or self.playback.speaking or (self.bell is not None and self.bell.ringing)):
-            return False
-        if not self.runner.start_task(self._ask_live(assist, stream_s), "assist turn"):
-            return False
-        self.wake.consume()  # this wake word has its turn
-        self.playback.start_awake_chime()
-        return True
-
-    def _maybe_barge_in(self) -> None:
-        if self.frontend.voiced_ms < self.config.vad.min_speech_ms:
-            return
-        if not self.wake.woken_since(self.frontend.segmenter.stream_s - BARGE_IN_WAKE_S):
-            return  # the reply's own echo has no wake word in it
-        if self.runner.cancel_current():
-            _LOGGER.info("barge-in: the wake word during playback, stopping the reply")
-            self.barge_ins += 1
+    def _stop_voice(self) -> bool:
+        """Stop what the box is doing for the room: the turn (thinking or speaking) and what Home
+        Assistant plays (an announcement). True if something was stopped."""
+        stopped = self.runner.cancel_current()
+        if self.assist is not None and self.assist.player.stop():
+            stopped = True
+        return stopped
 
     # -- segments → turns ------------------------------------------------------------------------
 
@@ -266,10 +275,10 @@ class Listener:
     def _speculate(self, event: SilenceBegan) -> None:
         if not self.speculative_stt or self.runner.running:
             return
-        if not self.wake.speculation_worthwhile(event.last_voiced_s, self.clock()):
+        if not self.room.speculation_worthwhile(event.last_voiced_s, self.clock()):
             return
         # After a wake word heard in this utterance, only what follows it is the question.
-        cut = _after_wake_word(event.pcm, event.audio_start_s, self.wake.wake_s,
+        cut = _after_wake_word(event.pcm, event.audio_start_s, self.room.wake_s,
                                event.last_voiced_s)
         task = asyncio.get_running_loop().create_task(
             self.turns.transcribe(cut or event.pcm, Priority.ROOM), name="speculative stt")
@@ -306,58 +315,52 @@ class Listener:
         else:
             segmenter.hold(vad.min_hangover_ms, "complete")  # finished: the shortest hangover
 
+    def _utterance(self, event: UtteranceEnded) -> Utterance:
+        return Utterance(event.start_s, event.audio_start_s, event.last_voiced_s, event.decided_s,
+                         self.frontend.wall_offset)
+
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
-        offset = self.frontend.wall_offset
-        if recheck and self.wake.must_wait_for_model(event, offset):
+        utterance = self._utterance(event)
+        if recheck and self.wake.behind and not self.room.in_followup(utterance):
             # The wake word model has not heard all of this utterance yet: decide once it has.
             self.runner.decide_later(self._decide_after_wake(event))
             return
-        addressed = self.wake.addressed(event, offset)
-        ring_only = addressed is False and self.bell is not None and self.bell.ringing
-        if ring_only:
-            addressed = True  # "stop" needs no wake word while a timer rings
-        if self._over_the_reply() and not self.wake.heard_in(event):
-            self.runner.drop_speculation()  # over a reply, only the wake word starts a turn
-            if event.last_voiced_s - event.start_s <= STOP_MAX_S:
-                self._check_for_stop(event)
-            else:
-                self.ignored += 1
-                _LOGGER.info("%.1f s of speech over the reply without the wake word: ignored",
-                             event.last_voiced_s - event.start_s)
-            return
-        if addressed is False:
+        decision = self.room.decide(utterance)
+        if decision.verdict is not Verdict.TURN:
             self.runner.drop_speculation()
+        if decision.verdict is Verdict.STOP_CHECK:
+            self._check_for_stop(event, decision.over)
+            return
+        if decision.verdict is Verdict.IGNORED:
             self.ignored += 1
-            _LOGGER.debug("utterance at %.2f s without the wake word: ignored", event.start_s)
+            if decision.over:
+                _LOGGER.info("%.1f s of speech over %s without the wake word: ignored",
+                             utterance.spoken_s, decision.over)
+            else:
+                _LOGGER.debug("utterance at %.2f s without the wake word: ignored", event.start_s)
             return
-        wake_s = self.wake.consume() if addressed else None
-        if wake_s is not None and wake_s >= event.last_voiced_s - MIN_QUESTION_S:
-            # The wake word alone ("Okay Nabu" … pause …): people pause before the question.
-            self.runner.drop_speculation()
-            self._await_question()
+        if decision.verdict is Verdict.QUESTION_NEXT:
+            self._await_question()  # the wake word alone ("Okay Nabu" … pause …)
             return
         _LOGGER.debug("utterance %d ended (%s): sound end %.3f s, VAD's last voiced %.3f s, decided "
                       "%.3f s (stream time); wall offset %.3f", event.utterance, event.reason,
                       event.heard_end_s, event.last_voiced_s, event.decided_s, self.frontend.wall_offset)
-        pending = PendingTurn(event, self.frontend.wall_time(event.heard_end_s), addressed is True,
-                              wake_s, ring_only,
-                              _after_wake_word(event.pcm, event.audio_start_s, wake_s,
+        pending = PendingTurn(event, self.frontend.wall_time(event.heard_end_s), decision.woken,
+                              decision.wake_s, decision.ring_only,
+                              _after_wake_word(event.pcm, event.audio_start_s, decision.wake_s,
                                                event.last_voiced_s))
-        if self.runner.running and self.playback.speaking and self.barge_in:
+        if decision.replaces_reply:
             self.runner.cancel_current()  # the new question replaces the reply being spoken
         self.runner.submit(pending)
 
-    def _over_the_reply(self) -> bool:
-        """Speech heard while a reply plays (barge-in on): a stop word, the wake word or nothing."""
-        return self.barge_in and self.playback.speaking and self.runner.running
-
-    def _check_for_stop(self, event: UtteranceEnded) -> None:
+    def _check_for_stop(self, event: UtteranceEnded, over: str) -> None:
         if self._stop_checks:  # one at a time: the reply's model and voice share the CPU with it
             self.ignored += 1
-            _LOGGER.info("speech over the reply while another is being checked for a stop word: "
-                         "ignored")
+            _LOGGER.info("speech over %s while another is being checked for a stop word: "
+                         "ignored", over)
             return
-        task = asyncio.get_running_loop().create_task(self._stop_if_asked(event), name="stop word")
+        task = asyncio.get_running_loop().create_task(self._stop_if_asked(event, over),
+                                                      name="stop word")
         self._stop_checks.add(task)
         task.add_done_callback(self._stop_checks.discard)
 
@@ -365,37 +368,36 @@ class Listener:
         """Speech over the box's own sound, transcribed with the stop words as Whisper's prompt."""
         return await self.turns.transcribe(pcm, Priority.ROOM, STOP_HINTS.get(self.config.language))
 
-    async def _stop_if_asked(self, event: UtteranceEnded) -> None:
-        """Speech over the reply: a stop word stops it; anything else is ignored."""
+    async def _stop_if_asked(self, event: UtteranceEnded, over: str) -> None:
+        """Speech over the box's voice or a turn: a stop word stops it; anything else is ignored."""
         try:
             transcript = await self._hear_for_stop(event.pcm)
         except Exception:  # the reply goes on; the turn that follows reports a broken engine
-            _LOGGER.warning("speech over the reply could not be transcribed", exc_info=True)
+            _LOGGER.warning("speech over %s could not be transcribed", over, exc_info=True)
             return
         text = transcript.text.strip()
         language = transcript.language or self.config.language
         if not heard_stop(transcript, language):
-            _LOGGER.info("%r over the reply, without the wake word: not a stop word, ignored", text)
+            _LOGGER.info("%r over %s, without the wake word: not a stop word, ignored", text, over)
             self.ignored += 1
             return
         # (Whisper's doubt is not asked: it doubted the test's "Stop!" over a reply, as it does
         # many one-word clips; a stop word made up from noise costs the rest of one reply, and
         # the canceller has taken the reply itself out)
-        if self.playback.speaking and self.runner.cancel_current():
-            _LOGGER.info("stop: %r over the reply, stopping it", text)
+        if (self.room.turn or self.room.sounding) and self._stop_voice():
+            _LOGGER.info("stop: %r over %s, stopping it", text, over)
             self.stops += 1
 
     def _await_question(self) -> None:
-        until = self.wake.await_question(self.clock())
+        until = self.room.wake_word_alone(self.clock())
         _LOGGER.info("wake word alone: waiting %.0f s for the question",
                      self.config.wake.question_wait_s)
         asyncio.get_running_loop().call_later(self.config.wake.question_wait_s + 0.1,
                                               self._question_timeout, until)
 
     def _question_timeout(self, until: float) -> None:
-        if self.wake.question_until != until or self.runner.running:
+        if not self.room.question_timed_out(until):
             return  # the question came
-        self.wake.question_until = 0.0
         _LOGGER.info("no question after the wake word: back to sleep")
         self.playback.start_chime("done")
 
@@ -461,7 +463,7 @@ class Listener:
             await self.assist.ask_recorded(pending.question or utterance.pcm, text,
                                            pending.last_voiced_wall,
                                            self.wake_word_name if pending.wake_s is not None else None)
-            self.wake.open_followup(self.clock())
+            self.room.open_followup(self.clock())
             return
         request = TurnRequest(
             text, door="mic", conversation=self._conversation(pending),
@@ -473,7 +475,7 @@ class Listener:
         await self.playback.awake_chime_done()
         async with self.playback.lock:
             await self._answer_out_loud(request, pending)
-        self.wake.open_followup(self.clock())
+        self.room.open_followup(self.clock())
 
     async def _answer_out_loud(self, request: TurnRequest, pending: PendingTurn) -> None:
         timings = request.timings
@@ -507,7 +509,7 @@ class Listener:
         also keeps the LLM prompt short (history costs ~250 ms of prefill per
         turn with SmolLM2 on 2 cores once the window slides).
         """
-        if not self.wake.in_followup(pending.utterance, self.frontend.wall_offset):
+        if not self.room.in_followup(self._utterance(pending.utterance)):
             self._conversation_serial += 1
         return f"{self._conversation_base}-{self._conversation_serial}"
 

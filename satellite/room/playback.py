@@ -1,9 +1,11 @@
-"""The speaker side of the room: replies, chimes, timer rings, spoken apologies, the capture gate.
+"""The speaker side of the room: replies, chimes, timer rings, spoken apologies.
 
-While the assistant speaks (and ``ECHO_TAIL_S`` after), the capture is gated so
-it never answers its own voice; with ``audio.barge_in`` it stays open (a wake
-word then tells the user from the echo). Tones (chimes, a timer's ring) do not
-gate it: "stop" must be heard while a timer rings. One sound at a time: a
+The box's voice (a reply, an apology, an announcement) is reported to the
+room's state machine as it begins and ends: the machine closes the capture
+while it sounds and ``ECHO_TAIL_S`` after, so the box never answers its own
+voice, unless the room is heard over it (barge-in with a working echo
+canceller). Tones (chimes, a timer's ring) are not the box's voice: "stop"
+must be heard while a timer rings. One sound at a time: a
 reply, a ring or a chime holds ``lock`` while it plays. A failing or hung
 speaker is one warning, the "speaker" component degraded and an error count;
 the sink's own timeouts bound every wait on it.
@@ -23,46 +25,43 @@ from satellite.audio.sinks import AudioSink
 from satellite.audio.wav import read_wav
 from satellite.config.schema import Config
 from satellite.errors import AudioError, SatelliteError
+from satellite.room.machine import MODEL_MODES, RoomMachine
 from satellite.runtime.state import RuntimeState
 
 _LOGGER = logging.getLogger(__name__)
-ECHO_TAIL_S = 0.3  # capture stays gated this long after playback (device and room latency)
-WAKE_MODELS = ("micro", "openwakeword")  # the built-in chimes come with a wake word model
 
 
 class Playback:
-    def __init__(self, config: Config, sink: AudioSink | None, state: RuntimeState, rate_hz: int):
+    def __init__(self, config: Config, sink: AudioSink | None, state: RuntimeState, rate_hz: int,
+                 room: RoomMachine):
         self.config = config
         self.sink = sink
         self.state = state
         self.rate_hz = rate_hz  # the voice's rate: chimes are converted to it
-        self.speaking = False
-        self.gate_until = 0.0
+        self.room = room
         self.phrases: dict[str, Pcm] = {}  # prerendered: saying them needs no engine
         self._chimes: dict[str, Pcm | None] = {}
         self._chime_task: asyncio.Task[None] | None = None
         self.lock = asyncio.Lock()  # one sound at a time on the sink
-        # Whether the capture stays open while the box speaks (barge-in with a working echo
-        # canceller: the listener's to say); otherwise it is gated
-        self.hears_over_replies: Callable[[], bool] = lambda: False
 
     def reconfigure(self, config: Config) -> None:
         self.config = config
         self._chimes.clear()
 
-    def gated(self, now: float) -> bool:
-        return (self.speaking or now < self.gate_until) and not self.hears_over_replies()
+    @property
+    def speaking(self) -> bool:
+        return self.room.sounding
 
     def finished(self, now: float) -> None:
-        """The reply is over: keep the capture gated a moment for the room's echo."""
-        self.speaking = False
-        self.gate_until = now + ECHO_TAIL_S
+        """The box's voice is over (the room's echo still closes the capture a moment)."""
+        self.room.voice_ended(now)
 
     # -- replies ---------------------------------------------------------------------------------
 
     async def play(self, pcm: Pcm) -> None:
         assert self.sink is not None
-        self.speaking = True
+        if not self.room.sounding:
+            self.room.voice_began()
         try:
             await self.sink.play(pcm)
         except AudioError as error:
@@ -152,7 +151,7 @@ class Playback:
         if which not in self._chimes:
             path = self.config.audio.awake_wav if which == "awake" else self.config.audio.done_wav
             pcm = None
-            if not path and self.config.audio.chimes and self.config.wake.engine in WAKE_MODELS:
+            if not path and self.config.audio.chimes and self.config.wake.engine in MODEL_MODES:
                 pcm = (awake_pcm if which == "awake" else done_pcm)(self.rate_hz)  # built in
             if path:
                 try:

@@ -13,10 +13,10 @@ import logging
 from collections.abc import Callable
 
 from satellite.audio.pcm import Pcm
-from satellite.room.playback import Playback
 from satellite.errors import SatelliteError
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.service import TurnService
+from satellite.room.playback import Playback
 from satellite.timers import RingSchedule, Timer, TimerService, ring_pcm, ring_until_stopped
 
 _LOGGER = logging.getLogger(__name__)

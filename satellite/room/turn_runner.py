@@ -7,6 +7,7 @@
   begins; it becomes the turn's transcript if the utterance ends there, and is
   cancelled (freeing the engine as soon as its thread returns) if speech resumes.
 - ``stop(grace_s)`` lets the current turn finish within the grace, then cancels it.
+- The room's state machine hears when a turn begins and when the last one ends.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from typing import Any
 
 from satellite.audio.pcm import Pcm
 from satellite.engines.stt import Transcript
+from satellite.room.machine import RoomMachine
 from satellite.room.segmenter import UtteranceEnded
 
 _LOGGER = logging.getLogger(__name__)
@@ -39,8 +41,9 @@ RunTurn = Callable[[PendingTurn, "asyncio.Task[Transcript] | None"], Coroutine[A
 
 
 class TurnRunner:
-    def __init__(self, run_turn: RunTurn):
+    def __init__(self, run_turn: RunTurn, room: RoomMachine):
         self._run_turn = run_turn
+        self.room = room
         self.current: asyncio.Task[None] | None = None
         self.pending: PendingTurn | None = None
         self._speculation: tuple[int, bool, asyncio.Task[Transcript]] | None = None
@@ -70,10 +73,7 @@ class TurnRunner:
             turn.close()
             return False
         self.drop_speculation()
-        self.idle.clear()
-        task = asyncio.get_running_loop().create_task(turn, name=name)
-        self.current = task
-        task.add_done_callback(self._finished)
+        self._begin(asyncio.get_running_loop().create_task(turn, name=name))
         return True
 
     def cancel_current(self) -> bool:
@@ -90,11 +90,14 @@ class TurnRunner:
         _LOGGER.debug("turn started: utterance %d, %.2f-%.2f s%s", pending.utterance.utterance,
                       pending.utterance.start_s, pending.utterance.last_voiced_s,
                       " (speculative STT)" if speculation is not None else "")
+        self._begin(asyncio.get_running_loop().create_task(self._run_turn(pending, speculation),
+                                                           name="mic turn"))
+
+    def _begin(self, task: asyncio.Task[None]) -> None:
         self.idle.clear()
-        task = asyncio.get_running_loop().create_task(self._run_turn(pending, speculation),
-                                                      name="mic turn")
         self.current = task
         task.add_done_callback(self._finished)
+        self.room.turn_began()
 
     def _finished(self, task: asyncio.Task[None]) -> None:
         if task.cancelled():
@@ -104,6 +107,7 @@ class TurnRunner:
         if task is not self.current:
             return
         self.current = None
+        self.room.turn_ended()
         pending, self.pending = self.pending, None
         if pending is not None:
             self._start(pending)

@@ -1,14 +1,12 @@
-"""Is an utterance meant for the assistant? The wake word, the follow-up window, the name.
+"""The wake word: the model that hears it, and the question in a transcript that starts with it.
 
-- ``none``: every utterance is.
-- ``micro`` / ``openwakeword``: when the wake word was heard in it or shortly
-  before it (``WAKE_WINDOW_S``). The model runs on its own thread, in order,
-  never on the event loop; a backlog beyond ``WAKE_BACKLOG_S`` is dropped
-  and counted, and an utterance waits for the model to have heard it.
-- ``phrase``: decided from the transcript, which must start with the name.
-- After a reply, ``wake.followup_s`` in which no wake word is needed.
-- After the wake word alone ("Okay Nabu" … pause …), ``wake.question_wait_s`` in
-  which the next utterance is the question.
+- ``micro`` / ``openwakeword``: the model runs on its own thread, in order,
+  never on the event loop; a backlog beyond ``WAKE_BACKLOG_S`` is dropped and
+  counted, and an utterance waits for the model to have heard it. What a wake
+  word means (a turn, a barge-in, the windows after it) is the room's state
+  machine's to decide (``machine.py``).
+- ``phrase``: the transcript must start with the name.
+- ``none``: every utterance is for the box.
 """
 
 from __future__ import annotations
@@ -21,14 +19,11 @@ from concurrent.futures import ThreadPoolExecutor
 
 from satellite.config.schema import Config
 from satellite.engines.wake import WakeWordDetector, after_wake_phrase, strip_wake_phrase
-from satellite.room.segmenter import UtteranceEnded
 from satellite.runtime.metrics import Metrics
 
 _LOGGER = logging.getLogger(__name__)
 
 WAKE_BACKLOG_S = 3.0  # audio waiting for the wake word model beyond this is dropped and counted
-WAKE_WINDOW_S = 5.0  # an utterance starting this long after the wake word still counts
-MODEL_MODES = ("micro", "openwakeword")
 _NON_WORDS = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*")
 
 
@@ -44,11 +39,6 @@ class WakeGate:
         self.detector = detector
         self.metrics = metrics
         self.on_wake_word = on_wake_word
-        self.wake_s: float | None = None  # stream time of the last wake word heard
-        self.followup_from = 0.0  # wall clock: the follow-up window opens when a reply ends
-        self.followup_until = 0.0
-        self.question_from = 0.0  # wall clock: the wake word was said alone; the question may follow
-        self.question_until = 0.0
         self.backlog = 0  # chunks handed to the model and not yet heard
         self._backlog_s = 0.0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wake")
@@ -93,7 +83,6 @@ class WakeGate:
         elif done.result():
             assert self.detector is not None
             _LOGGER.info("wake word %s heard", self.detector.name)
-            self.wake_s = stream_s
             self.on_wake_word(stream_s)
 
     def reset(self) -> None:
@@ -110,59 +99,10 @@ class WakeGate:
             await asyncio.get_running_loop().run_in_executor(self._executor, lambda: None)
             await asyncio.sleep(0)  # let the last result callbacks run
 
-    def must_wait_for_model(self, event: UtteranceEnded, wall_offset: float) -> bool:
-        return self.detector is not None and self.backlog > 0 and not self.in_followup(
-            event, wall_offset)
-
-    # -- decisions -------------------------------------------------------------------------------
-
-    def woken_since(self, stream_s: float) -> bool:
-        return self.wake_s is not None and self.wake_s >= stream_s
-
-    def in_followup(self, event: UtteranceEnded, wall_offset: float) -> bool:
-        """Started inside the window after a reply (not during it: that is the reply's echo)."""
-        return self.followup_from <= event.start_s + wall_offset <= self.followup_until
-
-    def addressed(self, event: UtteranceEnded, wall_offset: float) -> bool | None:
-        """True: a turn. False: not for us. None: decided by the transcript (phrase mode)."""
-        if self.mode == "none" or self.in_followup(event, wall_offset):
-            return True
-        if self.question_from <= event.start_s + wall_offset <= self.question_until:
-            self.question_until = 0.0  # this is the question the wake word announced
-            return True
-        if self.mode == "phrase":
-            return None
-        return self.heard_in(event)
-
-    def heard_in(self, event: UtteranceEnded) -> bool:
-        """Whether the wake word model fired inside this utterance."""
-        return self.mode in MODEL_MODES and self.wake_s is not None and (
-            event.audio_start_s - WAKE_WINDOW_S <= self.wake_s <= event.decided_s + 0.1)
-
-    def consume(self) -> float | None:
-        """One wake word, one turn: the stream time it was heard at, if a model heard it."""
-        heard, self.wake_s = self.wake_s, None
-        return heard if self.mode in MODEL_MODES else None
-
-    def speculation_worthwhile(self, last_voiced_s: float, now: float) -> bool:
-        """Transcribe ahead only speech that may become a turn."""
-        if self.mode not in MODEL_MODES or now < self.followup_until:
-            return True
-        return self.woken_since(last_voiced_s - 30.0)
-
-    def await_question(self, now: float) -> float:
-        """The wake word was said alone: the next utterance, if it starts within
-        ``wake.question_wait_s``, is the question. Returns the window's end."""
-        self.question_from = now - 1.0  # it may have started while the wake word was decided
-        self.question_until = now + self.config.wake.question_wait_s
-        return self.question_until
-
-    def awaiting_question(self, now: float) -> bool:
-        return now <= self.question_until
-
-    def open_followup(self, now: float) -> None:
-        self.followup_from = now
-        self.followup_until = now + self.config.wake.followup_s
+    @property
+    def behind(self) -> bool:
+        """The model has not heard every chunk handed to it yet."""
+        return self.detector is not None and self.backlog > 0
 
     def question(self, transcript: str, woken: bool) -> str | None:
         """The question in a transcript, or None when it is not addressed (phrase mode)."""

@@ -62,6 +62,7 @@ class RuntimeState:
     last_mic_frame_s: float | None = None
     timers: Callable[[], list[dict[str, Any]]] | None = None  # the live timers, for /status
     assist_satellite: Callable[[], dict[str, Any]] | None = None  # the satellite role, for /status
+    room_phase: str | None = None  # the room's state (listening, speaking...): None without a microphone
     loop_heartbeat_s: float = field(default_factory=time.monotonic)
     wyoming_connections: dict[int, WyomingConnection] = field(default_factory=dict)
     turns: collections.deque[TurnRecord] = field(init=False)

@@ -34,15 +34,18 @@ from satellite.assist import RunOutcome
 from satellite.assist.server import AssistSatelliteServer
 from satellite.audio import Pcm, read_wav
 from satellite.audio.sinks import WavDirSink
-from satellite.room.assist_turns import HA_FAILED, HA_SILENT, AssistTurns
-from satellite.room.listener import Listener
+from satellite.daemon.capture import CaptureSupervisor
 from satellite.engines import Engines
 from satellite.engines.vad import create_vad
+from satellite.engines.wake import create_wake_detector
 from satellite.pipeline import create_turn_service
+from satellite.room.assist_turns import HA_FAILED, HA_SILENT, AssistTurns
+from satellite.room.listener import Listener
 from satellite.timers import ring_pcm
 from tests.conftest import make_config
-from tests.timeline import spoken
 from tests.hearing import heard_text, wer
+from tests.loopback_room import LoopbackRoom, SpeakerThatGetsInterrupted
+from tests.timeline import spoken, timeline
 
 pytestmark = [pytest.mark.slow, pytest.mark.asyncio(loop_scope="session")]
 TIMEOUT_S = 30.0
@@ -357,3 +360,54 @@ async def test_restart_on_end_streams_the_follow_up_question_then_stops_without_
         assert box.link.run is None
     finally:
         await ha.close()
+
+
+COUNTED = ", ".join(str(n) for n in range(1, 31)) + "."
+
+
+async def test_stop_said_over_an_announcement_stops_it_and_home_assistant_hears_played(
+        tmp_path: Path, engines: Engines) -> None:
+    """A box in a room (its speaker's echo reaches its microphone, the echo canceller on): Home
+    Assistant announces a long count, and "Stop." said over it ends it within a second or so."""
+    config = make_config(tmp_path, assist_satellite__uri="tcp://127.0.0.1:0",
+                         assist_satellite__zeroconf=False, assist_satellite__mode="hybrid",
+                         audio__barge_in=True, audio__echo_cancel=True, audio__chimes=False,
+                         wake__engine="micro", wake__model="okay_nabu")
+    turns = create_turn_service(config, engines)
+    room = LoopbackRoom(Pcm.silence(0.5), tail_s=3.0)
+    sink = SpeakerThatGetsInterrupted(tmp_path / "heard", room,
+                                      timeline(spoken(engines, "Stop."), 0.3).pcm, after_s=2.0)
+    await sink.open()
+    listener = Listener(config, turns, sink, create_vad(config.vad),
+                        create_wake_detector(config.wake))
+    server = AssistSatelliteServer(config, turns.state, listener.playback, turns.timers, "okay_nabu")
+    listener.assist = AssistTurns(config, server.link, server.player, turns, listener.playback)
+    announcement = Pcm(b"".join(pcm.audio for pcm in engines.tts.synthesize(COUNTED)),
+                       engines.tts.voice.sample_rate_hz)
+    async with asyncio.timeout(TIMEOUT_S * 2):
+        await listener.prepare()
+        await server.start()
+    assert server.port is not None
+    ha = HomeAssistantReplay(server.port)
+    listening = asyncio.get_running_loop().create_task(
+        CaptureSupervisor(room, turns.state, listener.on_audio).run())
+    try:
+        await ha.connect_and_run()
+        await until(lambda: server.link.ready)
+        await ha.stream_tts(announcement, bursts=1, pause_s=0.0)
+        await ha.next("played")  # Home Assistant's announce call returns
+        async with asyncio.timeout(TIMEOUT_S):
+            await listening
+            listener.end_of_input()
+            await listener.wait_idle()
+    finally:
+        listening.cancel()
+        await ha.close()
+        async with asyncio.timeout(TIMEOUT_S):
+            await server.stop()
+            await listener.stop(1.0)
+            await turns.stop()
+        turns.close()
+    assert server.player.stopped == 1 and listener.stops == 1, (listener.stops, listener.ignored)
+    assert listener.barge_ins == 0 and len(turns.state.turns) == 0  # "stop" asked nothing
+    assert room.echoed_s < announcement.seconds - 3.0  # cut off, not played to the end

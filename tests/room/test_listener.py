@@ -8,23 +8,24 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from satellite.audio import Pcm, read_wav, to_stt_format, write_wav
+from satellite.audio import Pcm, read_wav, write_wav
 from satellite.audio.sinks import WavDirSink
 from satellite.audio.sources import AudioSource, WavFileSource
 from satellite.config import Config
 from satellite.daemon.capture import CaptureSupervisor
-from satellite.room.listener import Listener, has_words
 from satellite.engines import Engines
 from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
 from satellite.pipeline import create_turn_service
 from satellite.pipeline.failures import BROKEN
 from satellite.pipeline.home import NOT_CONNECTED_ACTION, NOT_CONNECTED_QUERY
+from satellite.room.listener import Listener, has_words
 from satellite.runtime.state import RuntimeState
 from satellite.timers import ring_pcm
 from tests.conftest import make_config
-from tests.timeline import dev_clip, spoken, timeline
 from tests.hearing import heard_text, wer
+from tests.loopback_room import LoopbackRoom, SpeakerInTheRoom, SpeakerThatGetsInterrupted
+from tests.timeline import dev_clip, spoken, timeline
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 120.0
@@ -88,95 +89,6 @@ async def test_noise_a_click_and_silence_make_no_turn(tmp_path: Path, engines: E
     assert sink.written == []
 
 
-class LoopbackRoom(AudioSource):
-    """A room: the microphone hears the question, then whatever the speaker plays (its echo)
-    mixed with whatever the user says meanwhile, in real time.
-
-    It closes (end of input) ``tail_s`` after the last sound, and not before the speaker has
-    played something (however slow the reply is to come).
-    """
-
-    CHUNK = 2048  # bytes: 64 ms at 16 kHz
-    ECHO_GAIN = 0.2  # the box's own speaker is heard ~14 dB below the person talking to it
-
-    def __init__(self, question: Pcm, tail_s: float):
-        self._heard_anything = False
-        self.name = "loopback"
-        self._voice = question.audio
-        self._echo = b""
-        self.echoed_s = 0.0
-        self._tail_chunks = int(tail_s / 0.064)
-        self._tail = self._tail_chunks
-        self._t0: float | None = None
-        self._sent = 0
-        self._echo_end_s = 0.0
-
-    def hear(self, pcm: Pcm) -> float:
-        """The speaker played this: the microphone hears it as it plays. Returns the monotonic
-        time it starts to sound, on the microphone's capture clock (what a sink's clock tells
-        the echo canceller)."""
-        self._heard_anything = True
-        audio = to_stt_format(pcm).audio
-        if self._echo:
-            start_s = self._echo_end_s  # right after what is still to be heard
-        else:  # from the start of the next chunk read (chunk k is captured over the 64 ms before
-            # it is returned at t0 + k * 64 ms)
-            assert self._t0 is not None, "the room is heard before the speaker plays"
-            start_s = self._t0 + (self._sent - 1) * 0.064
-        self._echo += audio
-        self._echo_end_s = start_s + len(audio) / 32000
-        return start_s
-
-    def stop_echo(self) -> None:
-        """The speaker stopped: what it had not played yet is never heard."""
-        self._echo = b""
-
-    def say(self, pcm: Pcm) -> None:
-        """The user speaks (over the speaker, if it is playing)."""
-        self._voice += to_stt_format(pcm).audio
-
-    async def read(self) -> Pcm | None:
-        loop = asyncio.get_running_loop()
-        self._t0 = loop.time() if self._t0 is None else self._t0
-        delay = self._t0 + self._sent * 0.064 - loop.time()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        self._sent += 1
-        voice, self._voice = self._voice[:self.CHUNK], self._voice[self.CHUNK:]
-        echo, self._echo = self._echo[:self.CHUNK], self._echo[self.CHUNK:]
-        self.echoed_s += len(echo) / 32000
-        if voice or echo:
-            if self._heard_anything:
-                self._tail = self._tail_chunks  # the room stays open until the sound has died down
-            mixed = (np.frombuffer(voice.ljust(self.CHUNK, b"\0"), np.int16).astype(np.int32)
-                     + self.ECHO_GAIN * np.frombuffer(echo.ljust(self.CHUNK, b"\0"), np.int16))
-            return Pcm(np.clip(mixed, -32768, 32767).astype(np.int16).tobytes(), 16000)
-        if self._tail <= 0:
-            return None
-        if self._heard_anything:
-            self._tail -= 1
-        return Pcm(bytes(self.CHUNK), 16000)
-
-
-class SpeakerInTheRoom(WavDirSink):
-    """The box's speaker: what it plays sounds in the room, and it tells its watchers (the echo
-    canceller) when each block sounds, as a real speaker's clock does."""
-
-    audible = True
-
-    def __init__(self, directory: Path, room: LoopbackRoom):
-        super().__init__(directory, realtime=True)
-        self.room = room
-
-    async def play(self, pcm: Pcm) -> None:
-        await super().play(pcm)
-        self._sounds_at(pcm, self.room.hear(pcm))
-
-    async def abort(self) -> None:
-        await super().abort()
-        self.room.stop_echo()
-
-
 async def test_never_answers_its_own_voice(tmp_path: Path, engines: Engines) -> None:
     question = timeline(0.5, dev_clip("syn_01a.wav"), 0.5).pcm
     room = LoopbackRoom(question, tail_s=2.0)
@@ -197,23 +109,6 @@ async def test_silero_segments_a_question(tmp_path: Path, engines: Engines) -> N
     assert len(state.turns) == 1 and "bedroom" in state.turns[0].transcript.lower()
     first, last = questions.regions[0]
     assert first - 0.15 <= state.turns[0].timings_ms["utterance_start_s"] <= first + 0.15
-
-
-class SpeakerThatGetsInterrupted(SpeakerInTheRoom):
-    """Plays in real time into the room (its echo reaches the mic); ``after_s`` into the
-    reply, the user speaks over it (``interruption``)."""
-
-    def __init__(self, directory: Path, room: LoopbackRoom, interruption: Pcm | None,
-                 after_s: float = 1.5):
-        super().__init__(directory, room)
-        self.interruption = interruption
-        self.after_s = after_s
-
-    async def play(self, pcm: Pcm) -> None:
-        await super().play(pcm)
-        if self.interruption is not None:
-            asyncio.get_running_loop().call_later(self.after_s, self.room.say, self.interruption)
-            self.interruption = None
 
 
 LONG_QUESTION = "Okay Nabu, tell me a long story about the sea and the ships."

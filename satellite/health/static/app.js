@@ -131,6 +131,7 @@ function render(status) {
   document.getElementById("queue").textContent =
     `queue ${status.engines.queue_depth} · running ${status.engines.running.length}`;
   document.getElementById("uptime").textContent = duration(status.uptime_s);
+  document.getElementById("room").textContent = (status.room && status.room.phase) || "no microphone";
   const rss = status.process.resident_memory_bytes;
   document.getElementById("memory").textContent = rss ? `${Math.round(rss / 1048576)} MB resident` : "";
 
