@@ -20,10 +20,14 @@ every word missed).
 stop word (the microphone's clock) to the end of the box's sound (the speaker's timeline: the
 first 0.5 s it stays silent), both outside the daemon.
 
+``ring``: "Okay Nabu, set a timer for five seconds." and, once the timer rings, a stop word
+without the wake word. Stopped: the speaker silent within ``RING_STOPPED_S`` of the stop word's
+end (``timers.max_ring_s`` is 30 s here); the same wait as in ``stop``.
+
 In every mode the daemon's own barge-ins and stops are counted: in ``echo`` nobody speaks over a
 reply, so any is the box interrupting itself.
 
-    .venv/bin/python scripts/bench_echo_room.py echo|double-talk|stop [--clips 8] [--set key=value ...]
+    .venv/bin/python scripts/bench_echo_room.py echo|double-talk|stop|ring [--clips 8] [--set key=value ...]
         [--no-cancel] [--delay-ms 40] [--gain-db -6] [--tail-ms 150] [--noise-dbfs -55]
 """
 
@@ -49,6 +53,7 @@ from satellite.audio import Pcm  # noqa: E402
 from satellite.benchdata import builtin_sentences, one_per_text  # noqa: E402
 from satellite.config import load_config  # noqa: E402
 from satellite.engines.tts import PiperTts  # noqa: E402
+from satellite.timers.ring import RING_PAUSE_S  # noqa: E402
 from scripts.room import Room, RoomEcho, last_voiced_byte, spoken  # noqa: E402
 from tests.hearing import wer  # noqa: E402
 
@@ -58,6 +63,9 @@ LONG_QUESTION = "Okay Nabu, tell me a long story about the sea and the ships."
 OVER_REPLY_S = 4.0  # the person speaks this long after the question ended (the reply is playing)
 STOP_WORDS = ("Stop.", "Never mind.", "Be quiet.", "Stop it.", "Cancel.", "That's enough.",
               "Okay, stop.", "Stop talking.")
+TIMER_QUESTION = "Okay Nabu, set a timer for five seconds."
+RINGING_AFTER_S = 13.0  # the stop word this long after the timer question: its announcement said, ringing
+RING_STOPPED_S = 3.0  # a ring that went on longer than this after the stop word was not stopped
 SILENT_S = 0.5  # the box's sound has ended when the speaker stays this long below SILENT_LEVEL
 SILENT_LEVEL = 100
 
@@ -76,10 +84,10 @@ def run_daemon(room: Room, audio: Pcm, marks: list[tuple[int, str]], work: Path,
     return lines
 
 
-def sound_ends(played: np.ndarray, from_s: float) -> float:
+def sound_ends(played: np.ndarray, from_s: float, silent_s: float = SILENT_S) -> float:
     """The first time from ``from_s`` (seconds on the room's timeline) after which the speaker
-    stays silent for ``SILENT_S``."""
-    window = int(SILENT_S * 16000)
+    stays silent for ``silent_s``."""
+    window = int(silent_s * 16000)
     start = max(0, int(from_s * 16000))
     loud = np.nonzero(np.abs(played[start:]) > SILENT_LEVEL)[0]
     if len(loud) == 0:
@@ -96,7 +104,7 @@ def level_dbfs(x: np.ndarray) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("what", choices=("echo", "double-talk", "stop"))
+    parser.add_argument("what", choices=("echo", "double-talk", "stop", "ring"))
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--gap-s", type=float, default=10.0)
     parser.add_argument("--no-cancel", action="store_true", help="audio.echo_cancel=false")
@@ -119,15 +127,18 @@ def main() -> None:
             marks.append((len(audio.audio) + last_voiced_byte(pcm), "question"))
             audio = audio + pcm + Pcm.silence(args.gap_s)
         wake = "none"
-    elif args.what == "stop":
-        question = spoken(tts, LONG_QUESTION)
+    elif args.what in ("stop", "ring"):
+        question = spoken(tts, LONG_QUESTION if args.what == "stop" else TIMER_QUESTION)
+        after_s = OVER_REPLY_S if args.what == "stop" else RINGING_AFTER_S
         for n in range(args.clips):
             marks.append((len(audio.audio) + last_voiced_byte(question), "question"))
             over = spoken(tts, STOP_WORDS[n % len(STOP_WORDS)])
-            said_at = len(audio.audio) + len(question.audio) + len(Pcm.silence(OVER_REPLY_S).audio)
+            said_at = len(audio.audio) + len(question.audio) + len(Pcm.silence(after_s).audio)
             marks.append((said_at + last_voiced_byte(over), "stop"))
-            audio = audio + question + Pcm.silence(OVER_REPLY_S) + over + Pcm.silence(args.gap_s)
+            audio = audio + question + Pcm.silence(after_s) + over + Pcm.silence(args.gap_s)
         wake = "micro"
+        if args.what == "ring":
+            sets.append("timers.max_ring_s=30")
     else:
         question = spoken(tts, LONG_QUESTION)
         for text in sentences:
@@ -158,9 +169,14 @@ def main() -> None:
     barge_ins = sum("barge-in:" in line for line in lines)
     stops = sum("stop: " in line and "over the reply" in line for line in lines)
     print(f"the daemon's barge-ins: {barge_ins}; replies stopped by a stop word: {stops}")
-    if args.what == "stop":
-        waits = [sound_ends(played, t - epoch) - (t - epoch) for t in stops_said]
-        print(f"stop words said over a reply: {len(stops_said)}; stopped: {stops}")
+    if args.what in ("stop", "ring"):
+        silent_s = SILENT_S if args.what == "stop" else RING_PAUSE_S + SILENT_S  # not a ring's pause
+        waits = [sound_ends(played, t - epoch, silent_s) - (t - epoch) for t in stops_said]
+        if args.what == "ring":
+            stops = sum(w <= RING_STOPPED_S for w in waits)
+            waits = [w for w in waits if w <= RING_STOPPED_S]
+        print(f"stop words said over a {'reply' if args.what == 'stop' else 'ring'}: "
+              f"{len(stops_said)}; stopped: {stops}")
         print("stop word's end → the box silent, outside: " + ", ".join(f"{w * 1000:.0f}" for w in waits)
               + f" ms; p50 {statistics.median(waits) * 1000:.0f} ms" if waits else "no stop word said")
         return
