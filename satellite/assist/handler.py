@@ -8,7 +8,11 @@ events, or lets the outbox fill, is cut off.
 
 A connection becomes the satellite's (``SatelliteLink.attach``) when it sends
 ``run-satellite``; Home Assistant also opens short connections that only ask
-``describe`` (setting up the config entry), which must not replace it. While
+``describe`` (setting up the config entry), which must not replace it, and
+which may do nothing else: audio, timers and pipeline events are taken only from
+the connection that runs the satellite. A ``run-satellite`` from another host
+while Home Assistant's connection lives is refused (an error, then closed):
+only HA reconnecting from its own address replaces its old socket. While
 it runs the satellite, HA pings every few seconds: an attached, running
 connection silent for ``assist_satellite.idle_timeout_s`` is closed; a muted
 one (HA sends nothing while muted) is kept.
@@ -37,6 +41,7 @@ from satellite.assist.player import AnswerPlayer
 from satellite.assist.timers import TimerMirror, is_timer_event
 from satellite.audio.pcm import Pcm
 from satellite.errors import InputError
+from satellite.runtime.access import peer_host
 from satellite.runtime.metrics import Metrics
 from satellite.wyoming.handler import parse
 from satellite.wyoming.limits import (
@@ -50,6 +55,7 @@ from satellite.wyoming.limits import (
 _LOGGER = logging.getLogger(__name__)
 OUTBOX_EVENTS = 1000  # ~20 s of 20 ms microphone chunks; a fuller outbox means a peer that does not read
 CLOSE_WAIT_S = 2.0
+BEFORE_RUN = frozenset({"describe", "ping", "pong", "run-satellite"})  # all a connection may do first
 KNOWN = frozenset({
     "describe", "ping", "pong", "run-satellite", "pause-satellite", "transcribe", "voice-started",
     "voice-stopped", "transcript", "synthesize", "audio-start", "audio-chunk", "audio-stop", "error",
@@ -80,6 +86,8 @@ class SatelliteConnection:
         self.metrics = metrics
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "local"
+        self.host = peer_host(peer)
+        self._ending = False  # refused: what is queued goes out, then the connection closes
         self._outbox: asyncio.Queue[Event] = asyncio.Queue(maxsize=OUTBOX_EVENTS)
         self._writer_task: asyncio.Task[None] | None = None
         self._closed = False
@@ -91,7 +99,7 @@ class SatelliteConnection:
                                                                    name=f"assist writer {self.peer}")
         _LOGGER.debug("assist satellite: connection from %s", self.peer)
         try:
-            while not self._closed:
+            while not self._closed and not self._ending:
                 try:
                     event = await read_event_bounded(self.reader, self.limits.max_event_bytes,
                                                      self.limits.body_timeout_s, self._idle_timeout_s())
@@ -182,6 +190,10 @@ class SatelliteConnection:
 
     def _handle(self, event: Event) -> None:
         link, run = self.link, self.link.run
+        if link.connection is not self and event.type not in BEFORE_RUN:
+            _LOGGER.debug("assist satellite %s: %r from a connection that does not run the "
+                          "satellite: ignored", self.peer, event.type[:64])
+            return
         if Describe.is_type(event.type):
             self.send(self.info)
         elif Ping.is_type(event.type):
@@ -190,6 +202,9 @@ class SatelliteConnection:
             pass
         elif RunSatellite.is_type(event.type):
             if link.connection is not self:
+                if not link.may_replace(self):
+                    self._refuse_takeover()
+                    return
                 link.attach(self)
             link.on_run_satellite()
         elif PauseSatellite.is_type(event.type):
@@ -244,6 +259,17 @@ class SatelliteConnection:
                 raise InputError(f"bad {event.type} event: {type(error).__name__} {error}") from None
         else:
             _LOGGER.debug("assist satellite %s: event %r not handled", self.peer, event.type[:64])
+
+
+    def _refuse_takeover(self) -> None:
+        current = self.link.connection
+        holder = current.peer if current is not None else "?"
+        _LOGGER.warning("assist satellite: %s asked to run the satellite while Home Assistant at %s "
+                        "does: refused", self.peer, holder)
+        self.metrics.connections_refused.labels(port="assist_satellite", reason="takeover").inc()
+        self.send(Error(text=f"this satellite is run by Home Assistant at {holder}; another host "
+                             "cannot take it over", code="busy").event())
+        self._ending = True
 
 
 def _text(value: Any) -> str:

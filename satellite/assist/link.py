@@ -4,7 +4,8 @@ Home Assistant keeps one connection to a satellite: it connects, sends
 ``run-satellite`` when it is ready to run pipelines, pings it, and sends
 ``pause-satellite`` when the satellite is muted from the dashboard (the
 connection then stays open, silent) or when it stops. A newer connection
-replaces an older one (HA reconnecting while the old socket is half open).
+from the same address replaces an older one (HA reconnecting while the old socket
+is half open); one from another host is refused while HA's lives.
 
 The link is where the room and the connection meet: the room asks ``ready``,
 starts a ``RemoteRun`` and streams audio through ``send_audio``; the
@@ -40,6 +41,7 @@ class LinkDownError(SatelliteError):
 
 class Connection(Protocol):
     peer: str
+    host: str | None  # the peer's address (None: a Unix socket)
 
     def send(self, event: Event) -> None: ...
 
@@ -60,6 +62,8 @@ class SatelliteLink:
         self.last_event_s: float | None = None
         self.runs = 0
         self.on_change: Callable[[], None] | None = None  # connected, running or muted changed
+        # HA's mute switch: pause-satellite (True), run-satellite (False); the room's privacy mute
+        self.on_mute: Callable[[bool], None] | None = None
         self._update_gauges()
 
     # -- state ------------------------------------------------------------------------------------
@@ -94,6 +98,13 @@ class SatelliteLink:
 
     # -- the connection ---------------------------------------------------------------------------
 
+    def may_replace(self, connection: Connection) -> bool:
+        """Whether ``connection`` may run the satellite: none runs it, or the one that does is
+        from the same address (Home Assistant reconnecting while its old socket is half open).
+        Another host never takes the microphone from a live Home Assistant connection."""
+        current = self.connection
+        return current is None or current is connection or current.host == connection.host
+
     def attach(self, connection: Connection) -> None:
         """A new connection from Home Assistant; an older one is closed (HA keeps one)."""
         old = self.connection
@@ -124,14 +135,19 @@ class SatelliteLink:
             _LOGGER.info("assist satellite: Home Assistant runs the satellite")
         self.running, self.muted = True, False
         self._update_gauges()
+        if self.on_mute is not None:
+            self.on_mute(False)
 
     def on_pause_satellite(self) -> None:
-        """Muted from Home Assistant (or HA stopping): no more audio goes to it."""
+        """Muted from Home Assistant: no more audio goes to it, and the room's microphone goes
+        off (``on_mute``) until HA runs the satellite again."""
         if not self.muted:
             _LOGGER.info("assist satellite: paused (muted) by Home Assistant")
         self.running, self.muted = False, True
         self._end_run(RunOutcome.MUTED)
         self._update_gauges()
+        if self.on_mute is not None:
+            self.on_mute(True)
 
     def _end_run(self, outcome: RunOutcome) -> None:
         if self.run is not None:

@@ -9,20 +9,26 @@ connection is a ``SatelliteConnection``. The "assist_satellite" component on
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import time
 
+from wyoming.error import Error
 from wyoming.snd import Played
 
 from satellite.assist.handler import SatelliteConnection, SatelliteLimits
 from satellite.assist.info import build_satellite_info, satellite_name
 from satellite.assist.link import SatelliteLink
 from satellite.assist.player import AnswerPlayer
+from satellite.assist.speaker import RoomSpeaker
 from satellite.assist.timers import TimerMirror
 from satellite.config.schema import Config
-from satellite.assist.speaker import RoomSpeaker
 from satellite.errors import SatelliteError
+from satellite.runtime.access import AllowList, peer_host
 from satellite.runtime.state import RuntimeState
 from satellite.timers import TimerService
+from satellite.wyoming.handler import RefusalLog
+from satellite.wyoming.limits import ClientStalledError, write_event_bounded
 from satellite.wyoming.zeroconf import Advertisement
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,6 +51,8 @@ class AssistSatelliteServer:
         self.limits = SatelliteLimits(config.wyoming.max_event_bytes,
                                       write_timeout_s=config.wyoming.write_timeout_s,
                                       idle_timeout_s=section.idle_timeout_s)
+        self.allow = AllowList(section.allow_from, "assist_satellite.allow_from")
+        self._refusals = RefusalLog()
         self.port: int | None = None
         self._address = config.assist_satellite.uri
         self._server: asyncio.Server | None = None
@@ -84,6 +92,8 @@ class AssistSatelliteServer:
         self.player.start()
         self.state.assist_satellite = self.link.status
         self._address = f"tcp://{host}:{self.port}"
+        if not self.allow.everyone:
+            self._address += f" (only {self.allow.describe()})"
         self.link.on_change = self._show_link
         self._show_link()
         _LOGGER.info("Assist satellite %r (%s mode) listening on tcp://%s:%s; add it in Home Assistant "
@@ -108,6 +118,10 @@ class AssistSatelliteServer:
         self.state.set_component(COMPONENT, "ready", f"{self._address}, {what}")
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        if not self.allow.allows(peer_host(peer)):
+            await self._refuse(writer, peer)
+            return
         task = asyncio.current_task()
         assert task is not None
         self._connections.add(task)
@@ -123,6 +137,25 @@ class AssistSatelliteServer:
             # logs a handler task that ends cancelled as "Exception in callback")
         finally:
             self._connections.discard(task)
+
+    async def _refuse(self, writer: asyncio.StreamWriter, peer: object) -> None:
+        """A host outside ``assist_satellite.allow_from``: one error, then closed."""
+        unsaid = self._refusals.note(time.monotonic())
+        if unsaid is not None:
+            _LOGGER.warning("assist satellite: connection from %s refused: not in "
+                            "assist_satellite.allow_from (%s); %d more refused since the last "
+                            "warning", peer, self.allow.describe(), unsaid)
+        self.state.metrics.connections_refused.labels(port="assist_satellite", reason="address").inc()
+        try:
+            await write_event_bounded(
+                Error(text="this address may not connect (assist_satellite.allow_from)",
+                      code="forbidden").event(), writer, self.limits.write_timeout_s)
+        except (ClientStalledError, ConnectionError, OSError):
+            pass  # gone or not reading: closed all the same
+        writer.close()
+        with contextlib.suppress(TimeoutError, OSError):
+            async with asyncio.timeout(STOP_WAIT_S):
+                await writer.wait_closed()
 
     async def stop(self) -> None:
         self._stopping = True

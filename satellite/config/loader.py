@@ -21,6 +21,7 @@ from satellite.config.languages import DEFAULT_LANGUAGE, LANGUAGE_CODE, language
 from satellite.config.schema import Config
 from satellite.config.uris import check_llm_uri, tcp_address
 from satellite.errors import ConfigError
+from satellite.runtime.access import parse_networks
 
 ENV_PREFIX = "SATELLITE__"
 ENV_CONFIG_PATH = "SATELLITE_CONFIG"
@@ -86,6 +87,8 @@ def check_consistency(config: Config) -> None:
             tcp_address(uri, key)
     if config.llm.uri:
         check_llm_uri(config.llm.uri)
+    parse_networks(config.wyoming.allow_from, "wyoming.allow_from")
+    parse_networks(config.assist_satellite.allow_from, "assist_satellite.allow_from")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

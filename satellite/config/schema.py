@@ -163,6 +163,9 @@ class AudioConfig:
                        help="with a wake word: a chime when it is heard and when the question ends")
     awake_wav: str = opt("", live=True, help="your own awake chime; empty = the built-in one")
     done_wav: str = opt("", live=True, help="your own done chime; empty = the built-in one")
+    muted: bool = opt(False, live=True,
+                      help="the privacy mute's switch: the microphone is off (nothing heard, nothing "
+                           "sent anywhere); false lifts every mute (also one asked out loud)")
     barge_in: bool = opt(True, live=True,
                          help="while the box speaks, the wake word stops the reply and starts a new turn, "
                               "and a stop word (\"stop\", \"never mind\", \"para\"...) stops it; only "
@@ -308,6 +311,9 @@ class WyomingConfig:
     idle_timeout_s: float = opt(120.0, min=0.1, max=86400.0,
                                 help="a connection silent this long, with nothing being answered, is closed")
     max_connections: int = opt(16, min=1, max=1024, help="connections beyond this get 'busy' and are closed")
+    allow_from: list[str] = opt([], help="addresses or networks that may connect (192.168.1.10, "
+                                         "192.168.1.0/24); empty = everyone. Others get an error and "
+                                         "are closed, logged and counted")
 
 
 ASSIST_MODES = ("local", "satellite", "hybrid")
@@ -336,6 +342,9 @@ class AssistSatelliteConfig:
     idle_timeout_s: float = opt(30.0, min=1.0, max=3600.0,
                                 help="a running satellite connection with no event (HA pings every few "
                                      "seconds) this long is closed; a muted one is never")
+    allow_from: list[str] = opt([], help="addresses or networks that may connect (Home Assistant's); "
+                                         "empty = everyone. Whatever the list, a new connection "
+                                         "replaces a live one only from the same address")
 
     @property
     def enabled(self) -> bool:

@@ -35,9 +35,7 @@ from satellite.assist.server import AssistSatelliteServer
 from satellite.audio.sinks import AudioSink, create_sink
 from satellite.audio.sources import create_source
 from satellite.config.schema import Config, WakeConfig, live_keys
-from satellite.room.assist_turns import AssistTurns
 from satellite.daemon.capture import CaptureSupervisor
-from satellite.room.listener import Listener
 from satellite.daemon.notify import SystemdNotifier
 from satellite.engines import ALL_STAGES, Engines, load_engines
 from satellite.engines.probe import EngineProbe, safe_section
@@ -47,6 +45,8 @@ from satellite.engines.wake import create_wake_detector
 from satellite.errors import AudioError, ConfigError
 from satellite.health.server import HealthServer
 from satellite.pipeline import TurnService, create_turn_service
+from satellite.room.assist_turns import AssistTurns
+from satellite.room.listener import Listener
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming.service import WyomingService
 
@@ -251,6 +251,9 @@ class SatelliteDaemon:
         assert source is not None
         self._capture_supervisor = CaptureSupervisor(source, self.state, self.listener.on_audio,
                                                      stall_s=config.health.mic_stall_s)
+        mute = self.listener.mute  # the privacy mute closes the microphone itself
+        self._capture_supervisor.set_muted(mute.muted)
+        mute.watch(self._capture_supervisor.set_muted)
         self._capture = loop.create_task(self._capture_then_drain(), name="capture")
 
     def _trusted_wake(self) -> WakeConfig | None:

@@ -16,6 +16,9 @@ much faster than real time — an ALSA plugin with no clock, a file piped throug
 ``cat`` — is reported degraded with its speed, so it can neither starve the
 engines nor go unnoticed. The pump yields to the loop after every chunk, so it
 is cancelled at once whatever the source does.
+
+Muted (the privacy mute, ``set_muted``), a live device is closed until unmuted; a mic
+command or a file is read on and every chunk dropped (closing it would end the input).
 """
 
 from __future__ import annotations
@@ -47,6 +50,7 @@ class Outcome(enum.Enum):
     ENDED = "end of input"
     STALLED = "stalled"
     FAILED = "failed"
+    MUTED = "muted"
 
 
 class RealTimePacer:
@@ -128,11 +132,27 @@ class CaptureSupervisor:
         self._warned = False
         self._last_warning_s: dict[str, float] = {}
         self._chunks = 0  # since the last open
+        self.muted = False
+        self._unmuted = asyncio.Event()
+        self._unmuted.set()
+        self.dropped_s = 0.0  # audio read and dropped while muted (a mic command, a file)
+
+    def set_muted(self, muted: bool) -> None:
+        """The privacy mute: no audio is handed on from now until unmuted."""
+        self.muted = muted
+        if muted:
+            self._unmuted.clear()
+            self.state.set_component("mic", "off", "muted: the microphone is off")
+        else:
+            self._unmuted.set()
+            self._trouble = "starting"  # the first frames say "listening" and "ready" again
 
     async def run(self) -> None:
         """Capture until the end of input (files, commands); live devices run until cancelled."""
         delay = self.backoff_s
         while True:
+            if self.muted and self.source.live:
+                await self._unmuted.wait()  # the device stays closed while muted
             if await self._open():
                 try:
                     outcome = await self._pump()
@@ -141,6 +161,9 @@ class CaptureSupervisor:
                 if outcome is Outcome.ENDED:
                     self.state.set_component("mic", "off", "end of input")
                     return
+                if outcome is Outcome.MUTED:
+                    _LOGGER.info("audio input %s closed: muted", self.source.describe())
+                    continue
                 if self._chunks:
                     delay = self.backoff_s  # it worked for a while: start the backoff afresh
                 self.reopens += 1
@@ -194,6 +217,12 @@ class CaptureSupervisor:
             if pcm is None:
                 _LOGGER.info("end of audio input from %s", self.source.describe())
                 return Outcome.ENDED
+            if self.muted:
+                if self.source.live:
+                    return Outcome.MUTED
+                self.dropped_s += pcm.seconds
+                await self._pace(pacer, meter, pcm.seconds)
+                continue
             self._chunks += 1
             if self._trouble in ("starting", "stalled", "failed"):
                 self._frames_flow()

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import ipaddress
 import logging
 import os
 import threading
@@ -48,6 +49,7 @@ class HealthServer:
         self._heartbeat: asyncio.Task[None] | None = None
         self._port: int | None = None
         self._was_alive = True
+        self._main_loop: asyncio.AbstractEventLoop | None = None
 
     @property
     def port(self) -> int | None:
@@ -68,6 +70,7 @@ class HealthServer:
             return
         if self._thread is not None:
             return
+        self._main_loop = asyncio.get_running_loop()  # where the mute switch is thrown
         self._heartbeat = start_heartbeat(self.state, self.heartbeat_interval_s)
         started: concurrent.futures.Future[int] = concurrent.futures.Future()
         self._thread = threading.Thread(target=self._serve, args=(started,), name="health-http",
@@ -135,10 +138,31 @@ class HealthServer:
         app.router.add_get("/metrics", self.handle_metrics)
         app.router.add_get("/status", self.handle_status)
         app.router.add_get("/", self.handle_index)
+        app.router.add_post("/mute", self.handle_mute)
+        app.router.add_post("/unmute", self.handle_unmute)
         app.router.add_static("/static/", STATIC_DIR, append_version=False)
         return app
 
     # -- handlers ------------------------------------------------------------------------
+
+    async def handle_mute(self, request: web.Request) -> web.Response:
+        return self._switch(request, True)
+
+    async def handle_unmute(self, request: web.Request) -> web.Response:
+        return self._switch(request, False)
+
+    def _switch(self, request: web.Request, muted: bool) -> web.Response:
+        """The privacy mute's switch: from this machine only (a button's script, a shell); the
+        status page and the metrics may be open to the LAN, the microphone is not."""
+        if not _local(request.remote):
+            return web.json_response({"error": "the mute switch answers this machine only"},
+                                     status=403, headers=_NO_CACHE)
+        switch, loop = self.state.mute_switch, self._main_loop
+        if switch is None or loop is None:
+            return web.json_response({"error": "no microphone to mute"}, status=409,
+                                     headers=_NO_CACHE)
+        loop.call_soon_threadsafe(switch, muted)
+        return web.json_response({"muted": muted}, headers=_NO_CACHE)
 
     def _running(self) -> list[tuple[str, float]]:
         return self.scheduler.running() if self.scheduler is not None else []
@@ -191,3 +215,16 @@ class HealthServer:
 
     async def handle_index(self, request: web.Request) -> web.FileResponse:
         return web.FileResponse(STATIC_DIR / "index.html", headers=_NO_CACHE)
+
+
+def _local(remote: str | None) -> bool:
+    """A peer on this machine (a loopback address, or a Unix socket)."""
+    if not remote:
+        return True
+    try:
+        address = ipaddress.ip_address(remote.split("%", 1)[0])
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback

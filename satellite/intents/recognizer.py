@@ -33,8 +33,14 @@ from hassil.intents import SlotList, TextSlotList
 from hassil.recognize import MISSING_ENTITY
 from home_assistant_intents import get_intents
 
-from satellite.intents.near_miss import (NearMissCorrector, TemplateWords, fold, number_words,
-                                         slot_words, words_of)
+from satellite.intents.near_miss import (
+    NearMissCorrector,
+    TemplateWords,
+    fold,
+    number_words,
+    slot_words,
+    words_of,
+)
 from satellite.intents.responses import confirmation
 from satellite.intents.timer_sentences import with_timer_sentences
 

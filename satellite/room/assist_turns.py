@@ -75,6 +75,14 @@ class AssistTurns:
         if run is not None and run.live and run.streaming:
             self.link.send_audio(run, pcm)
 
+    def microphone_off(self) -> None:
+        """The privacy mute: a question streaming to Home Assistant ends here, and what the
+        backlog held is forgotten."""
+        run = self.link.run
+        if run is not None and run.streaming:
+            self.link.end_audio(run)
+        self._backlog.clear()
+
     @property
     def busy(self) -> bool:
         """A run is under way: the room neither starts its own turns nor hears its wake word."""

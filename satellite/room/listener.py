@@ -41,11 +41,12 @@ from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
 from satellite.errors import AudioError
+from satellite.intents.mute_words import MUTED_REPLY, is_mute_request
 from satellite.intents.stop_words import STOP_HINTS, heard_stop
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.service import TurnService
-from satellite.pipeline.turn import TurnRequest, TurnTimings
+from satellite.pipeline.turn import TurnRequest, TurnResult, TurnTimings
 from satellite.room.assist_turns import AssistTurns
 from satellite.room.endpointing import Ending, judge, silence_to_wait_ms
 from satellite.room.frontend import VadFrontEnd
@@ -57,6 +58,7 @@ from satellite.room.machine import (
     Verdict,
     WakeAction,
 )
+from satellite.room.mute import PrivacyMute
 from satellite.room.playback import Playback
 from satellite.room.segmenter import (
     SegmentEvent,
@@ -105,7 +107,11 @@ class Listener:
         self.runner = TurnRunner(self._guarded_turn, self.room)
         self.bell = (TimerBell(turns.timers, turns, self.playback, lambda: self.runner.running, clock)
                      if turns.timers is not None else None)
-        self.assist: AssistTurns | None = None  # the Assist satellite role, when the daemon serves it
+        self._assist: AssistTurns | None = None
+        self.mute = PrivacyMute(state.metrics)
+        state.mute = self.mute.status
+        state.mute_switch = self.switch_mute
+        self.mute.watch(self._mute_changed)
         self._phrases_task: asyncio.Task[None] | None = None
         self._was_gated = False
         self._conversation_serial = 0
@@ -114,6 +120,30 @@ class Listener:
         self.barge_ins = 0
         self.stops = 0  # replies stopped by a stop word
         self._stop_checks: set[asyncio.Task[None]] = set()
+
+    @property
+    def assist(self) -> AssistTurns | None:
+        """The Assist satellite role, when the daemon serves it."""
+        return self._assist
+
+    @assist.setter
+    def assist(self, assist: AssistTurns | None) -> None:
+        self._assist = assist
+        if assist is not None:  # Home Assistant's mute switch is the privacy mute too
+            assist.link.on_mute = self._home_assistant_mute
+
+    def switch_mute(self, muted: bool) -> None:
+        """The switch (``POST /mute``, ``/unmute``): unmuting lifts every mute."""
+        if muted:
+            self.mute.mute("switch")
+        else:
+            self.mute.unmute()
+
+    def _home_assistant_mute(self, muted: bool) -> None:
+        if muted:
+            self.mute.mute("home assistant")
+        else:
+            self.mute.unmute("home assistant")
 
     async def prepare(self) -> None:
         """Render the spoken apologies now, while the engines are idle; timers ring in this room."""
@@ -126,6 +156,8 @@ class Listener:
             self.bell.announce_missed()
         if self.assist is not None:
             await self.assist.prepare()
+        if self.config.audio.muted:
+            self.mute.mute("switch")
 
     async def _keep_common_phrases(self) -> None:
         """After start, behind any turn (the engines' client priority): the fixed answers this room
@@ -143,7 +175,8 @@ class Listener:
         stage the one that names it."""
         remote = tuple(REMOTE_DOWN[stage] for stage in self.turns.engines.links if stage in REMOTE_DOWN)
         broken = tuple(ENGINE_BROKEN[stage] for stage in self.turns.engines.broken)
-        return SPOKEN_PHRASES + remote + broken
+        muted = (MUTED_REPLY.get(self.config.language, MUTED_REPLY["en"]),)
+        return SPOKEN_PHRASES + remote + broken + muted
 
     async def _say_apology(self, text: str) -> None:
         """A prerendered apology; one that could not be rendered at start (its remote voice was
@@ -162,11 +195,17 @@ class Listener:
         self.playback.reconfigure(config)
         self._echo_status = None  # audio.barge_in may have changed: /status says so
         self._report_echo()
+        if config.audio.muted:
+            self.mute.mute("switch")
+        elif "switch" in self.mute.by:
+            self.mute.unmute()
 
     # -- audio in --------------------------------------------------------------------------------
 
     def on_audio(self, pcm: Pcm) -> None:
         """A chunk of 16 kHz mono audio from the source (called on the event loop)."""
+        if self.room.muted:
+            return  # (the capture hands nothing on while muted; a chunk already on its way is lost)
         now = self.clock()
         pcm = self.echo.process(pcm, now)
         self._report_echo()
@@ -250,6 +289,16 @@ class Listener:
                 self.playback.start_awake_chime()
         elif action is WakeAction.CHIME:
             self.playback.start_awake_chime()
+
+    def _mute_changed(self, muted: bool) -> None:
+        """The microphone went off or on: what was heard so far is forgotten either way."""
+        self.room.mute_changed(muted)
+        self.frontend.reset()
+        self.wake.reset()
+        self.runner.drop_speculation()
+        if muted and self.assist is not None:
+            self.assist.microphone_off()
+        self.playback.start_mute_chime(muted)
 
     def _stop_voice(self) -> bool:
         """Stop what the box is doing for the room: the turn (thinking or speaking) and what Home
@@ -378,7 +427,8 @@ class Listener:
         text = transcript.text.strip()
         language = transcript.language or self.config.language
         if not heard_stop(transcript, language):
-            _LOGGER.info("%r over %s, without the wake word: not a stop word, ignored", text, over)
+            _LOGGER.info("%r over %s, without the wake word: not a stop word (mean log-probability "
+                         "%s), ignored", text, over, _logprob(transcript))
             self.ignored += 1
             return
         # (Whisper's doubt is not asked: it doubted the test's "Stop!" over a reply, as it does
@@ -440,23 +490,29 @@ class Listener:
             self.ignored += 1
             return
         doubt = self.turns.doubt(transcript)
+        if pending.ring_only and (doubt or await self.turns.timer_command(text) is None):
+            # one word said over a ring is often misheard or doubted ("Start." or "Okay, start" at
+            # -0.85 for "Okay, stop."): once more, with the stop words as Whisper's prompt
+            again = await self._hear_for_stop(pending.question or utterance.pcm)
+            if not heard_stop(again, again.language or self.config.language):
+                _LOGGER.info("%r while a timer rings, without the wake word: not for us (heard "
+                             "again as %r, mean log-probability %s)", text, again.text,
+                             _logprob(again))
+                self.ignored += 1
+                return
+            _LOGGER.info("%r while a timer rings: heard again as %r", text, again.text)
+            text, doubt = again.text, ""
         # words nobody said are answered "didn't catch that" only when someone called the box;
-        # always listening (wake none), in a follow-up or over a ring they are the room's noise
-        if doubt and (pending.wake_s is None or pending.ring_only):
+        # always listening (wake none) or in a follow-up they are the room's noise
+        if doubt and pending.wake_s is None:
             _LOGGER.info("utterance at %.2f s: speech to text doubts %r (%s); no turn",
                          utterance.start_s, transcript.text, doubt)
             self.ignored += 1
             return
-        if pending.ring_only and await self.turns.timer_command(text) is None:
-            # one word said over a ring is often misheard ("Start." for "Stop."): once more, with
-            # the stop words as Whisper's prompt
-            again = await self._hear_for_stop(pending.question or utterance.pcm)
-            if not heard_stop(again, again.language or self.config.language):
-                _LOGGER.info("%r while a timer rings, without the wake word: not for us", text)
-                self.ignored += 1
-                return
-            _LOGGER.info("%r while a timer rings: heard again as %r", text, again.text)
-            text = again.text
+        language = transcript.language or self.config.language
+        if not pending.ring_only and is_mute_request(text, language):
+            await self._mute_by_voice(text, language, timings)
+            return
         if (self.assist is not None and not pending.ring_only and not doubt
                 and await self.assist.routes_to_home_assistant(text)):
             await self.playback.awake_chime_done()
@@ -476,6 +532,16 @@ class Listener:
         async with self.playback.lock:
             await self._answer_out_loud(request, pending)
         self.room.open_followup(self.clock())
+
+    async def _mute_by_voice(self, text: str, language: str, timings: TurnTimings) -> None:
+        """"Stop listening": say how to turn it back on, then the microphone goes off."""
+        reply = MUTED_REPLY.get(language, MUTED_REPLY["en"])
+        await self.playback.awake_chime_done()
+        await self._say_apology(reply)
+        self.playback.finished(self.clock())
+        timings.source = "mute"
+        self.turns.record(TurnRequest(text, door="mic"), TurnResult(text, reply, timings))
+        self.mute.mute("voice")
 
     async def _answer_out_loud(self, request: TurnRequest, pending: PendingTurn) -> None:
         timings = request.timings
@@ -540,3 +606,7 @@ def _after_wake_word(pcm: Pcm, audio_start_s: float, wake_s: float | None,
     if cut_s <= 0.0 or wake_s >= last_voiced_s - MIN_QUESTION_S:
         return None
     return pcm.slice(cut_s)
+
+
+def _logprob(transcript: Transcript) -> str:
+    return "n/a" if transcript.avg_logprob is None else f"{transcript.avg_logprob:.2f}"

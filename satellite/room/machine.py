@@ -15,6 +15,8 @@ converts them.
 
 The phases, in the order they win when several facts hold:
 
+- ``muted``: the privacy mute (``mute.py``): the microphone is off; nothing is
+  heard and nothing starts until it is on again.
 - ``home assistant``: HA's pipeline has the question (satellite mode); the room
   starts nothing of its own and its capture is closed.
 - ``speaking``: a reply, an apology or an announcement sounds. The capture is
@@ -32,8 +34,6 @@ The phases, in the order they win when several facts hold:
 - ``following up``: a reply ended less than ``wake.followup_s`` ago; the next
   utterance needs no wake word.
 - ``listening``: for the wake word (or for anyone, with ``wake.engine: none``).
-
-(The privacy mute of #20 is a phase to come: the capture closed to everyone.)
 """
 
 from __future__ import annotations
@@ -56,6 +56,7 @@ MODEL_MODES = ("micro", "openwakeword")
 
 
 class Phase(enum.Enum):
+    MUTED = "muted"
     LISTENING = "listening"
     HEARING = "hearing"
     AWAKE = "awake"
@@ -114,6 +115,7 @@ class RoomMachine:
         self.followup_s = followup_s
         self.question_wait_s = question_wait_s
         # pushed by the shell as they happen
+        self.muted = False  # the privacy mute: the microphone is off
         self.turn = False  # a turn runs (the turn runner's)
         self.sounding = False  # the box's voice plays (a reply, an apology, an announcement)
         self.gate_until = 0.0  # wall clock: the echo's tail after the box's voice
@@ -148,6 +150,8 @@ class RoomMachine:
             self.on_phase(phase)
 
     def _current_phase(self) -> Phase:
+        if self.muted:
+            return Phase.MUTED
         if self.remote:
             return Phase.HOME_ASSISTANT
         if self.sounding:
@@ -174,6 +178,16 @@ class RoomMachine:
         self.now = now
         self.speech, self.ringing, self.remote = speech, ringing, remote
         self.hears_over_voice = hears_over_voice
+        self._update()
+
+    def mute_changed(self, muted: bool) -> None:
+        """The microphone went off (everything heard so far is forgotten) or on again."""
+        self.muted = muted
+        if muted:
+            self.wake_s = None
+            self.speech = False
+            self.question_until = 0.0
+            self.followup_until = 0.0
         self._update()
 
     def turn_began(self) -> None:
@@ -205,6 +219,8 @@ class RoomMachine:
     def wake_word(self, stream_s: float, *, can_stream: bool = False) -> WakeAction:
         """The wake word model fired at ``stream_s``. ``can_stream``: Home Assistant runs the
         satellite and would hear the question live."""
+        if self.muted:
+            return WakeAction.NOTHING  # (the model's last chunks before the microphone went off)
         self.wake_s = stream_s
         if can_stream and not (self.turn or self.sounding or self.ringing):
             return WakeAction.STREAM  # (over a ring "stop" is the box's)
@@ -239,7 +255,7 @@ class RoomMachine:
 
     def capture_open(self, now: float) -> bool:
         """Whether the room's own turn-taking hears the microphone (VAD and wake word)."""
-        if self.remote:
+        if self.remote or self.muted:
             return False
         voice = self.sounding or now < self.gate_until
         return not voice or self.hears_over_voice

@@ -136,6 +136,14 @@ class Playback:
     async def _play_chime(self, pcm: Pcm) -> None:
         await self.tone(pcm)
 
+    def start_mute_chime(self, muted: bool) -> None:
+        """The microphone goes off (falling) or on (rising): a privacy change is always heard,
+        with or without a wake word model, unless ``audio.chimes`` is off."""
+        if self.sink is None or not self.config.audio.chimes:
+            return
+        pcm = (done_pcm if muted else awake_pcm)(self.rate_hz)
+        self._chime_task = asyncio.get_running_loop().create_task(self._play_chime(pcm))
+
     async def awake_chime_done(self) -> None:
         """The awake chime finishes before the reply starts."""
         task, self._chime_task = self._chime_task, None

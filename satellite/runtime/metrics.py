@@ -100,6 +100,12 @@ class Metrics:
         self.assist_timer_events = Counter(
             "satellite_assist_timer_events", "Timer events from Home Assistant, by type", ["type"],
             registry=r)
+        self.muted = Gauge("satellite_muted", "1 while the microphone is off (the privacy mute)",
+                           registry=r)
+        self.connections_refused = Counter(
+            "satellite_connections_refused", "Connections refused, by port (wyoming, assist_satellite) "
+            "and reason (address = not in allow_from, takeover = another host while Home Assistant "
+            "is connected)", ["port", "reason"], registry=r)
         self.remote_failures = Counter(
             "satellite_remote_failures", "Requests to a remote engine that failed, by stage (stt, "
             "llm, tts, intent) and reason (unreachable, timeout, bad_answer, refused, down = refused "

@@ -62,6 +62,8 @@ class RuntimeState:
     last_mic_frame_s: float | None = None
     timers: Callable[[], list[dict[str, Any]]] | None = None  # the live timers, for /status
     assist_satellite: Callable[[], dict[str, Any]] | None = None  # the satellite role, for /status
+    mute: Callable[[], dict[str, Any]] | None = None  # the privacy mute, for /status
+    mute_switch: Callable[[bool], None] | None = None  # POST /mute, /unmute (called on the main loop)
     room_phase: str | None = None  # the room's state (listening, speaking...): None without a microphone
     loop_heartbeat_s: float = field(default_factory=time.monotonic)
     wyoming_connections: dict[int, WyomingConnection] = field(default_factory=dict)

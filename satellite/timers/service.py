@@ -26,10 +26,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 from satellite.config.schema import TimersConfig
 from satellite.intents.recognizer import IntentMatch
+from satellite.intents.stop_words import is_stop
 from satellite.runtime.metrics import Metrics
 from satellite.timers import answers
 from satellite.timers.clock import Cancellable, LoopClock, TimerClock
-from satellite.intents.stop_words import is_stop
 from satellite.timers.matcher import STOP_RINGING, TimerPhraseMatcher
 from satellite.timers.model import (
     Choice,

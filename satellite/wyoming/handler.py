@@ -37,6 +37,7 @@ from satellite.errors import BusyError, InputError, SatelliteError
 from satellite.intents import IntentMatch
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.turn import ReplySentence, TurnRequest, TurnResult, TurnTimings
+from satellite.runtime.access import AllowList, peer_host
 from satellite.runtime.state import RuntimeState, WyomingConnection
 from satellite.wyoming.audio_in import AudioCollector, check_format
 from satellite.wyoming.info import HANDLE_PROGRAM, INTENT_PROGRAM
@@ -114,8 +115,9 @@ class RefusalLog:
 class WyomingHandler(AsyncEventHandler):
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *,
                  turns: TurnService, state: RuntimeState, info: Event, limits: ConnectionLimits,
-                 refusals: RefusalLog | None = None):
+                 refusals: RefusalLog | None = None, allow: AllowList | None = None):
         super().__init__(reader, writer)
+        self.allow = allow
         self.turns = turns
         self.state = state
         self.info = info
@@ -123,6 +125,7 @@ class WyomingHandler(AsyncEventHandler):
         self.refusals = refusals or RefusalLog()
         peer = writer.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else "local"
+        self.host = peer_host(peer)
         self.program: str | None = None
         self._language: str | None = None
         self._audio: AudioCollector | None = None
@@ -138,6 +141,9 @@ class WyomingHandler(AsyncEventHandler):
 
     async def run(self) -> None:
         """Like the library's loop, but bounded: a connection cap, idle and write timeouts, checked frames."""
+        if self.allow is not None and not self.allow.allows(self.host):
+            await self._refuse_address()
+            return
         if len(self.state.wyoming_connections) >= self.limits.max_connections:
             await self._refuse()
             return
@@ -200,6 +206,17 @@ class WyomingHandler(AsyncEventHandler):
                             len(self.state.wyoming_connections), limit, unsaid)
         self.state.metrics.errors.labels(kind="wyoming_refused").inc()
         await self._send_error(f"busy: too many connections (limit {limit}), try again later", "busy")
+        await self._close(linger=True)
+
+    async def _refuse_address(self) -> None:
+        """A host outside ``wyoming.allow_from``: one error, then closed."""
+        unsaid = self.refusals.note(time.monotonic())
+        if unsaid is not None:
+            _LOGGER.warning("wyoming client %s refused: not in wyoming.allow_from (%s); %d more "
+                            "refused since the last warning", self.peer, self.allow.describe()
+                            if self.allow is not None else "", unsaid)
+        self.state.metrics.connections_refused.labels(port="wyoming", reason="address").inc()
+        await self._send_error("this address may not connect (wyoming.allow_from)", "forbidden")
         await self._close(linger=True)
 
     async def _close(self, linger: bool = False) -> None:

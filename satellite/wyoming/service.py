@@ -13,6 +13,7 @@ from wyoming.server import AsyncServer, AsyncTcpServer
 from satellite.config.schema import Config
 from satellite.errors import SatelliteError
 from satellite.pipeline.service import TurnService
+from satellite.runtime.access import AllowList
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming.handler import ConnectionLimits, RefusalLog, WyomingHandler
 from satellite.wyoming.info import build_info
@@ -34,6 +35,7 @@ class WyomingService:
                                        body_timeout_s, write_timeout_s=wyoming.write_timeout_s,
                                        idle_timeout_s=wyoming.idle_timeout_s,
                                        max_connections=wyoming.max_connections)
+        self.allow = AllowList(wyoming.allow_from, "wyoming.allow_from")
         self._server: AsyncServer | None = None
         self._advertisement: Advertisement | None = None
         self._port: int | None = None
@@ -47,7 +49,7 @@ class WyomingService:
         uri = self.config.wyoming.uri
         info = build_info(self.config, self.turns.engines, self.turns.recognizer is not None).event()
         factory = partial(WyomingHandler, turns=self.turns, state=self.state, info=info,
-                          limits=self.limits, refusals=RefusalLog())
+                          limits=self.limits, refusals=RefusalLog(), allow=self.allow)
         try:
             server = AsyncServer.from_uri(uri)
             if not isinstance(server, AsyncTcpServer) and urlparse(uri).scheme != "unix":
@@ -65,6 +67,8 @@ class WyomingService:
             self._port = sockets[0].getsockname()[1] if sockets else None
             host = server.host
             address = f"tcp://{host}:{self._port}"
+            if not self.allow.everyone:
+                address += f" (only {self.allow.describe()})"
             if host in ALL_INTERFACES:
                 _LOGGER.info("Wyoming server listening on %s (all interfaces: reachable from "
                              "the LAN, e.g. by Home Assistant)", address)

@@ -11,7 +11,9 @@ pipeline, then waiting for ``played``), timer events, ``pause-satellite`` (mute)
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +23,7 @@ from wyoming.asr import Transcript
 from wyoming.audio import AudioChunk, AudioStart, AudioStop
 from wyoming.client import AsyncTcpClient
 from wyoming.error import Error
-from wyoming.event import Event
+from wyoming.event import Event, async_read_event, async_write_event
 from wyoming.info import Describe, Info
 from wyoming.ping import Ping
 from wyoming.pipeline import RunPipeline
@@ -71,10 +73,17 @@ class Box:
 
 @pytest.fixture
 async def box(tmp_path: Path, engines: Engines) -> AsyncIterator[Box]:
-    config = make_config(tmp_path, assist_satellite__uri="tcp://127.0.0.1:0",
-                         assist_satellite__zeroconf=False, assist_satellite__mode="hybrid",
-                         assist_satellite__answer_timeout_s=3.0, assist_satellite__area="kitchen",
-                         timers__max_ring_s=4.0, audio__chimes=False)
+    async with open_box(tmp_path, engines) as opened:
+        yield opened
+
+
+@asynccontextmanager
+async def open_box(tmp_path: Path, engines: Engines, **overrides: object) -> AsyncIterator[Box]:
+    config = make_config(tmp_path, **{
+        "assist_satellite__uri": "tcp://127.0.0.1:0", "assist_satellite__zeroconf": False,
+        "assist_satellite__mode": "hybrid", "assist_satellite__answer_timeout_s": 3.0,
+        "assist_satellite__area": "kitchen", "timers__max_ring_s": 4.0, "audio__chimes": False,
+        **overrides})
     turns = create_turn_service(config, engines)
     sink = WavDirSink(tmp_path / "heard")
     await sink.open()
@@ -213,18 +222,23 @@ async def test_a_home_command_goes_to_the_pipeline_and_its_streamed_answer_is_pl
     assert metrics.assist_runs.labels(outcome=RunOutcome.ANSWERED.value)._value.get() == 1.0
 
 
-async def test_mute_stops_the_pipeline_and_the_box_answers_itself(box: Box, ha: HomeAssistantReplay
-                                                                  ) -> None:
+async def test_home_assistants_mute_turns_the_microphone_off_until_it_runs_the_satellite_again(
+        box: Box, ha: HomeAssistantReplay) -> None:
     await until(lambda: box.link.ready)
     await ha.send(PauseSatellite().event())
     await until(lambda: box.link.muted)
-    status = box.listener.turns.state.assist_satellite
+    state = box.listener.turns.state
+    status = state.assist_satellite
     assert status is not None and status()["muted"]
-    assert box.listener.turns.state.metrics.assist_muted._value.get() == 1.0
+    assert state.metrics.assist_muted._value.get() == 1.0
+    assert box.listener.mute.by == {"home assistant"} and state.metrics.muted._value.get() == 1.0
+    assert state.room_phase == "muted" and not box.listener.room.capture_open(time.monotonic())
     assert not await box.assist.routes_to_home_assistant("turn on the kitchen lights")
+    box.listener.on_audio(Pcm.silence(0.5))  # a chunk that reached the room anyway: not heard
+    assert box.listener.frontend.voiced_ms == 0 and box.listener.room.wake_s is None
     await ha.send(RunSatellite().event())  # unmuted from the dashboard
-    await until(lambda: box.link.ready)
-    assert box.listener.turns.state.metrics.assist_muted._value.get() == 0.0
+    await until(lambda: box.link.ready and not box.listener.mute.muted)
+    assert state.metrics.assist_muted._value.get() == 0.0 and state.metrics.muted._value.get() == 0.0
 
 
 async def test_home_assistant_silent_after_the_question_gets_a_spoken_answer(
@@ -411,3 +425,68 @@ async def test_stop_said_over_an_announcement_stops_it_and_home_assistant_hears_
     assert server.player.stopped == 1 and listener.stops == 1, (listener.stops, listener.ignored)
     assert listener.barge_ins == 0 and len(turns.state.turns) == 0  # "stop" asked nothing
     assert room.echoed_s < announcement.seconds - 3.0  # cut off, not played to the end
+
+
+async def raw_connection(port: int, host: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A connection from ``host`` (another loopback address is another host to the box)."""
+    return await asyncio.wait_for(
+        asyncio.open_connection("127.0.0.1", port, local_addr=(host, 0)), TIMEOUT_S)
+
+
+async def next_event(reader: asyncio.StreamReader) -> Event | None:
+    return await asyncio.wait_for(async_read_event(reader), TIMEOUT_S)
+
+
+async def test_a_host_outside_allow_from_cannot_reach_the_satellite_port(
+        tmp_path: Path, engines: Engines) -> None:
+    async with open_box(tmp_path, engines, assist_satellite__allow_from=["127.0.0.2"]) as box:
+        port = box.server.port
+        assert port is not None
+        reader, writer = await raw_connection(port, "127.0.0.1")
+        event = await next_event(reader)
+        assert event is not None and Error.is_type(event.type), event
+        assert Error.from_event(event).code == "forbidden"
+        assert await asyncio.wait_for(reader.read(), TIMEOUT_S) == b""  # closed
+        writer.close()
+        refused = box.listener.turns.state.metrics.connections_refused
+        assert refused.labels(port="assist_satellite", reason="address")._value.get() == 1
+        assert box.link.connection is None
+
+        reader, writer = await raw_connection(port, "127.0.0.2")
+        await async_write_event(RunSatellite().event(), writer)
+        await until(lambda: box.link.ready)
+        writer.close()
+
+
+async def test_another_host_cannot_take_the_satellite_or_play_audio_while_home_assistant_runs_it(
+        box: Box, ha: HomeAssistantReplay) -> None:
+    await until(lambda: box.link.ready)
+    port = box.server.port
+    assert port is not None
+    ours = box.link.connection
+    # another host plays audio without running the satellite: the room hears nothing
+    reader, writer = await raw_connection(port, "127.0.0.2")
+    await async_write_event(AudioStart(rate=HA_RATE_HZ, width=2, channels=1).event(), writer)
+    await async_write_event(AudioChunk(rate=HA_RATE_HZ, width=2, channels=1,
+                                       audio=tone(0.5).audio).event(), writer)
+    await async_write_event(AudioStop().event(), writer)
+    # and asks to run it: refused, closed; Home Assistant's connection goes on
+    await async_write_event(RunSatellite().event(), writer)
+    event = await next_event(reader)
+    assert event is not None and Error.is_type(event.type), event
+    error = Error.from_event(event)
+    assert error.code == "busy" and "127.0.0.1" in error.text
+    assert await asyncio.wait_for(reader.read(), TIMEOUT_S) == b""
+    writer.close()
+    assert box.link.connection is ours and box.link.ready
+    await ha.send(Ping(text="still here").event())
+    assert (await ha.next("pong")).data.get("text") == "still here"
+    refused = box.listener.turns.state.metrics.connections_refused
+    assert refused.labels(port="assist_satellite", reason="takeover")._value.get() == 1
+    assert box.sink.written == [] and box.server.player.replies == 0
+
+    # Home Assistant reconnecting from its own address replaces its old socket
+    reader, writer = await raw_connection(port, "127.0.0.1")
+    await async_write_event(RunSatellite().event(), writer)
+    await until(lambda: box.link.connection is not ours and box.link.ready)
+    writer.close()

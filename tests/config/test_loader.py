@@ -119,3 +119,15 @@ def test_the_satellite_role_and_the_provider_cannot_share_a_port() -> None:
     both_free = load_config(None, env={}, overrides={"wyoming.uri": "tcp://127.0.0.1:0",
                                                      "assist_satellite.uri": "tcp://127.0.0.1:0"})
     assert both_free.assist_satellite.uri == both_free.wyoming.uri
+
+
+def test_allow_from_takes_addresses_and_networks_and_refuses_anything_else(tmp_path: Path) -> None:
+    path = tmp_path / "c.yaml"
+    path.write_text("wyoming:\n  allow_from: [192.168.1.10, 192.168.1.0/24]\n"
+                    "assist_satellite:\n  allow_from: ['::1']\n")
+    config = load_config(path, env={})
+    assert config.wyoming.allow_from == ["192.168.1.10", "192.168.1.0/24"]
+    assert config.assist_satellite.allow_from == ["::1"]
+    path.write_text("wyoming:\n  allow_from: [the kitchen]\n")
+    with pytest.raises(ConfigError, match="wyoming.allow_from: 'the kitchen'"):
+        load_config(path, env={})

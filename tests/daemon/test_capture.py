@@ -387,3 +387,59 @@ def test_speed_meter_leaves_out_the_time_held() -> None:
     assert ratio == pytest.approx(25.0) and held
     ratio, held = meter.add(4.0, 2.0, 0.0)  # type: ignore[misc]
     assert ratio == pytest.approx(1.0) and not held
+
+
+class CountedMic(AudioSource):
+    """A live microphone in real time that counts its opens and closes."""
+
+    live = True
+    real_time = True
+    name = "counted"
+
+    def __init__(self) -> None:
+        self.opens = self.closes = 0
+        self.open_now = False
+
+    async def open(self) -> None:
+        self.opens += 1
+        self.open_now = True
+
+    async def close(self) -> None:
+        self.closes += 1
+        self.open_now = False
+
+    async def read(self) -> Pcm | None:
+        await asyncio.sleep(CHUNK.seconds)
+        return CHUNK
+
+
+async def test_muted_a_live_microphone_is_closed_and_nothing_is_handed_on_until_unmuted() -> None:
+    state = RecordingState()
+    heard: list[Pcm] = []
+    source = CountedMic()
+    supervisor = CaptureSupervisor(source, state, heard.append, stall_s=2.0)
+    task = asyncio.create_task(supervisor.run())
+    try:
+        await wait_until(lambda: len(heard) >= 3, "the microphone is heard")
+        supervisor.set_muted(True)
+        await wait_until(lambda: not source.open_now, "the device is closed")
+        count = len(heard)
+        await asyncio.sleep(0.5)
+        assert len(heard) == count and not source.open_now  # nothing read, nothing handed on
+        assert state.components["mic"].state == "off" and "muted" in state.components["mic"].detail
+        assert supervisor.reopens == 0  # a mute is no failure
+        supervisor.set_muted(False)
+        await wait_until(lambda: len(heard) > count + 3, "heard again once unmuted")
+        assert source.opens == 2 and state.components["mic"].state == "ready"
+    finally:
+        await cancel_within(task)
+
+
+async def test_muted_a_mic_command_is_read_on_and_dropped() -> None:
+    state = RuntimeState()
+    heard: list[Pcm] = []
+    source = CommandSource(python_command(PACED_WRITER.format(blocks=100)))  # 2 s, 20 ms a write
+    supervisor = CaptureSupervisor(source, state, heard.append, stall_s=5.0)
+    supervisor.set_muted(True)
+    await asyncio.wait_for(supervisor.run(), TIMEOUT_S)  # its exit is the end of input, as ever
+    assert heard == [] and supervisor.dropped_s == pytest.approx(2.0, abs=0.07)

@@ -17,7 +17,9 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from satellite.errors import SatelliteError
 from satellite.health import HealthServer
+from satellite.health.server import _local
 from satellite.pipeline.scheduler import EngineScheduler
+from satellite.room.mute import PrivacyMute
 from satellite.runtime import RuntimeState
 from tests.conftest import make_config
 
@@ -210,3 +212,37 @@ async def test_the_status_page_and_its_assets_are_served(served) -> None:
     for asset, kind in (("/static/app.js", "javascript"), ("/static/style.css", "text/css")):
         status, content_type, _ = await get(server, asset)
         assert status == 200 and kind in content_type
+
+
+async def post(server: HealthServer, path: str) -> tuple[int, dict]:
+    async with aiohttp.ClientSession(timeout=TIMEOUT) as session:
+        async with session.post(f"http://127.0.0.1:{server.port}{path}") as response:
+            return response.status, await response.json()
+
+
+async def test_the_mute_switch_turns_the_microphone_off_and_on_from_this_machine(served) -> None:
+    server, state, _ = served
+    assert await post(server, "/mute") == (409, {"error": "no microphone to mute"})
+    mute = PrivacyMute(state.metrics)
+    state.mute, state.mute_switch = mute.status, lambda muted: (
+        mute.mute("switch") if muted else mute.unmute())
+    mute.mute("voice")
+    assert await post(server, "/mute") == (200, {"muted": True})
+    for _ in range(100):  # thrown on the main loop, soon after the answer
+        if "switch" in mute.by:
+            break
+        await asyncio.sleep(0.01)
+    _, _, body = await get(server, "/status")
+    assert json.loads(body)["mute"] == {"muted": True, "by": ["switch", "voice"],
+                                        "since_s": mute.since_s}
+    assert await post(server, "/unmute") == (200, {"muted": False})
+    for _ in range(100):
+        if not mute.muted:
+            break
+        await asyncio.sleep(0.01)
+    assert not mute.muted  # the switch lifts the spoken mute too
+
+
+async def test_only_this_machine_may_throw_the_switch() -> None:
+    assert _local("127.0.0.1") and _local("::1") and _local("::ffff:127.0.0.1") and _local(None)
+    assert not _local("192.168.1.20") and not _local("fe80::1") and not _local("bogus")

@@ -26,9 +26,9 @@ from satellite.audio import Pcm
 from satellite.engines import Engines
 from scripts.room import Room
 from tests.conftest import REPO
-from tests.timeline import spoken, timeline
 from tests.hearing import heard_text, wer
 from tests.homeassistant.harness import HomeAssistant, free_loopback_port
+from tests.timeline import spoken, timeline
 
 pytestmark = pytest.mark.slow
 READY_TIMEOUT_S = 180.0

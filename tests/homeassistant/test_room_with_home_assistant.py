@@ -19,9 +19,9 @@ from satellite.audio import Pcm
 from satellite.engines import Engines
 from scripts.room import Room
 from tests.conftest import REPO
-from tests.timeline import spoken, timeline
 from tests.hearing import heard_text, wer
 from tests.homeassistant.harness import HomeAssistant, speech_of
+from tests.timeline import spoken, timeline
 
 pytestmark = pytest.mark.slow
 RUN_TIMEOUT_S = 180.0

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from satellite.config.paths import default_llm_model, default_stt_model, default_tts_voice
+from satellite.config.paths import default_llm_model, default_tts_voice
 from satellite.models import ModelStore, get_model, installed_models, resolve_models, store_for
 from satellite.models.store import Manifest, PulledFile, local_name
 from tests.conftest import make_config

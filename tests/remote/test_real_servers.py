@@ -8,8 +8,8 @@ from satellite.config import Config
 from satellite.engines import load_engines
 from satellite.engines.llm import ChatMessage
 from tests.conftest import dev_clips, make_config
-from tests.timeline import dev_clip
 from tests.remote.servers import LLM_ALIAS, ServerProcess
+from tests.timeline import dev_clip
 
 pytestmark = pytest.mark.slow
 LOADED_MACHINE_TIMEOUT_S = 60.0

@@ -16,9 +16,9 @@ from satellite.daemon.app import SatelliteDaemon
 from satellite.engines import NotLoaded
 from satellite.pipeline.service import NO_ANSWER
 from satellite.remote import OpenAiChatLlm, WyomingStt, WyomingTts
-from tests.timeline import dev_clip, timeline
 from tests.remote.servers import ServerProcess, free_port, llama_server
 from tests.remote.test_real_servers import remote_config
+from tests.timeline import dev_clip, timeline
 
 pytestmark = pytest.mark.slow
 TIMEOUT_S = 120.0

@@ -16,6 +16,7 @@ from satellite.daemon.capture import CaptureSupervisor
 from satellite.engines import Engines
 from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
+from satellite.intents.mute_words import MUTED_REPLY
 from satellite.pipeline import create_turn_service
 from satellite.pipeline.failures import BROKEN
 from satellite.pipeline.home import NOT_CONNECTED_ACTION, NOT_CONNECTED_QUERY
@@ -390,6 +391,38 @@ async def test_a_timer_rings_in_the_room_until_stop_without_the_wake_word(
     heard = [heard_text(engines, p) for p in played if p.audio != ring.audio]
     assert any(wer("Your timer is done.", text) <= 0.5 for text in heard), heard  # before the rings
     assert listener.turns.timers is not None and listener.turns.timers.ringing == []
+
+
+async def test_stop_listening_turns_the_microphone_off_until_the_switch_turns_it_on(
+        tmp_path: Path, engines: Engines) -> None:
+    """Said to the box, "stop listening" is answered with how to turn it back on; then nothing
+    reaches the VAD or the wake word (the second question is never heard) until the switch."""
+    config = make_config(tmp_path, wake__engine="micro", wake__model="okay_nabu",
+                         wake__followup_s=0.0, audio__chimes=False)
+    said = timeline(0.5, spoken(engines, "Okay Nabu, stop listening."), 3.0,
+                    spoken(engines, "Okay Nabu, what time is it?"), 1.5)
+    sink = WavDirSink(tmp_path / "replies")
+    await sink.open()
+    listener, state = listener_for(config, engines, sink)
+    await listener.prepare()
+    capture = CaptureSupervisor(WavFileSource(said.write(tmp_path / "muted.wav"), realtime=True),
+                                state, listener.on_audio)
+    listener.mute.watch(capture.set_muted)
+    async with asyncio.timeout(TIMEOUT_S):
+        await capture.run()
+        listener.end_of_input()
+        await listener.wait_idle()
+    assert [(t.source, t.reply) for t in state.turns] == [("mute", MUTED_REPLY["en"])]
+    assert listener.mute.by == {"voice"} and state.room_phase == "muted"
+    second_starts_s = said.regions[1][0]
+    assert listener.frontend.stream_s < second_starts_s  # the VAD heard nothing more
+    assert capture.dropped_s > said.pcm.seconds - second_starts_s
+    assert heard_text(engines, read_wav(sink.written[0], convert=False)).startswith("Microphone off")
+
+    listener.switch_mute(False)  # POST /unmute
+    again = timeline(0.5, spoken(engines, "Okay Nabu, what time is it?"), 1.5)
+    await listen(listener, state, WavFileSource(again.write(tmp_path / "on.wav"), realtime=True))
+    assert len(state.turns) == 2 and "time" in state.turns[1].transcript.lower()
 
 
 async def test_a_question_that_trails_off_is_not_cut_at_the_pause(tmp_path: Path, engines: Engines

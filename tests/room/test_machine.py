@@ -241,4 +241,20 @@ def test_every_phase_change_is_told() -> None:
     machine.voice_began()
     machine.voice_ended(3.0)
     machine.turn_ended()
-    assert seen == [Phase.HEARING, Phase.LISTENING, Phase.THINKING, Phase.SPEAKING, Phase.THINKING, Phase.LISTENING]
+    assert seen == [Phase.HEARING, Phase.LISTENING, Phase.THINKING, Phase.SPEAKING, Phase.THINKING,
+                    Phase.LISTENING]
+
+
+def test_muted_the_room_hears_nothing_and_forgets_what_it_was_waiting_for() -> None:
+    machine = room()
+    machine.wake_word_alone(1.0)
+    machine.open_followup(1.0)
+    machine.mute_changed(True)
+    machine.observe(1.5, speech=True, ringing=True)
+    assert machine.phase is Phase.MUTED and not machine.capture_open(1.5)
+    assert machine.wake_word(1.6) is WakeAction.NOTHING and machine.wake_s is None
+    machine.mute_changed(False)
+    machine.observe(2.0)
+    assert machine.phase is Phase.LISTENING
+    assert machine.capture_open(2.0)
+    assert machine.decide(said(2.0, 3.0)).verdict is Verdict.IGNORED  # no window survived

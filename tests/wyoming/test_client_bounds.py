@@ -238,3 +238,31 @@ def test_status_lists_connections_and_those_waiting_on_the_client() -> None:
     assert view["waiting_on_client"] == [{"peer": "10.0.0.5:40000", "request": "synthesize",
                                           "since_s": 130.0, "waiting_s": 12.5}]
     assert [c["request"] for c in view["open"]] == ["synthesize", None]
+
+
+@on_session_loop
+async def test_a_host_outside_allow_from_is_refused_and_an_allowed_one_is_served(
+        tmp_path: Path, engines: Engines) -> None:
+    """wyoming.allow_from: 127.0.0.2 only. This machine's 127.0.0.1 is another host to it."""
+    config = wyoming_config(tmp_path, wyoming__allow_from=["127.0.0.2"])
+    async with running_service(config, engines) as service:
+        for _ in range(2):
+            reader, writer = await asyncio.wait_for(
+                asyncio.open_connection("127.0.0.1", service.port), TIMEOUT_S)
+            await async_write_event(Describe().event(), writer)
+            event = await read_event(reader)
+            assert event is not None and Error.is_type(event.type), event
+            error = Error.from_event(event)
+            assert error.code == "forbidden" and "allow_from" in error.text
+            assert await asyncio.wait_for(reader.read(), TIMEOUT_S) == b""  # closed
+            writer.close()
+        refused = service.state.metrics.connections_refused.labels(port="wyoming", reason="address")
+        assert refused._value.get() == 2
+        assert status(service)["wyoming"]["connections"] == 0  # never admitted
+
+        reader, writer = await asyncio.wait_for(asyncio.open_connection(
+            "127.0.0.1", service.port, local_addr=("127.0.0.2", 0)), TIMEOUT_S)
+        await async_write_event(Describe().event(), writer)
+        event = await read_event(reader)
+        assert event is not None and event.type == "info"
+        writer.close()

@@ -1,0 +1,58 @@
+"""The privacy mute asked out loud: "stop listening", "turn off the microphone", "deja de escuchar".
+
+Matched as whole sentences (hassil, with home-assistant-intents' skip words), like the stop
+words: "I'll stop listening to the radio" is no mute. There is no spoken way back ("start
+listening" cannot be heard by a microphone that is off): the box says how to turn it back on.
+"""
+
+from __future__ import annotations
+
+import functools
+
+from hassil import Intents, recognize_best
+from home_assistant_intents import get_intents
+
+MUTE = "SatelliteMute"
+
+MUTE_SENTENCES: dict[str, list[str]] = {
+    "en": [
+        "stop listening [to (me|us)] [now]",
+        "(turn|switch) off [the|your] (microphone|mic)",
+        "(turn|switch) [the|your] (microphone|mic) off",
+        "(mute|disable) [the|your] (microphone|mic)",
+        "mute yourself",
+        "don't listen [to (me|us)] [now|anymore|any more]",
+    ],
+    "es": [
+        "deja de (escuchar|escucharme|escucharnos) [ya|ahora]",
+        "(apaga|desactiva|silencia) [el|tu] micrófono",
+        "no (escuches|me escuches|nos escuches) [más]",
+    ],
+}
+
+# What the box says as it mutes, and how the person turns it back on.
+MUTED_REPLY = {
+    "en": "Microphone off. Turn it back on from Home Assistant or this box's switch.",
+    "es": "Micrófono apagado. Vuelve a encenderlo desde Home Assistant o el interruptor de la caja.",
+}
+
+
+@functools.lru_cache(maxsize=4)
+def _load(language: str) -> tuple[Intents, tuple[str, ...]] | None:
+    sentences = MUTE_SENTENCES.get(language)
+    if sentences is None:
+        return None
+    data = get_intents(language) or {}
+    intents = Intents.from_dict({"language": language,
+                                 "intents": {MUTE: {"data": [{"sentences": sentences}]}}})
+    return intents, tuple(data.get("skip_words", ()))
+
+
+def is_mute_request(text: str, language: str) -> bool:
+    """Whether ``text`` as a whole asks the box to stop listening. Pure; a few ms."""
+    loaded = _load(language)
+    text = text.strip().rstrip(".!?")
+    if loaded is None or not text:
+        return False
+    intents, skip_words = loaded
+    return recognize_best(text, intents, skip_words=skip_words, language=language) is not None
