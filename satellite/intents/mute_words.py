@@ -32,8 +32,8 @@ MUTE_SENTENCES: dict[str, list[str]] = {
 
 # What the box says as it mutes, and how the person turns it back on.
 MUTED_REPLY = {
-    "en": "Microphone off. Turn it back on from Home Assistant or this box's switch.",
-    "es": "Micrófono apagado. Vuelve a encenderlo desde Home Assistant o el interruptor de la caja.",
+    "en": "Microphone off. The box's mute switch turns it back on.",
+    "es": "Micrófono apagado. El interruptor de la caja lo vuelve a encender.",
 }
 
 

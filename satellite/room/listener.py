@@ -247,7 +247,11 @@ class Listener:
         if status != self._echo_status:
             self._echo_status = status
             self.state.set_component("echo", status.state, status.detail)
-            self.state.set_component("barge_in", *self._barge_in_status())
+            barge_in = self._barge_in_status()
+            before = self.state.components.get("barge_in")
+            if before is not None and before.state != barge_in[0]:
+                _LOGGER.info("barge-in %s: %s", barge_in[0], barge_in[1])
+            self.state.set_component("barge_in", *barge_in)
 
     def _barge_in_status(self) -> tuple[str, str]:
         if not self.config.audio.barge_in:
@@ -276,7 +280,12 @@ class Listener:
         await self.wake.drain()
 
     async def wait_idle(self) -> None:
-        await self.runner.wait_idle()
+        """Until no turn runs, waits or is decided, and no speech is being checked for a stop word."""
+        while True:
+            await self.runner.wait_idle()
+            if not self._stop_checks:
+                return
+            await asyncio.wait(set(self._stop_checks))
 
     def _on_wake_word(self, stream_s: float) -> None:
         assist = self.assist
