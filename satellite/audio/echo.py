@@ -34,7 +34,7 @@ from typing import Protocol
 import numpy as np
 
 from satellite.audio.convert import PcmConverter
-from satellite.audio.echo_delay import estimate_delay
+from satellite.audio.echo_delay import estimate_delay, spectral_flatness
 from satellite.audio.pcm import Pcm
 from satellite.config.schema import AudioConfig
 
@@ -67,6 +67,7 @@ TRACK_EVERY_FRAMES = 50
 TRACK_SOUNDING_SHARE = 0.6  # of the window's frames the reference must sound in
 MIN_LAG_S, MAX_LAG_S = -0.1, 0.6
 MIN_STRENGTH = 8.0
+TONAL_FLATNESS = 1e-3  # a reference flatter than speech's 0.007+ is tones: no delay tracked
 AGREE_S = 0.005
 MOVE_S = 0.050
 COPING_DB = 15.0  # echo reduced at least this much over the last second: AEC3 copes
@@ -277,6 +278,8 @@ class EchoCanceller:
         start_s = self._near_end_s - window / RATE_HZ
         far = self.timeline.span(start_s - MAX_LAG_S,
                                  window + int(round((MAX_LAG_S - MIN_LAG_S) * RATE_HZ)))
+        if spectral_flatness(far) < TONAL_FLATNESS:
+            return  # a ring or a chime: its echo's delay is ambiguous (it peaks every period)
         found = estimate_delay(self._near_history, far, MIN_LAG_S)
         last = self._last_lag_s
         self._last_lag_s = found.lag_s if found.strength >= MIN_STRENGTH else None

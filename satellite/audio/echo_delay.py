@@ -54,3 +54,14 @@ def estimate_delay(near: np.ndarray, far: np.ndarray, min_lag_s: float,
 
 
 __all__ = ["DelayEstimate", "estimate_delay"]
+
+
+def spectral_flatness(samples: np.ndarray) -> float:
+    """Geometric over arithmetic mean of the power spectrum: ~0.01-0.06 for a second of speech,
+    ~2e-5 for the timer's ring or a chime (a few pure tones). A tone's echo has no one delay to
+    find (its correlation peaks again every period), so tones are not tracked."""
+    x = samples.astype(np.float64)
+    if len(x) == 0:
+        return 0.0
+    power = np.abs(np.fft.rfft(x * np.hanning(len(x)))) ** 2 + 1e-3
+    return float(np.exp(np.mean(np.log(power))) / np.mean(power))

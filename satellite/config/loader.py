@@ -89,6 +89,13 @@ def check_consistency(config: Config) -> None:
         check_llm_uri(config.llm.uri)
     parse_networks(config.wyoming.allow_from, "wyoming.allow_from")
     parse_networks(config.assist_satellite.allow_from, "assist_satellite.allow_from")
+    if config.home.enabled and not config.home.secret:
+        raise ConfigError("'home.enabled' needs 'home.secret' (the same on every box of the home): "
+                          "without it any host on the LAN could silence a room")
+    for entry in config.home.peers:
+        host, sep, port = entry.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise ConfigError(f"home.peers: {entry!r} is not host:port")
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

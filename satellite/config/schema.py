@@ -364,6 +364,22 @@ class HealthConfig:
 
 
 @dataclass(frozen=True)
+class HomeConfig:
+    """Boxes of one home: when several hear the wake word, exactly one answers."""
+
+    enabled: bool = opt(False, help="agree with the other boxes of the home which one answers")
+    name: str = opt("home", help="the home's name: boxes of other homes on the LAN are ignored")
+    secret: str = opt("", help="shared by every box of the home; signs their messages (required)")
+    box: str = opt("", help="this box's id among its peers; empty = the host name")
+    host: str = opt("0.0.0.0")
+    port: int = opt(10790, min=0, max=65535, help="UDP")
+    peers: list[str] = opt([], help="host:port of other boxes, where zeroconf does not reach")
+    zeroconf: bool = opt(True, help="find the home's other boxes on the LAN (_sarai-home._udp)")
+    window_ms: int = opt(150, min=20, max=1000,
+                         help="how long a box that heard the wake word waits for the others' claims")
+
+
+@dataclass(frozen=True)
 class DaemonConfig:
     shutdown_timeout_s: float = opt(15.0, min=1.0, max=600.0,
                                     help="the whole shutdown (turn grace included) ends within this")
@@ -419,6 +435,7 @@ class Config:
     wyoming: WyomingConfig = field(default_factory=WyomingConfig)
     assist_satellite: AssistSatelliteConfig = field(default_factory=AssistSatelliteConfig)
     health: HealthConfig = field(default_factory=HealthConfig)
+    home: HomeConfig = field(default_factory=HomeConfig)
     daemon: DaemonConfig = field(default_factory=DaemonConfig)
     engines: EnginesConfig = field(default_factory=EnginesConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)

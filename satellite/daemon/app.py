@@ -44,6 +44,7 @@ from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
 from satellite.errors import AudioError, ConfigError
 from satellite.health.server import HealthServer
+from satellite.home.service import HomeService
 from satellite.pipeline import TurnService, create_turn_service
 from satellite.room.assist_turns import AssistTurns
 from satellite.room.listener import Listener
@@ -71,6 +72,7 @@ class SatelliteDaemon:
         self.wyoming: WyomingService | None = None
         self.assist: AssistSatelliteServer | None = None
         self.health: HealthServer | None = None
+        self.home: HomeService | None = None
         self.notifier = SystemdNotifier(watchdog_enabled=config.health.watchdog)
         self.should_exit = asyncio.Event()
         self.exit_reason = ""
@@ -240,6 +242,15 @@ class SatelliteDaemon:
         await self.listener.prepare()
         if self.assist is not None:
             await self.assist.start()  # SatelliteError (port taken) ends startup with one message
+        if config.home.enabled and input_on:
+            self.home = HomeService(config.home, self.state.metrics)
+            try:
+                await self.home.start()
+            except OSError as error:
+                raise ConfigError(f"home: cannot listen on udp {config.home.host}:"
+                                  f"{config.home.port}: {error}") from None
+            self.listener.home = self.home
+            self.state.home = self.home.status
         if not input_on:
             return
         try:
@@ -331,6 +342,8 @@ class SatelliteDaemon:
         await asyncio.gather(*doors)
         if self.assist is not None:
             await _step("assist satellite", self.assist.stop(), left(4.0))
+        if self.home is not None:
+            await _step("home", self.home.stop(), left(2.0))
         if self.health is not None:
             await _step("health", self.health.stop(), left(2.0))
         if self.sink is not None:

@@ -71,6 +71,7 @@ class WakeDecision:
         self._last_s: float | None = None
         self._run = 0  # probabilities in a row at or above the threshold
         self.last_probability = 0.0
+        self.fired = 0.0  # the probability of the last detection (the home's claims weigh it)
 
     def decide(self, probability: float, stream_s: float) -> bool:
         self.last_probability = max(self.last_probability, probability)
@@ -83,6 +84,7 @@ class WakeDecision:
         if self._last_s is not None and stream_s - self._last_s < self.refractory_s:
             return False
         self._last_s = stream_s
+        self.fired = probability
         return True
 
     def reset(self) -> None:
@@ -138,6 +140,11 @@ class MicroWakeWordDetector:
             if probability is not None and self._gate.decide(probability, stream_s):
                 detected = True
         return detected
+
+    @property
+    def score(self) -> float:
+        """The model's probability at its last detection."""
+        return self._gate.fired
 
     def reset(self) -> None:
         self._model.reset()
@@ -195,6 +202,11 @@ class OpenWakeWordDetector:
         """The model's outputs for this audio (one per 80 ms once its window is full)."""
         return [float(probability) for embeddings in self._features.process_streaming(audio)
                 for probability in self._model.process_streaming(embeddings)]
+
+    @property
+    def score(self) -> float:
+        """The model's probability at its last detection."""
+        return self._gate.fired
 
     def reset(self) -> None:
         self._model.reset()

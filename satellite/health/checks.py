@@ -129,6 +129,7 @@ def status_document(state: RuntimeState, *, live: Verdict, ready: Verdict, recen
         "assist_satellite": state.assist_satellite() if state.assist_satellite is not None else None,
         "room": {"phase": state.room_phase},
         "mute": state.mute() if state.mute is not None else None,
+        "home": state.home() if state.home is not None else None,
         "process": {"resident_memory_bytes": rss_bytes},
         "latency_ms": latency_summary(turns),
         "turns": [turn_dict(t) for t in reversed(turns)],  # newest first

@@ -41,6 +41,7 @@ from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import WakeWordDetector
 from satellite.errors import AudioError
+from satellite.home.service import HomeService
 from satellite.intents.mute_words import MUTED_REPLY, is_mute_request
 from satellite.intents.stop_words import STOP_HINTS, heard_stop
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
@@ -50,6 +51,7 @@ from satellite.pipeline.turn import TurnRequest, TurnResult, TurnTimings
 from satellite.room.assist_turns import AssistTurns
 from satellite.room.endpointing import Ending, judge, silence_to_wait_ms
 from satellite.room.frontend import VadFrontEnd
+from satellite.room.levels import RoomLevel
 from satellite.room.machine import (
     MIN_QUESTION_S,
     MODEL_MODES,
@@ -105,7 +107,10 @@ class Listener:
                                  self.room)
         self._report_echo()
         self.runner = TurnRunner(self._guarded_turn, self.room)
-        self.bell = (TimerBell(turns.timers, turns, self.playback, lambda: self.runner.running, clock)
+        # a ring that comes due while a question is heard or answered is skipped: "stop" said in a
+        # ring's pause is then heard clean (over the ring Whisper heard "I'm quiet", "Okay, go")
+        self.bell = (TimerBell(turns.timers, turns, self.playback,
+                               lambda: self.runner.running or self.room.speech, clock)
                      if turns.timers is not None else None)
         self._assist: AssistTurns | None = None
         self.mute = PrivacyMute(state.metrics)
@@ -113,6 +118,10 @@ class Listener:
         state.mute_switch = self.switch_mute
         self.mute.watch(self._mute_changed)
         self._phrases_task: asyncio.Task[None] | None = None
+        self.levels = RoomLevel()  # how loud the room is over its noise: the home's claims
+        self.home: HomeService | None = None  # the home's other boxes, when it has any
+        self._arbitrating: asyncio.Task[None] | None = None
+        self.yielded = 0  # wake words another box of the home answered
         self._was_gated = False
         self._conversation_serial = 0
         self._conversation_base = f"{CONVERSATION_PREFIX}-{uuid.uuid4().hex[:8]}"  # one per listener
@@ -211,6 +220,7 @@ class Listener:
         self._report_echo()
         if not pcm.audio:
             return  # less than one 10 ms frame: the canceller holds it for the next chunk
+        self.levels.feed(pcm, self.frontend.stream_s + pcm.seconds)
         self.room.observe(now, speech=self.frontend.voiced_ms > 0,
                           ringing=self.bell is not None and self.bell.ringing,
                           remote=self.assist is not None and self.assist.busy,
@@ -288,6 +298,32 @@ class Listener:
             await asyncio.wait(set(self._stop_checks))
 
     def _on_wake_word(self, stream_s: float) -> None:
+        if (self.home is not None and not self.room.turn and not self.room.sounding
+                and self._arbitrating is None):
+            # Other boxes may have heard it too: the one that heard it best answers. (Over this
+            # box's own reply or turn the conversation is this room's: no need to ask.)
+            self._arbitrating = asyncio.get_running_loop().create_task(
+                self._arbitrate(self.home, stream_s), name="home arbitration")
+            return
+        self._wake_word_heard(stream_s)
+
+    async def _arbitrate(self, home: HomeService, stream_s: float) -> None:
+        try:
+            decision = await home.claim(self.levels.over_floor(),
+                                        getattr(self.wake.detector, "score", 1.0))
+            answer = decision.answer
+        except Exception:  # the home's link failing never costs the room its answer
+            _LOGGER.warning("home: the wake word could not be weighed; this box answers",
+                            exc_info=True)
+            answer = True
+        finally:
+            self._arbitrating = None
+        if answer:
+            self._wake_word_heard(stream_s)
+        else:
+            self.yielded += 1  # no chime: another room has it
+
+    def _wake_word_heard(self, stream_s: float) -> None:
         assist = self.assist
         action = self.room.wake_word(
             stream_s, can_stream=assist is not None and assist.streams_after_wake_word())
@@ -379,7 +415,8 @@ class Listener:
 
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         utterance = self._utterance(event)
-        if recheck and self.wake.behind and not self.room.in_followup(utterance):
+        if (recheck and (self.wake.behind or self._arbitrating is not None)
+                and not self.room.in_followup(utterance)):
             # The wake word model has not heard all of this utterance yet: decide once it has.
             self.runner.decide_later(self._decide_after_wake(event))
             return
@@ -462,6 +499,9 @@ class Listener:
 
     async def _decide_after_wake(self, event: UtteranceEnded) -> None:
         await self.wake.drain()
+        arbitrating = self._arbitrating
+        if arbitrating is not None:  # the home is deciding which box answers
+            await asyncio.wait({arbitrating})
         self._on_utterance(event, recheck=False)
 
     # -- a turn ----------------------------------------------------------------------------------
@@ -595,6 +635,8 @@ class Listener:
         await self.runner.stop(grace_s)
         for check in list(self._stop_checks):
             check.cancel()
+        if self._arbitrating is not None:
+            self._arbitrating.cancel()
         if self._phrases_task is not None:
             self._phrases_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -2,7 +2,8 @@
 
 The ring repeats on its schedule until "stop" (or any command that ends the
 timer) or ``timers.max_ring_s``; a ring that comes due while the room is busy
-with a question is skipped, never queued in front of it. Timers that ran out
+with a question (someone speaking, or a turn running) is skipped, never queued
+in front of it. Timers that ran out
 while the box was down are announced once, when it is back.
 """
 

@@ -100,6 +100,12 @@ class Metrics:
         self.assist_timer_events = Counter(
             "satellite_assist_timer_events", "Timer events from Home Assistant, by type", ["type"],
             registry=r)
+        self.home_rejected = Counter(
+            "satellite_home_rejected", "Datagrams from the home's link not taken, by reason "
+            "(signature, oversized, stale, replayed, home, malformed, rate)", ["reason"], registry=r)
+        self.home_decisions = Counter(
+            "satellite_home_decisions", "Wake words weighed with the home's other boxes, by outcome "
+            "(answered, alone, yielded)", ["outcome"], registry=r)
         self.muted = Gauge("satellite_muted", "1 while the microphone is off (the privacy mute)",
                            registry=r)
         self.connections_refused = Counter(

@@ -64,6 +64,7 @@ class RuntimeState:
     assist_satellite: Callable[[], dict[str, Any]] | None = None  # the satellite role, for /status
     mute: Callable[[], dict[str, Any]] | None = None  # the privacy mute, for /status
     mute_switch: Callable[[bool], None] | None = None  # POST /mute, /unmute (called on the main loop)
+    home: Callable[[], dict[str, Any]] | None = None  # the home's other boxes, for /status
     room_phase: str | None = None  # the room's state (listening, speaking...): None without a microphone
     loop_heartbeat_s: float = field(default_factory=time.monotonic)
     wyoming_connections: dict[int, WyomingConnection] = field(default_factory=dict)

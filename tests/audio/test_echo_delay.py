@@ -8,9 +8,11 @@ import numpy as np
 import pytest
 
 from satellite.audio import Pcm, to_stt_format
-from satellite.audio.echo import EchoCanceller
-from satellite.audio.echo_delay import estimate_delay
+from satellite.audio.chimes import awake_pcm
+from satellite.audio.echo import TONAL_FLATNESS, EchoCanceller
+from satellite.audio.echo_delay import estimate_delay, spectral_flatness
 from satellite.engines import Engines
+from satellite.timers import ring_pcm
 from scripts.room import echo_of, room_impulse
 from tests.audio.test_echo import REPLY, config_with, energy_db, int16, through
 
@@ -59,3 +61,15 @@ def test_a_reply_that_sounds_300_ms_late_is_still_cancelled(tmp_path: Path, engi
     assert energy_db(mic[after]) - energy_db(cleaned[after]) > 25.0
 
 
+
+
+def test_tones_are_told_from_speech_so_a_ring_moves_no_reference(engines: Engines) -> None:
+    """A ring's echo correlates with it again every period: the tracker must not follow it."""
+    speech = to_stt_format(Pcm(b"".join(p.audio for p in engines.tts.synthesize(REPLY)),
+                               engines.tts.voice.sample_rate_hz)).samples()
+    ring = to_stt_format(ring_pcm(22050)).samples()
+    chime = to_stt_format(awake_pcm(22050)).samples()
+    assert spectral_flatness(ring) < TONAL_FLATNESS / 10
+    assert spectral_flatness(np.concatenate([chime, np.zeros(8000, np.int16)])) < TONAL_FLATNESS
+    seconds = [speech[i:i + 16000] for i in range(0, len(speech) - 16000, 16000)]
+    assert min(spectral_flatness(s) for s in seconds) > TONAL_FLATNESS * 3

@@ -1,0 +1,1 @@
+"""Many rooms, one home: boxes that find each other on the LAN and agree which one answers."""

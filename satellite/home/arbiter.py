@@ -1,0 +1,78 @@
+"""Which box answers when several heard the wake word: sans IO, plain claims and times.
+
+Each box that hears the wake word makes a ``Claim``: how loud the speech was over its own
+room's noise floor, and the wake model's score. It sends it to its peers and waits
+``window_s`` for theirs; the best claim of those heard within the window answers, the others
+go back to sleep without a chime. A box that hears no peer answers alone after the window.
+
+The best claim is the loudest over its room's noise (``level_db``): the person is nearest to
+it, or facing it. The wake model's score is near 1 for a clear wake word in every room that
+hears it, so it only breaks ties (levels within ``TIE_DB``); the box id breaks what is left,
+the same way on every box, so two boxes never both answer nor both stay silent on equal
+claims.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+TIE_DB = 1.0  # levels this close are a tie (the score, then the id, decides)
+PAIR_S = 1.5  # a peer's claim received this long before ours is about the same wake word
+
+
+@dataclass(frozen=True)
+class Claim:
+    box: str
+    level_db: float  # the speech's level over the room's noise floor
+    score: float  # the wake model's probability
+
+    def beats(self, other: Claim) -> bool:
+        if abs(self.level_db - other.level_db) > TIE_DB:
+            return self.level_db > other.level_db
+        if self.score != other.score:
+            return self.score > other.score
+        return self.box < other.box
+
+
+@dataclass(frozen=True)
+class Decision:
+    answer: bool
+    winner: str  # the box that answers
+    claims: tuple[Claim, ...]  # every claim weighed, ours first
+
+    def describe(self) -> str:
+        rest = ", ".join(f"{c.box} {c.level_db:+.1f} dB/{c.score:.2f}" for c in self.claims)
+        return f"{'we answer' if self.answer else self.winner + ' answers'} ({rest})"
+
+
+class Arbiter:
+    def __init__(self, box: str, window_s: float):
+        self.box = box
+        self.window_s = window_s
+        self._heard: list[tuple[float, Claim]] = []  # peers' claims, with when they arrived
+        self._ours: tuple[float, Claim] | None = None
+        self.last: Decision | None = None
+
+    def peer_claim(self, claim: Claim, now: float) -> None:
+        """A peer heard the wake word (its claim arrived at ``now``)."""
+        self._heard = [(t, c) for t, c in self._heard if now - t <= PAIR_S + self.window_s]
+        self._heard.append((now, claim))
+
+    def our_claim(self, claim: Claim, now: float) -> float:
+        """We heard the wake word at ``now``: the time to decide at (``decide``)."""
+        self._ours = (now, claim)
+        return now + self.window_s
+
+    def decide(self, now: float) -> Decision:
+        """After the window: answer, or leave it to the best claim heard."""
+        assert self._ours is not None, "decide() before our_claim()"
+        at, ours = self._ours
+        theirs = [c for t, c in self._heard if at - PAIR_S <= t <= now]
+        best = ours
+        for claim in theirs:
+            if claim.beats(best):
+                best = claim
+        decision = Decision(best is ours, best.box, (ours, *theirs))
+        self._ours = None
+        self.last = decision
+        return decision

@@ -1,0 +1,92 @@
+"""The box's place in its home: the link to the other boxes and the wake word's arbitration.
+
+``claim(level_db, score)`` is asked when this box hears the wake word: the claim goes to
+every peer, and after ``home.window_ms`` the answer says whether this box answers. A
+peer's claim that arrives meanwhile is weighed; none (a box alone, its peers down) and
+this box answers. ``/status`` shows the peers and the last decision.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import time
+from typing import Any
+
+from satellite.config.schema import HomeConfig
+from satellite.home.arbiter import Arbiter, Claim, Decision
+from satellite.home.link import HomeLink, parse_peer
+from satellite.home.messages import Codec, Message
+from satellite.runtime.metrics import Metrics
+
+_LOGGER = logging.getLogger(__name__)
+CLAIM = "claim"
+
+
+class HomeService:
+    def __init__(self, config: HomeConfig, metrics: Metrics):
+        self.config = config
+        self.metrics = metrics
+        self.box = config.box or socket.gethostname()
+        self.codec = Codec(config.name, config.secret.encode(), self.box)
+        self.arbiter = Arbiter(self.box, config.window_ms / 1000.0)
+        self.link = HomeLink(self.codec, [parse_peer(p) for p in config.peers], metrics,
+                             self._on_message)
+        self._discovery: Any = None
+        self.decisions = 0
+
+    async def start(self) -> None:
+        await self.link.start(self.config.host, self.config.port)
+        _LOGGER.info("home %r: box %r on udp %s:%s; peers %s", self.config.name, self.box,
+                     self.config.host, self.link.port,
+                     ", ".join(f"{h}:{p}" for h, p in self.link.peers) or "none configured")
+        if self.config.zeroconf and self.link.port is not None:
+            from satellite.home.discovery import Discovery
+
+            self._discovery = Discovery(self.config.name, self.box, self.link.port, self.link.found)
+            await self._discovery.start()
+
+    async def stop(self) -> None:
+        discovery, self._discovery = self._discovery, None
+        if discovery is not None:
+            await discovery.stop()
+        self.link.close()
+
+    async def claim(self, level_db: float, score: float) -> Decision:
+        """We heard the wake word: tell the peers, wait the window, and say who answers."""
+        loop = asyncio.get_running_loop()
+        ours = Claim(self.box, round(level_db, 1), round(score, 3))
+        decide_at = self.arbiter.our_claim(ours, loop.time())
+        sent = self.link.send(CLAIM, {"level_db": ours.level_db, "score": ours.score})
+        await asyncio.sleep(max(0.0, decide_at - loop.time()))
+        decision = self.arbiter.decide(loop.time())
+        self.decisions += 1
+        outcome = ("answered" if len(decision.claims) > 1 else "alone") if decision.answer \
+            else "yielded"
+        self.metrics.home_decisions.labels(outcome=outcome).inc()
+        _LOGGER.info("home: the wake word, claimed to %d peer(s): %s", sent, decision.describe())
+        return decision
+
+    def _on_message(self, message: Message, address: tuple[str, int]) -> None:
+        if message.kind != CLAIM:
+            _LOGGER.debug("home: %s from %s not handled", message.kind, message.box)
+            return
+        data = message.data
+        claim = Claim(message.box, float(data["level_db"]), float(data["score"]))
+        self.arbiter.peer_claim(claim, asyncio.get_running_loop().time())
+
+    def status(self) -> dict[str, Any]:
+        last = self.arbiter.last
+        now = time.time()
+        return {
+            "name": self.config.name, "box": self.box, "port": self.link.port,
+            "peers": [{"box": box, "address": f"{addr[0]}:{addr[1]}", "last_heard_s": round(now - t, 1)}
+                      for box, (addr, t) in sorted(self.link.seen.items())],
+            "configured_peers": [f"{h}:{p}" for h, p in self.link.peers],
+            "rejected": dict(self.link.rejected),
+            "last_decision": None if last is None else {
+                "answered": last.answer, "winner": last.winner,
+                "claims": [{"box": c.box, "level_db": c.level_db, "score": c.score}
+                           for c in last.claims]},
+        }

@@ -1,0 +1,107 @@
+"""Which box answers: claims, windows and ties, with plain times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from satellite.audio import Pcm
+from satellite.home.arbiter import Arbiter, Claim
+from satellite.home.messages import MAX_BYTES, Codec, Rejected
+from satellite.room.levels import RoomLevel
+
+
+def test_the_loudest_box_answers_and_the_other_does_not() -> None:
+    kitchen, hall = Arbiter("kitchen", 0.15), Arbiter("hall", 0.15)
+    loud, quiet = Claim("kitchen", 24.0, 0.97), Claim("hall", 12.0, 0.99)
+    at = kitchen.our_claim(loud, 10.00)
+    hall.our_claim(quiet, 10.04)
+    kitchen.peer_claim(quiet, 10.06)
+    hall.peer_claim(loud, 10.02)
+    assert kitchen.decide(at).answer
+    decision = hall.decide(10.19)
+    assert not decision.answer and decision.winner == "kitchen"
+
+
+def test_equal_claims_give_one_answer_the_same_on_both_boxes() -> None:
+    a, b = Arbiter("a-box", 0.15), Arbiter("b-box", 0.15)
+    claim_a, claim_b = Claim("a-box", 18.0, 0.95), Claim("b-box", 18.5, 0.95)  # a tie in level
+    a.our_claim(claim_a, 1.0)
+    b.our_claim(claim_b, 1.0)
+    a.peer_claim(claim_b, 1.01)
+    b.peer_claim(claim_a, 1.01)
+    answers = [a.decide(1.15).answer, b.decide(1.15).answer]
+    assert answers == [True, False]  # the same score: the id decides, everywhere alike
+
+
+def test_a_box_that_hears_no_peer_answers_alone_after_the_window() -> None:
+    alone = Arbiter("kitchen", 0.15)
+    at = alone.our_claim(Claim("kitchen", 3.0, 0.86), 5.0)
+    assert at == pytest.approx(5.15)
+    assert alone.decide(at).answer
+
+
+def test_a_peers_claim_from_an_earlier_wake_word_is_not_this_ones() -> None:
+    box = Arbiter("kitchen", 0.15)
+    box.peer_claim(Claim("hall", 40.0, 1.0), 1.0)  # a minute-old wake word in the hall
+    box.our_claim(Claim("kitchen", 10.0, 0.9), 60.0)
+    assert box.decide(60.15).answer
+
+
+def codec(box: str, secret: bytes = b"s3cret", clock: float = 1000.0) -> Codec:
+    return Codec("home", secret, box, clock=lambda: clock)
+
+
+def test_a_signed_message_is_taken_once() -> None:
+    kitchen, hall = codec("kitchen"), codec("hall")
+    datagram = kitchen.encode("claim", {"level_db": 20.0, "score": 0.9})
+    message = hall.decode(datagram)
+    assert (message.box, message.kind, message.data["score"]) == ("kitchen", "claim", 0.9)
+    with pytest.raises(Rejected) as replayed:
+        hall.decode(datagram)
+    assert replayed.value.reason == "replayed"
+
+
+@pytest.mark.parametrize("change, reason", [
+    (lambda d: d[:10] + (b"0" if d[10:11] != b"0" else b"1") + d[11:], "signature"),
+    (lambda d: d + b" " * MAX_BYTES, "oversized"),
+    (lambda d: b"not signed at all", "signature"),
+])
+def test_a_tampered_oversized_or_unsigned_datagram_is_rejected(change, reason) -> None:  # type: ignore[no-untyped-def]
+    datagram = codec("kitchen").encode("claim", {"level_db": 20.0, "score": 0.9})
+    with pytest.raises(Rejected) as rejected:
+        codec("hall").decode(change(datagram))
+    assert rejected.value.reason == reason
+
+
+def test_a_box_outside_the_home_or_from_long_ago_is_rejected() -> None:
+    stranger = codec("intruder", secret=b"guessed")
+    with pytest.raises(Rejected, match="signature"):
+        codec("hall").decode(stranger.encode("claim", {}))
+    old = codec("kitchen", clock=900.0).encode("claim", {})
+    with pytest.raises(Rejected, match="stale"):
+        codec("hall", clock=1000.0).decode(old)
+
+
+def test_a_box_that_restarted_is_heard_again() -> None:
+    hall = codec("hall")
+    hall.decode(codec("kitchen", clock=999.0).encode("claim", {}))
+    restarted = codec("kitchen", clock=1000.0)  # a new boot, its sequence from 1 again
+    assert hall.decode(restarted.encode("claim", {})).seq == 1
+
+
+def test_the_room_level_is_the_speech_over_the_rooms_noise_not_over_digital_silence() -> None:
+    rng = np.random.default_rng(0)
+
+    def chunk(dbfs: float | None) -> Pcm:
+        if dbfs is None:
+            return Pcm.silence(0.064)
+        noise = rng.standard_normal(1024) * 32768 * 10 ** (dbfs / 20)
+        return Pcm(noise.astype(np.int16).tobytes(), 16000)
+
+    level = RoomLevel()
+    t = 0.0
+    for dbfs in [None] * 100 + [-60.0] * 50 + [-20.0] * 15:  # silence, the room, a voice
+        t += 0.064
+        level.feed(chunk(dbfs), t)
+    assert level.over_floor() == pytest.approx(40.0, abs=1.5)
