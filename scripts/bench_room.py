@@ -10,9 +10,11 @@ difference of those two clocks, both outside the daemon; the daemon's own figure
 the same turn (its log line) is set beside it.
 
     .venv/bin/python scripts/bench_room.py [--clips 20] [--gap-s 9] [--set key=value ...]
+        [--wake micro --say-wake]
 
 Questions: the built-in sentence set spoken with espeak-ng (two voices), or --dev-dir.
-Default daemon flags: ``--wake none`` (the question alone, as the issue measured it).
+Default daemon flags: ``--wake none`` (the question alone, as the issue measured it);
+``--say-wake`` puts "Okay Nabu," (Piper) before each question, for ``--wake micro``.
 Prints a Markdown report: p50/p95 over all turns and by where the answer came from,
 the agreement of the daemon's own figure, and the daemon's memory (peak and at the end).
 """
@@ -33,11 +35,11 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from satellite.audio import Pcm, read_wav  # noqa: E402
+from satellite.audio import Pcm, read_wav, to_stt_format  # noqa: E402
 from satellite.benchdata import builtin_speech_set, manifest_clips  # noqa: E402
 from satellite.config import load_config  # noqa: E402
 from satellite.engines.tts import PiperTts  # noqa: E402
-from scripts.room import Room, last_voiced_byte  # noqa: E402
+from scripts.room import Room, last_voiced_byte, spoken  # noqa: E402
 
 TURN = re.compile(r"turn \(mic\): (.*) \((\w+)\) \|.*last voiced → first reply audio (\S+) ms")
 
@@ -64,12 +66,16 @@ def main() -> None:
     parser.add_argument("--dev-dir", type=Path)
     parser.add_argument("--set", action="append", default=[], help="config override for the daemon")
     parser.add_argument("--wake", default="none")
+    parser.add_argument("--say-wake", action="store_true", help='"Okay Nabu," before each question')
     parser.add_argument("--json", type=Path, help="write the per-turn figures here")
     parser.add_argument("--log", type=Path, help="write the daemon's log here")
     args = parser.parse_args()
     asked = questions(args.dev_dir, args.clips)
     audio, marks = Pcm.silence(1.0), []
+    wake = spoken(PiperTts(load_config(None, env={}).tts), "Okay Nabu,") if args.say_wake else None
     for _, pcm in asked:
+        if wake is not None:
+            pcm = wake + to_stt_format(pcm)
         marks.append((len(audio.audio) + last_voiced_byte(pcm), "question"))
         audio = audio + pcm + Pcm.silence(args.gap_s)
     rate = PiperTts(load_config(None, env={}).tts).voice.sample_rate_hz
@@ -131,7 +137,8 @@ def report(args: argparse.Namespace, rows: list[dict], asked: int, peak_mb: floa
            end_mb: float, ready_mb: float) -> None:
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"command: scripts/bench_room.py --clips {args.clips} --gap-s {args.gap_s} --wake "
-          f"{args.wake} {' '.join('--set ' + s for s in args.set)}")
+          f"{args.wake}{' --say-wake' if args.say_wake else ''} "
+          f"{' '.join('--set ' + s for s in args.set)}")
     print(f"questions: {asked}, answered and timed: {len(rows)}\n")
     print("| turns | outside p50 | outside p95 | daemon's own p50 | daemon − outside (median, max abs) |")
     print("|---|---|---|---|---|")

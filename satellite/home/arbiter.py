@@ -7,9 +7,14 @@ go back to sleep without a chime. A box that hears no peer answers alone after t
 
 The best claim is the loudest over its room's noise (``level_db``): the person is nearest to
 it, or facing it. The wake model's score is near 1 for a clear wake word in every room that
-hears it, so it only breaks ties (levels within ``TIE_DB``); the box id breaks what is left,
-the same way on every box, so two boxes never both answer nor both stay silent on equal
-claims.
+hears it, so it only breaks ties (levels within ``TIE_DB``, scores within ``SCORE_TIE``: the
+model's frame alignment alone moves it that much); the box id breaks what is left, the same
+way on every box, so two boxes never both answer nor both stay silent on equal claims.
+
+A peer whose claim came a whole window before ours (its wake word model ran ahead, or ours
+was behind) has decided without hearing us: it answers, and so we stay silent, whatever our
+claim. Exactly one box answers; the louder one when their wake words are heard within a
+window of each other.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 TIE_DB = 1.0  # levels this close are a tie (the score, then the id, decides)
+SCORE_TIE = 0.05  # scores this close are a tie too
 PAIR_S = 1.5  # a peer's claim received this long before ours is about the same wake word
 
 
@@ -29,7 +35,7 @@ class Claim:
     def beats(self, other: Claim) -> bool:
         if abs(self.level_db - other.level_db) > TIE_DB:
             return self.level_db > other.level_db
-        if self.score != other.score:
+        if abs(self.score - other.score) > SCORE_TIE:
             return self.score > other.score
         return self.box < other.box
 
@@ -67,9 +73,11 @@ class Arbiter:
         """After the window: answer, or leave it to the best claim heard."""
         assert self._ours is not None, "decide() before our_claim()"
         at, ours = self._ours
-        theirs = [c for t, c in self._heard if at - PAIR_S <= t <= now]
-        best = ours
-        for claim in theirs:
+        heard = [(t, c) for t, c in self._heard if at - PAIR_S <= t <= now]
+        theirs = [c for _, c in heard]
+        decided = [c for t, c in heard if t + self.window_s <= at]  # before our claim reached them
+        best = ours if not decided else decided[0]
+        for claim in decided or theirs:
             if claim.beats(best):
                 best = claim
         decision = Decision(best is ours, best.box, (ours, *theirs))

@@ -105,3 +105,16 @@ def test_the_room_level_is_the_speech_over_the_rooms_noise_not_over_digital_sile
         t += 0.064
         level.feed(chunk(dbfs), t)
     assert level.over_floor() == pytest.approx(40.0, abs=1.5)
+
+
+def test_a_peer_that_decided_before_our_claim_reached_it_answers_even_if_we_are_louder() -> None:
+    late = Arbiter("kitchen", 0.15)
+    late.peer_claim(Claim("hall", 10.0, 0.9), 20.0)  # the hall's window closed at ~20.15
+    late.our_claim(Claim("kitchen", 30.0, 0.99), 20.3)  # our wake word model was behind
+    decision = late.decide(20.45)
+    assert not decision.answer and decision.winner == "hall"  # the hall answered alone: not twice
+
+
+def test_scores_a_frame_apart_are_a_tie_the_id_decides() -> None:
+    assert Claim("a-box", 20.0, 0.90).beats(Claim("b-box", 20.0, 0.93))
+    assert Claim("b-box", 20.0, 0.99).beats(Claim("a-box", 20.0, 0.90))
