@@ -43,7 +43,7 @@ from satellite.engines.wake import WakeWordDetector
 from satellite.errors import AudioError
 from satellite.home.service import HomeService
 from satellite.intents.mute_words import MUTED_REPLY, is_mute_request
-from satellite.intents.stop_words import STOP_HINTS, heard_stop
+from satellite.intents.stop_words import STOP_HINTS, heard_stop, is_stop
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.service import TurnService
@@ -467,12 +467,23 @@ class Listener:
         """Speech over the box's voice or a turn: a stop word stops it; anything else is ignored."""
         try:
             transcript = await self._hear_for_stop(event.pcm)
+            language = transcript.language or self.config.language
+            stop = heard_stop(transcript, language)
+            if not stop and is_stop(transcript.text, language):
+                # A stop word, but unsure: the prompt makes one up from the box's own residual
+                # echo at -0.5 to -0.95, and a real "Stop." over a badly cancelled reply scored
+                # -0.72. Heard without the prompt, a real one is still a stop word; the residual
+                # is numbers or nothing ("12", "Thar.").
+                plain = await self.turns.transcribe(event.pcm, Priority.ROOM)
+                stop = is_stop(plain.text, plain.language or language)
+                _LOGGER.info("%r over %s, unsure (mean log-probability %s): heard without the "
+                             "prompt as %r", transcript.text.strip(), over, _logprob(transcript),
+                             plain.text.strip())
         except Exception:  # the reply goes on; the turn that follows reports a broken engine
             _LOGGER.warning("speech over %s could not be transcribed", over, exc_info=True)
             return
         text = transcript.text.strip()
-        language = transcript.language or self.config.language
-        if not heard_stop(transcript, language):
+        if not stop:
             _LOGGER.info("%r over %s, without the wake word: not a stop word (mean log-probability "
                          "%s), ignored", text, over, _logprob(transcript))
             self.ignored += 1
