@@ -7,10 +7,7 @@ listening" cannot be heard by a microphone that is off): the box says how to tur
 
 from __future__ import annotations
 
-import functools
-
-from hassil import Intents, recognize_best
-from home_assistant_intents import get_intents
+from satellite.intents.stop_words import matches_whole
 
 MUTE = "SatelliteMute"
 
@@ -37,22 +34,6 @@ MUTED_REPLY = {
 }
 
 
-@functools.lru_cache(maxsize=4)
-def _load(language: str) -> tuple[Intents, tuple[str, ...]] | None:
-    sentences = MUTE_SENTENCES.get(language)
-    if sentences is None:
-        return None
-    data = get_intents(language) or {}
-    intents = Intents.from_dict({"language": language,
-                                 "intents": {MUTE: {"data": [{"sentences": sentences}]}}})
-    return intents, tuple(data.get("skip_words", ()))
-
-
 def is_mute_request(text: str, language: str) -> bool:
     """Whether ``text`` as a whole asks the box to stop listening. Pure; a few ms."""
-    loaded = _load(language)
-    text = text.strip().rstrip(".!?")
-    if loaded is None or not text:
-        return False
-    intents, skip_words = loaded
-    return recognize_best(text, intents, skip_words=skip_words, language=language) is not None
+    return matches_whole(text.strip().rstrip(".!?"), MUTE, MUTE_SENTENCES, language)

@@ -59,28 +59,32 @@ class _Heard(Protocol):
     def avg_logprob(self) -> float | None: ...
 
 
-@functools.lru_cache(maxsize=4)
-def _load(language: str) -> tuple[Intents, tuple[str, ...]] | None:
-    sentences = STOP_SENTENCES.get(language)
-    if sentences is None:
-        return None
+@functools.lru_cache(maxsize=8)
+def _load(intent: str, language: str, sentences: tuple[str, ...]
+          ) -> tuple[Intents, tuple[str, ...]]:
     data = get_intents(language) or {}
     intents = Intents.from_dict({"language": language,
-                                 "intents": {STOP: {"data": [{"sentences": sentences}]}}})
+                                 "intents": {intent: {"data": [{"sentences": list(sentences)}]}}})
     return intents, tuple(data.get("skip_words", ()))
+
+
+def matches_whole(text: str, intent: str, sentences: dict[str, list[str]], language: str) -> bool:
+    """Whether ``text`` as a whole is one of ``sentences[language]`` (hassil templates, with
+    home-assistant-intents' skip words); False in a language without any."""
+    templates = sentences.get(language)
+    if templates is None or not text:
+        return False
+    intents, skip_words = _load(intent, language, tuple(templates))
+    return recognize_best(text, intents, skip_words=skip_words, language=language) is not None
 
 
 def is_stop(text: str, language: str) -> bool:
     """Whether ``text`` as a whole asks the box to stop, once or said again ("Stop. Stop.", as
     people say it and as Whisper writes it with the stop words as its prompt). Pure; a few ms."""
-    loaded = _load(language)
     text = text.strip()
-    if loaded is None or not text:
-        return False
-    intents, skip_words = loaded
 
     def stop(sentence: str) -> bool:
-        return recognize_best(sentence, intents, skip_words=skip_words, language=language) is not None
+        return matches_whole(sentence, STOP, STOP_SENTENCES, language)
 
     if stop(text):
         return True
