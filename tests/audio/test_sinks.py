@@ -36,6 +36,14 @@ def gone(pid: int) -> bool:
         return True
 
 
+async def soon_gone(pid: int) -> bool:
+    """A SIGKILL is delivered when the process next runs: on a loaded machine, a moment later."""
+    deadline = time.monotonic() + TIMEOUT_S
+    while not gone(pid) and time.monotonic() < deadline:
+        await asyncio.sleep(0.02)
+    return gone(pid)
+
+
 async def read_pid(path: Path) -> int:
     async with asyncio.timeout(TIMEOUT_S):
         while not path.exists() or not path.read_text().strip():
@@ -53,7 +61,7 @@ async def test_a_snd_command_that_never_reads_is_killed_and_the_play_fails(tmp_p
             await sink.play(audio)
     assert time.monotonic() - started < TIMEOUT_S
     sleeper = await read_pid(pid_file)
-    assert gone(sleeper), "the command's own children are killed too"
+    assert await soon_gone(sleeper), "the command's own children are killed too"
     await asyncio.wait_for(sink.end_reply(), TIMEOUT_S)  # nothing left to end
 
 
