@@ -371,6 +371,8 @@ class HomeConfig:
     name: str = opt("home", help="the home's name: boxes of other homes on the LAN are ignored")
     secret: str = opt("", help="shared by every box of the home; signs their messages (required)")
     box: str = opt("", help="this box's id among its peers; empty = the host name")
+    room: str = opt("", help="the room this box is in, as people name it (\"tell the kitchen ...\", "
+                             "\"the kitchen timer\"); empty = assist_satellite.area")
     host: str = opt("0.0.0.0")
     port: int = opt(10790, min=0, max=65535, help="UDP")
     peers: list[str] = opt([], help="host:port of other boxes, where zeroconf does not reach")
@@ -440,6 +442,11 @@ class Config:
     engines: EnginesConfig = field(default_factory=EnginesConfig)
     models: ModelsConfig = field(default_factory=ModelsConfig)
     log: LogConfig = field(default_factory=LogConfig)
+
+    @property
+    def room(self) -> str:
+        """This box's room ("kitchen"): ``home.room``, else Home Assistant's area; "" = none."""
+        return (self.home.room or self.assist_satellite.area).strip().lower()
 
 
 def live_keys() -> set[str]:

@@ -44,6 +44,7 @@ from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
 from satellite.errors import AudioError, ConfigError
 from satellite.health.server import HealthServer
+from satellite.home.room_commands import RoomCommands
 from satellite.home.service import HomeService
 from satellite.pipeline import TurnService, create_turn_service
 from satellite.room.assist_turns import AssistTurns
@@ -243,7 +244,7 @@ class SatelliteDaemon:
         if self.assist is not None:
             await self.assist.start()  # SatelliteError (port taken) ends startup with one message
         if config.home.enabled and input_on:
-            self.home = HomeService(config.home, self.state.metrics)
+            self.home = HomeService(config.home, self.state.metrics, config.room)
             try:
                 await self.home.start()
             except OSError as error:
@@ -251,6 +252,11 @@ class SatelliteDaemon:
                                   f"{config.home.port}: {error}") from None
             self.listener.home = self.home
             self.state.home = self.home.status
+            commands = RoomCommands(self.home.rooms, self.turns.timers, config.language)
+            self.turns.rooms = commands
+            announcer = self.listener.announcer
+            self.home.rooms.on_announce = lambda text, room: announcer.announce(
+                commands.spoken(text, room))
         if not input_on:
             return
         try:

@@ -90,6 +90,18 @@ class HomeLink(asyncio.DatagramProtocol):
                 _LOGGER.debug("home: cannot send to %s: %s", address, error)
         return sent
 
+    def send_to(self, kind: str, data: dict[str, Any], address: tuple[str, int]) -> bool:
+        """To one peer (a reply to where its request came from)."""
+        transport = self._transport
+        if transport is None:
+            return False
+        try:
+            transport.sendto(self.codec.encode(kind, data), address)
+        except OSError as error:
+            _LOGGER.debug("home: cannot send to %s: %s", address, error)
+            return False
+        return True
+
     # -- asyncio's side ----------------------------------------------------------------------------
 
     def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:  # type: ignore[override]

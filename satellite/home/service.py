@@ -1,9 +1,11 @@
-"""The box's place in its home: the link to the other boxes and the wake word's arbitration.
+"""The box's place in its home: the link to the other boxes, the wake word's arbitration, and
+the rooms that speak to each other.
 
 ``claim(level_db, score)`` is asked when this box hears the wake word: the claim goes to
 every peer, and after ``home.window_ms`` the answer says whether this box answers. A
 peer's claim that arrives meanwhile is weighed; none (a box alone, its peers down) and
-this box answers. ``/status`` shows the peers and the last decision.
+this box answers. ``rooms`` carries announcements and timer commands between the rooms
+(``rooms.py``). ``/status`` shows the peers, their rooms and the last decision.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from satellite.config.schema import HomeConfig
 from satellite.home.arbiter import Arbiter, Claim, Decision
 from satellite.home.link import HomeLink, parse_peer
 from satellite.home.messages import Codec, Message
+from satellite.home.rooms import HELLO_EVERY_S, Rooms
 from satellite.runtime.metrics import Metrics
 
 _LOGGER = logging.getLogger(__name__)
@@ -25,7 +28,8 @@ CLAIM = "claim"
 
 
 class HomeService:
-    def __init__(self, config: HomeConfig, metrics: Metrics):
+    def __init__(self, config: HomeConfig, metrics: Metrics, room: str = ""):
+        """``room``: this box's room (``Config.room``)."""
         self.config = config
         self.metrics = metrics
         self.box = config.box or socket.gethostname()
@@ -33,7 +37,9 @@ class HomeService:
         self.arbiter = Arbiter(self.box, config.window_ms / 1000.0)
         self.link = HomeLink(self.codec, [parse_peer(p) for p in config.peers], metrics,
                              self._on_message)
+        self.rooms = Rooms(room, self.link.send, self.link.send_to)
         self._discovery: Any = None
+        self._hello: asyncio.Task[None] | None = None
         self.decisions = 0
 
     async def start(self) -> None:
@@ -46,8 +52,19 @@ class HomeService:
 
             self._discovery = Discovery(self.config.name, self.box, self.link.port, self.link.found)
             await self._discovery.start()
+        self._hello = asyncio.get_running_loop().create_task(self._say_hello(), name="home hello")
+
+    async def _say_hello(self) -> None:
+        """Our room to the peers, now and every ``HELLO_EVERY_S`` (zeroconf finds peers later)."""
+        while True:
+            self.rooms.hello()
+            await asyncio.sleep(HELLO_EVERY_S if self.rooms.peers else 2.0)
 
     async def stop(self) -> None:
+        hello, self._hello = self._hello, None
+        if hello is not None:
+            hello.cancel()
+        await self.rooms.close()
         discovery, self._discovery = self._discovery, None
         if discovery is not None:
             await discovery.stop()
@@ -69,6 +86,8 @@ class HomeService:
         return decision
 
     def _on_message(self, message: Message, address: tuple[str, int]) -> None:
+        if self.rooms.handle(message, address):
+            return
         if message.kind != CLAIM:
             _LOGGER.debug("home: %s from %s not handled", message.kind, message.box)
             return
@@ -81,7 +100,9 @@ class HomeService:
         now = time.time()
         return {
             "name": self.config.name, "box": self.box, "port": self.link.port,
-            "peers": [{"box": box, "address": f"{addr[0]}:{addr[1]}", "last_heard_s": round(now - t, 1)}
+            "room": self.rooms.room,
+            "peers": [{"box": box, "address": f"{addr[0]}:{addr[1]}", "last_heard_s": round(now - t, 1),
+                       "room": peer.room if (peer := self.rooms.peers.get(box)) else ""}
                       for box, (addr, t) in sorted(self.link.seen.items())],
             "configured_peers": [f"{h}:{p}" for h, p in self.link.peers],
             "rejected": dict(self.link.rejected),

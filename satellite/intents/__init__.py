@@ -28,7 +28,8 @@ def recognizer_for(config: Config, home_areas: tuple[str, ...] = (),
     named, with their domains), or None when intents are off."""
     if not config.intent.enabled:
         return None
-    return _recognizer(config.intent.language, (*config.intent.areas, *home_areas),
+    own_room = (config.room,) if config.room else ()  # "tell the kitchen …" names it
+    return _recognizer(config.intent.language, (*config.intent.areas, *own_room, *home_areas),
                        (*config.intent.entities, *home_entities))  # what HA says wins
 
 

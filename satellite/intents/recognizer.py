@@ -42,6 +42,7 @@ from satellite.intents.near_miss import (
     words_of,
 )
 from satellite.intents.responses import confirmation
+from satellite.intents.room_sentences import with_room_sentences
 from satellite.intents.timer_sentences import with_timer_sentences
 
 _LOGGER = logging.getLogger(__name__)
@@ -115,13 +116,14 @@ def guess_domain(name: str) -> str:
 def load_intents(language: str) -> tuple[Intents, tuple[str, ...]]:
     """The parsed intents and skip words for ``language`` (cached: parsed once per process).
 
-    English gets the timer sentences the package lacks (``timer_sentences``).
+    English gets the timer sentences the package lacks (``timer_sentences``); English and
+    Spanish the sentences that speak in another room (``room_sentences``).
     """
     start = time.perf_counter()
     data = get_intents(language)
     if data is None:
         raise ValueError(f"home-assistant-intents has no sentences for language '{language}'")
-    intents = Intents.from_dict(with_timer_sentences(data))
+    intents = Intents.from_dict(with_room_sentences(with_timer_sentences(data)))
     _LOGGER.info("intents for '%s' loaded in %.2f s (%d intents)", language,
                  time.perf_counter() - start, len(intents.intents))
     return intents, tuple(data.get("skip_words", ()))

@@ -21,7 +21,7 @@ import time
 from collections.abc import AsyncGenerator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from satellite.audio.pcm import Pcm
 from satellite.config.schema import Config
@@ -69,6 +69,14 @@ STATEMENT_SENTENCES = 2  # the most a reply to something that is not a question 
 _END = object()
 
 
+class OtherRooms(Protocol):
+    """The home's other rooms (``satellite.home.room_commands``): announcements, their timers."""
+
+    def handles(self, match: IntentMatch) -> bool: ...
+
+    async def answer(self, match: IntentMatch) -> str: ...
+
+
 @dataclass(frozen=True)
 class Lead:
     """The first words of the LLM's first sentence, certain before the sentence ends (``answer``
@@ -95,6 +103,7 @@ class TurnService:
         self.recognizer = recognizer
         self.home = home or HomeRouter(None)
         self.timers = timers
+        self.rooms: OtherRooms | None = None  # the home's other rooms, when the box has a home
         self.remotes = remotes  # publishes and re-probes the remote engines' links
         self.missed_timers: list[Timer] = []  # ran out while the process was down: to announce
         self.state = state if state is not None else RuntimeState()
@@ -294,8 +303,11 @@ class TurnService:
                 answer = local_answer(said, self._now, self.config.language)
                 if answer:
                     return answer, "local"
+            if match is not None and self.rooms is not None and self.rooms.handles(match):
+                return await self.rooms.answer(match), "local"  # another room's, over the home's link
             if match is not None and self.timers is not None and self.timers.handles(match.name):
-                return await self.timers.handle(match), "timer"  # on the box, HA or not
+                # on the box, HA or not; a new timer is this room's
+                return await self.timers.handle(match, self.config.room or None), "timer"
             if match is not None:  # about the home: Home Assistant does it, or we say why not
                 return await self.home.answer(match, said, request.conversation)
         if is_stop(text, self.config.language):  # "Stop." once the reply is over: nothing to stop,
@@ -315,6 +327,8 @@ class TurnService:
         match = await self.recognize(text)
         if match is None or match.name in LOCAL_INTENTS:
             return False
+        if self.rooms is not None and self.rooms.handles(match):
+            return False  # the home's other rooms: the box's own link, not Home Assistant
         return not (self.timers is not None and self.timers.handles(match.name))
 
     async def timer_command(self, text: str) -> IntentMatch | None:

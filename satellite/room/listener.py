@@ -48,6 +48,7 @@ from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRAS
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.service import TurnService
 from satellite.pipeline.turn import TurnRequest, TurnResult, TurnTimings
+from satellite.room.announcer import Announcer
 from satellite.room.assist_turns import AssistTurns
 from satellite.room.endpointing import Ending, judge, silence_to_wait_ms
 from satellite.room.frontend import VadFrontEnd
@@ -112,6 +113,7 @@ class Listener:
         self.bell = (TimerBell(turns.timers, turns, self.playback,
                                lambda: self.runner.running or self.room.speech, clock)
                      if turns.timers is not None else None)
+        self.announcer = Announcer(turns, self.playback, clock)  # the home's other rooms speak here
         self._assist: AssistTurns | None = None
         self.mute = PrivacyMute(state.metrics)
         state.mute = self.mute.status
@@ -346,10 +348,12 @@ class Listener:
         self.playback.start_mute_chime(muted)
 
     def _stop_voice(self) -> bool:
-        """Stop what the box is doing for the room: the turn (thinking or speaking) and what Home
-        Assistant plays (an announcement). True if something was stopped."""
+        """Stop what the box is doing for the room: the turn (thinking or speaking), what Home
+        Assistant plays and another room's announcement. True if something was stopped."""
         stopped = self.runner.cancel_current()
         if self.assist is not None and self.assist.player.stop():
+            stopped = True
+        if self.announcer.stop():
             stopped = True
         return stopped
 
@@ -654,6 +658,7 @@ class Listener:
                 await self._phrases_task
         if self.bell is not None:
             await self.bell.close()
+        await self.announcer.close()
         await self.playback.close()
         self.wake.close()
 
