@@ -98,6 +98,10 @@ async def test_an_announcement_is_said_in_every_other_room_and_the_reply_names_t
     assert home["living room"].heard == ["From the kitchen: Dinner is ready"]
     assert home["bedroom"].heard == ["From the kitchen: Dinner is ready"]
     assert home["kitchen"].heard == []
+    status = home["kitchen"].service.status()
+    assert status["room"] == "kitchen"
+    assert {(p["box"], p["room"]) for p in status["peers"]} == {("living-room", "living room"),
+                                                               ("bedroom", "bedroom")}
 
 
 async def test_tell_one_room_is_said_in_that_room_only(home: dict[str, Box],
