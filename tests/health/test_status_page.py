@@ -47,6 +47,10 @@ def healthy_state() -> RuntimeState:
     state.timers = lambda: [{"id": "a1", "name": "pasta", "label": "pasta timer", "area": None,
                              "state": "running", "duration_s": 600.0, "remaining_s": 250.0,
                              "ends_at_s": state.clock() + 250.0, "created_s": state.clock()}]
+    state.home = lambda: {"name": "home", "box": "box-1", "room": "kitchen", "port": 10790,
+                          "peers": [{"box": "box-2", "address": "10.0.0.2:10790",
+                                     "last_heard_s": 3.0, "room": "living room"}],
+                          "configured_peers": [], "rejected": {}, "last_decision": None}
     for i, ms in enumerate(REPLY_MS):
         state.record_turn("mic", f"what is the weather like {i}", "It is sunny <b>today</b>.",
                           "llm" if i % 2 else "cache",
@@ -138,6 +142,7 @@ async def test_page_shows_health_tables_and_a_bar_per_turn(page_url: str, tmp_pa
     assert re.search(r"<td>last mic frame</td><td>[0-9.]+ s ago</td>", dom), dom[-3000:]
     assert re.search(r'<td>pasta timer</td><td class="state-running">running</td>'
                      r'<td class="num">4 min</td>', dom), dom[-3000:]
+    assert 'id="home">kitchen · living room<' in dom  # this box's room and the rooms it hears
 
 
 async def test_screenshot_shows_the_green_badge_and_the_latency_chart(page_url: str,

@@ -132,6 +132,10 @@ function render(status) {
     `queue ${status.engines.queue_depth} · running ${status.engines.running.length}`;
   document.getElementById("uptime").textContent = duration(status.uptime_s);
   document.getElementById("room").textContent = (status.room && status.room.phase) || "no microphone";
+  const home = status.home;
+  document.getElementById("home").textContent = home
+    ? `${home.room || home.box} · ${home.peers.map((p) => p.room || p.box).join(", ") || "no other box heard"}`
+    : "what the box is doing";
   const rss = status.process.resident_memory_bytes;
   document.getElementById("memory").textContent = rss ? `${Math.round(rss / 1048576)} MB resident` : "";
 
