@@ -40,6 +40,9 @@ class SttConfig:
                              help="a transcript whose mean token log-probability is lower is doubted: "
                                   "\"Sorry, I didn't catch that.\" instead of an answer (-10 = never; "
                                   "-0.9 for whisper-tiny.en, whose real clips go down to -0.85)")
+    batch: int = opt(1, min=1, max=32,
+                     help="questions that arrive together are transcribed as one batch, up to this "
+                          "many (an engine box serving several rooms); 1 = one at a time")
     window_s: float = opt(10.0, min=8.0, max=30.0,
                           help="Whisper's encoder window for a short question (30 = faster-whisper's "
                                "padding): ~4x less STT time at 10 s, same WER on the dev set")
@@ -65,6 +68,10 @@ class LlmConfig:
     n_threads: int = opt(0, min=0, max=64,
                          help="0 = all cores but one, which the microphone's VAD and wake word need")
     max_tokens: int = opt(96, min=8, max=2048)
+    parallel: int = opt(1, min=1, max=32,
+                        help="generations at once in one llama.cpp context (parallel sequences, "
+                             "continuous batching: an engine box serving several rooms); 1 = one "
+                             "at a time")
     temperature: float = opt(0.0, min=0.0, max=2.0,
                              help="0 = greedy: a small model is most factual so, and answers alike")
     top_p: float = opt(0.9, min=0.0, max=1.0)

@@ -85,8 +85,8 @@ def load_engines(config: Config, progress: Callable[[str, str], None] | None = N
             return lambda: BROKEN[stage](verdict.line, model_path(stage, section), config.language)
         return lambda: engine(safe_section(sections[stage], verdict))
 
-    stt = _stage("stt", config, only, timed, loader("stt", WhisperStt))
-    llm = _stage("llm", config, only, timed, loader("llm", LlamaCppLlm))
+    stt = _stage("stt", config, only, timed, loader("stt", _whisper))
+    llm = _stage("llm", config, only, timed, loader("llm", _llama))
     tts = _stage("tts", config, only, timed, loader("tts", PiperTts))
     extra: dict[str, TextToSpeech] = {}
     if "tts" in local and not config.tts.uri and not isinstance(tts, BrokenTts):
@@ -100,6 +100,26 @@ def load_engines(config: Config, progress: Callable[[str, str], None] | None = N
     links = {stage: e.link for stage, e in loaded.items() if getattr(e, "link", None) is not None}
     fallbacks = frozenset(stage for stage, e in loaded.items() if getattr(e, "local", None) is not None)
     return Engines(stt, llm, tts, extra, load_s, links, fallbacks, verdicts)  # type: ignore[arg-type]
+
+
+def _whisper(section: Any) -> object:
+    """Whisper, batched across callers when ``stt.batch`` > 1 (``stt_batch.py``)."""
+    stt = WhisperStt(section)
+    if section.batch <= 1:
+        return stt
+    from satellite.engines.stt_batch import BatchedStt
+
+    return BatchedStt(stt, section.batch)
+
+
+def _llama(section: Any) -> object:
+    """llama.cpp, generating ``llm.parallel`` sequences at once when > 1 (``llm_batch.py``)."""
+    llm = LlamaCppLlm(section)
+    if section.parallel <= 1:
+        return llm
+    from satellite.engines.llm_batch import BatchedLlm
+
+    return BatchedLlm(llm, section.parallel)
 
 
 RESOLVE: dict[str, Callable[[Config], Any]] = {"stt": resolved_stt, "llm": resolved_llm,

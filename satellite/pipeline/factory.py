@@ -8,6 +8,8 @@ from typing import Any
 from satellite.config.paths import resolve_state_dir
 from satellite.config.schema import Config
 from satellite.engines import Engines
+from satellite.engines.llm_batch import BatchedLlm
+from satellite.engines.stt_batch import BatchedStt
 from satellite.homeassistant import HomeAssistantClient, HomeNames, read_token
 from satellite.intents import recognizer_for
 from satellite.pipeline.cache import ResponseCache
@@ -27,8 +29,17 @@ def create_turn_service(config: Config, engines: Engines, state: RuntimeState | 
     cache = ResponseCache(conn, config.cache, engines.llm.identity, config.llm.system_prompt)
     memory = ConversationMemory(conn, config.llm.history_turns, config.llm.history_ttl_s)
     local_voice_and_llm = not {"llm", "tts"} & set(engines.links)  # they share this box's cores
+    # an engine that computes several requests together is held by as many
+    capacity: dict[str, int] = {}
+    if isinstance(engines.stt, BatchedStt):
+        capacity["stt"] = engines.stt.max_batch
+    if isinstance(engines.llm, BatchedLlm):
+        capacity["llm"] = engines.llm.slots
     scheduler = EngineScheduler(config.scheduler.workers, config.scheduler.max_queue,
-                                pauses_for={"llm": ("tts",)} if local_voice_and_llm else None)
+                                pauses_for={"llm": ("tts",)} if local_voice_and_llm else None,
+                                capacity=capacity)
+    if local_voice_and_llm and isinstance(engines.llm, BatchedLlm):  # its own thread decodes
+        engines.llm.pause = functools.partial(scheduler.wait_while_computing, ("tts",))
     state = state if state is not None else RuntimeState()
     client = None
     if config.homeassistant.enabled:

@@ -13,6 +13,9 @@ LLM generation). The rules:
 - The room goes first: waiting ``Priority.ROOM`` requests are served before any
   ``Priority.CLIENT`` request, and are never refused. Beyond ``max_queue``
   waiting client requests, a client is refused at once with ``BusyError``.
+- An engine that computes several requests together (``capacity``: the batched LLM's
+  parallel sequences, the batched STT) is held by up to that many units at once; beyond
+  them, requests wait in the same order.
 - ``running()`` lists units that are computing, so stuck-engine detection never
   mistakes a client that does not read for an engine that does not finish.
 - The voice goes first (``pauses_for``): a stream such as the LLM's waits between
@@ -51,25 +54,36 @@ class Priority(enum.IntEnum):
 
 
 class _EngineTurn:
-    """Who holds one engine, and who waits for it in priority order (FIFO within a priority)."""
+    """Who holds one engine (up to ``capacity`` units at once), and who waits for it in priority
+    order (FIFO within a priority)."""
 
-    def __init__(self) -> None:
-        self.held = False
+    def __init__(self, capacity: int = 1) -> None:
+        self.capacity = capacity
+        self.holders = 0
         self.waiters: list[tuple[int, int, asyncio.Future[None]]] = []
+
+    @property
+    def full(self) -> bool:
+        return self.holders >= self.capacity
 
     def release(self) -> None:
         while self.waiters:
             _, _, waiter = heapq.heappop(self.waiters)
             if not waiter.done():
-                waiter.set_result(None)  # the engine passes to it, still held
+                waiter.set_result(None)  # the place passes to it, still held
                 return
-        self.held = False
+        self.holders -= 1
 
 
 class EngineScheduler:
     def __init__(self, workers: int = 3, max_queue: int = 8,
                  clock: Callable[[], float] = time.monotonic,
-                 pauses_for: dict[str, tuple[str, ...]] | None = None):
+                 pauses_for: dict[str, tuple[str, ...]] | None = None,
+                 capacity: dict[str, int] | None = None):
+        """``capacity``: engine -> units it computes at once (1 when not named)."""
+        self.capacity = {name: max(1, n) for name, n in (capacity or {}).items()}
+        # a thread per unit an engine may run beside the others
+        workers += sum(n - 1 for n in self.capacity.values())
         self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
         self.max_queue = max_queue
         self.pauses_for = dict(pauses_for or {})  # stream engine -> engines it waits for
@@ -97,9 +111,9 @@ class EngineScheduler:
     async def _acquire(self, engine: str, priority: Priority) -> _EngineTurn:
         if self.closed:
             raise BusyError("shutting down")
-        turn = self._engines.setdefault(engine, _EngineTurn())
-        if not turn.held:
-            turn.held = True
+        turn = self._engines.setdefault(engine, _EngineTurn(self.capacity.get(engine, 1)))
+        if not turn.full:  # (waiters only ever wait on a full engine)
+            turn.holders += 1
             return turn
         if priority != Priority.ROOM and self._client_waiting() >= self.max_queue:
             raise BusyError(f"busy: {self._client_waiting()} requests already waiting")
@@ -168,7 +182,8 @@ class EngineScheduler:
         cancel = threading.Event()
         call_id = self._start(engine)
 
-        pauses_for = self.pauses_for.get(engine, ())
+        # (an engine computing several streams at once pauses in its own thread: not per item)
+        pauses_for = self.pauses_for.get(engine, ()) if self.capacity.get(engine, 1) == 1 else ()
 
         def produce() -> None:
             try:
@@ -179,7 +194,7 @@ class EngineScheduler:
                     if cancel.is_set():
                         break
                     if pauses_for:
-                        self._wait_while_computing(pauses_for, cancel)
+                        self.wait_while_computing(pauses_for, cancel)
             except BaseException as error:  # handed to the consumer, raised there
                 loop.call_soon_threadsafe(queue.put_nowait, error)
             finally:
@@ -216,7 +231,7 @@ class EngineScheduler:
                 self._computing[engine] -= 1
                 self._idle.notify_all()
 
-    def _wait_while_computing(self, engines: tuple[str, ...], cancel: threading.Event) -> None:
+    def wait_while_computing(self, engines: tuple[str, ...], cancel: threading.Event) -> None:
         """On a worker thread: wait (at most ``MAX_PAUSE_S``) while one of ``engines`` computes."""
         with self._idle:
             self._idle.wait_for(

@@ -254,3 +254,54 @@ async def test_without_pauses_the_llm_runs_beside_the_voice() -> None:
     release.set()
     await asyncio.wait_for(voice, 5)
     scheduler.shutdown()
+
+
+async def test_an_engine_with_capacity_runs_that_many_units_and_queues_the_rest_in_order() -> None:
+    scheduler = EngineScheduler(workers=1, max_queue=8, capacity={"llm": 2})
+    release = threading.Event()
+    started: list[str] = []
+    lock = threading.Lock()
+
+    def unit(name: str) -> str:
+        with lock:
+            started.append(name)
+        release.wait(5)
+        return name
+
+    tasks = [asyncio.create_task(scheduler.run("llm", unit, name)) for name in "abcd"]
+    async with asyncio.timeout(5):
+        while len(started) < 2:
+            await asyncio.sleep(0.01)
+    await asyncio.sleep(0.1)
+    assert started == ["a", "b"]  # two at once (a thread each), the others wait their turn
+    assert scheduler.queue_depth == 2 and len(scheduler.running()) == 2
+    release.set()
+    assert await asyncio.wait_for(asyncio.gather(*tasks), 5) == ["a", "b", "c", "d"]
+    assert started == ["a", "b", "c", "d"]
+    scheduler.shutdown()
+
+
+async def test_units_of_two_long_syntheses_and_a_short_one_take_turns() -> None:
+    """The voice is fair: a short request's unit runs after at most one unit of each other
+    request, not after a long synthesis's whole text."""
+    scheduler = EngineScheduler(workers=2)
+    order: list[str] = []
+
+    def chunk(name: str) -> None:
+        order.append(name)
+        time.sleep(0.02)
+
+    async def synthesis(name: str, chunks: int) -> None:
+        for _ in range(chunks):
+            await scheduler.run("tts", chunk, name)
+
+    long_a = asyncio.create_task(synthesis("a", 6))
+    long_b = asyncio.create_task(synthesis("b", 6))
+    async with asyncio.timeout(5):
+        while len(order) < 3:
+            await asyncio.sleep(0.005)
+    await asyncio.wait_for(synthesis("short", 1), 5)
+    await asyncio.wait_for(asyncio.gather(long_a, long_b), 5)
+    assert order.index("short") <= 6, order  # within one round of the others' units
+    assert order.count("a") == order.count("b") == 6
+    scheduler.shutdown()
