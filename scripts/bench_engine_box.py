@@ -1,0 +1,218 @@
+#!/usr/bin/env python3
+"""One engine box for the home: N rooms asking at once, with and without batching, in one run.
+
+Two ``satellite serve`` processes run on this machine (one at a time is asked): one as before
+(one transcription and one generation at a time) and one batching (``stt.batch`` and
+``llm.parallel`` at ``--slots``). Each room is the room's own turn service with every stage
+remote on the engine box, as ``satellite run`` with ``stt.uri``, ``llm.uri`` (the box's
+Wyoming handle) and ``tts.uri`` makes it: its question's audio to the box's speech to text,
+the words to the box's conversation agent (streamed), each sentence of the reply to the box's
+voice. N rooms ask at the same moment, each its own question (the built-in sentences spoken
+by espeak-ng); first audio is timed outside the turn service, from the moment the question's
+audio is handed over (its end of speech) to the first audio of the reply, and compared with
+what the room's turn service reports. The box's cache is off: every round runs the model.
+
+    .venv/bin/python scripts/bench_engine_box.py [--rounds 5] [--rooms 1,2,4,8] [--slots 8]
+
+The machine may be shared: the figures are only comparable within one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+import uuid
+from contextlib import ExitStack
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from satellite.audio import Pcm, read_wav, to_stt_format  # noqa: E402
+from satellite.benchdata import EspeakSpeaker, SpeechSet, builtin_sentences  # noqa: E402
+from satellite.config import load_config  # noqa: E402
+from satellite.engines import load_engines  # noqa: E402
+from satellite.pipeline import TurnRequest, TurnResult, create_turn_service  # noqa: E402
+from satellite.pipeline.scheduler import Priority  # noqa: E402
+from satellite.pipeline.service import TurnService  # noqa: E402
+from tests.remote.servers import free_port  # noqa: E402
+
+# questions the model answers (no local answer, no home command): the rooms' mix
+QUESTIONS = ("syn_17a.wav", "syn_21a.wav", "syn_25a.wav", "syn_29a.wav", "syn_39a.wav",
+             "syn_17b.wav", "syn_25b.wav", "syn_39b.wav")
+READY_TIMEOUT_S = 300.0
+TURN_TIMEOUT_S = 300.0
+
+
+def serve(values: dict[str, Any], log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
+    """A ``satellite serve`` process; (process, its Wyoming uri, its /status url) once ready."""
+    health, wyoming = free_port(), free_port()
+    env = {**os.environ, **{f"SATELLITE__{k.upper().replace('.', '__')}": str(v)
+                            for k, v in values.items()}, "PYTHONPATH": str(REPO)}
+    argv = [sys.executable, "-m", "satellite", "serve", "--health-port", str(health),
+            "--uri", f"tcp://127.0.0.1:{wyoming}", "--no-zeroconf"]
+    with log.open("wb") as out:
+        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"satellite serve did not get ready:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{health}/readyz", timeout=2):
+                break
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.05)  # polling the readiness endpoint, bounded by the deadline
+    return process, f"tcp://127.0.0.1:{wyoming}", f"http://127.0.0.1:{health}/status"
+
+
+def rss_mb(status_url: str) -> float:
+    with urllib.request.urlopen(status_url, timeout=10) as response:
+        return round(json.loads(response.read())["process"]["resident_memory_bytes"] / 2**20, 1)
+
+
+def room(uri: str, state_dir: Path) -> TurnService:
+    """A room's turn service with every stage on the engine box at ``uri``."""
+    config = load_config(None, env={}, overrides={
+        "state_dir": str(state_dir), "cache.enabled": False, "wake.engine": "none",
+        "log.level": "WARNING", "stt.uri": uri, "tts.uri": uri, "llm.uri": uri,
+        "stt.timeout_s": TURN_TIMEOUT_S, "tts.timeout_s": TURN_TIMEOUT_S,
+        "llm.timeout_s": TURN_TIMEOUT_S})
+    return create_turn_service(config, load_engines(config))
+
+
+async def ask(service: TurnService, question: Pcm) -> dict[str, Any]:
+    """One room's turn: first audio and the whole reply, outside; the room's own figure."""
+    request = TurnRequest("", door="mic", conversation=str(uuid.uuid4()), priority=Priority.ROOM)
+    started = time.perf_counter()
+    first: float | None = None
+    result: TurnResult | None = None
+    async with asyncio.timeout(TURN_TIMEOUT_S):
+        async for event in service.turn(question, request):
+            if isinstance(event, Pcm) and first is None:
+                first = time.perf_counter()
+            elif isinstance(event, TurnResult):
+                result = event
+    assert result is not None and first is not None, "a turn without audio"
+    return {"first_audio_ms": (first - started) * 1000,
+            "total_ms": (time.perf_counter() - started) * 1000,
+            "own_first_audio_ms": result.timings.first_audio_ms,
+            "stt_ms": result.timings.stt_ms, "first_token_ms": result.timings.first_token_ms,
+            "source": result.timings.source, "heard": result.transcript, "reply": result.reply}
+
+
+async def round_of(services: list[TurnService], questions: list[Pcm]) -> tuple[list[dict[str, Any]], float]:
+    started = time.perf_counter()
+    turns = await asyncio.gather(*(ask(s, q) for s, q in zip(services, questions, strict=True)))
+    return list(turns), time.perf_counter() - started
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+async def bench(uris: dict[str, str], clips: list[Pcm], rooms: list[int], rounds: int,
+                where: Path) -> dict[str, Any]:
+    services = {mode: [room(uri, where / f"{mode}-room-{i}") for i in range(max(rooms))]
+                for mode, uri in uris.items()}
+    for group in services.values():
+        for service in group:
+            await service.start()
+    got: dict[str, dict[int, list[dict[str, Any]]]] = {m: {n: [] for n in rooms} for m in uris}
+    walls: dict[str, dict[int, list[float]]] = {m: {n: [] for n in rooms} for m in uris}
+    try:
+        for r in range(rounds + 1):  # round 0 warms up and is not counted
+            for n in rooms:
+                modes = list(uris) if r % 2 else list(reversed(uris))  # A/B, then B/A
+                for mode in modes:
+                    turns, wall = await round_of(services[mode][:n], clips[:n])
+                    if r:
+                        got[mode][n].extend(turns)
+                        walls[mode][n].append(wall)
+                    firsts = ", ".join(f"{t['stt_ms']:.0f}/{t['first_token_ms']:.0f}/"
+                                       f"{t['first_audio_ms']:.0f}" for t in turns)
+                    print(f"round {r} {mode:>11} N={n}: stt/first token/first audio {firsts} ms; "
+                          f"wall {wall:.1f} s",
+                          flush=True)
+    finally:
+        for group in services.values():
+            for service in group:
+                await service.stop()
+                service.close()
+    summary: dict[str, Any] = {}
+    for mode in uris:
+        for n in rooms:
+            turns = got[mode][n]
+            firsts = [t["first_audio_ms"] for t in turns]
+            own = [t["own_first_audio_ms"] for t in turns if t["own_first_audio_ms"] is not None]
+            summary.setdefault(mode, {})[n] = {
+                "first_audio_p50_ms": round(statistics.median(firsts)),
+                "first_audio_p95_ms": round(pct(firsts, 0.95)),
+                "own_first_audio_p50_ms": round(statistics.median(own)) if own else None,
+                "total_p50_ms": round(statistics.median(t["total_ms"] for t in turns)),
+                "stt_p50_ms": round(statistics.median(t["stt_ms"] for t in turns)),
+                "first_token_p50_ms": round(statistics.median(t["first_token_ms"] for t in turns)),
+                "turns_per_min": round(60 * n / statistics.median(walls[mode][n]), 1),
+                "turns": len(turns), "sources": sorted({t["source"] for t in turns}),
+            }
+    return summary
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rooms", default="1,2,4,8")
+    parser.add_argument("--slots", type=int, default=8, help="stt.batch and llm.parallel when batching")
+    parser.add_argument("--llm", default="", help="llm.model of the engine box (default: the shipped one)")
+    args = parser.parse_args()
+    rooms = [int(n) for n in args.rooms.split(",")]
+    espeak = EspeakSpeaker.find()
+    if espeak is None:
+        sys.exit("espeak-ng is not on PATH (scripts/setup --test)")
+    with tempfile.TemporaryDirectory(prefix="bench-engine-box-") as tmp, ExitStack() as stack:
+        where = Path(tmp)
+        speech = SpeechSet(espeak, where / "speech", builtin_sentences())
+        clips = [to_stt_format(read_wav(speech.path(name))) for name in QUESTIONS]
+        base = {"cache.enabled": False, "wake.engine": "none", "log.level": "INFO",
+                "scheduler.max_queue": 64, **({"llm.model": args.llm} if args.llm else {})}
+        modes = {"one at once": {}, "batching": {"stt.batch": args.slots,
+                                                 "llm.parallel": args.slots}}
+        uris, status, rss = {}, {}, {}
+        for mode, extra in modes.items():
+            print(f"starting satellite serve ({mode}) ...", flush=True)
+            values = {**base, **extra, "state_dir": str(where / f"serve-{mode[:3]}")}
+            process, uris[mode], status[mode] = serve(values, where / f"serve-{mode[:3]}.log")
+            stack.callback(process.wait, 30)
+            stack.callback(process.terminate)
+            rss[mode] = {"ready_mb": rss_mb(status[mode])}
+        summary = asyncio.run(bench(uris, clips, rooms, args.rounds, where))
+        for mode in modes:
+            rss[mode]["after_mb"] = rss_mb(status[mode])
+    report = {"machine": f"{platform.node()} {platform.machine()}, {os.cpu_count()} cores, "
+                         f"Python {platform.python_version()}", "load_average": os.getloadavg(),
+              "rounds": args.rounds, "slots": args.slots, "llm": args.llm or "(shipped)",
+              "summary": summary, "rss": rss}
+    print(json.dumps(report, indent=2))
+    print("\n| rooms | first audio p50 / p95, one at once | with batching | turns/min, one at once |"
+          " with batching |\n|---|---|---|---|---|")
+    one, batched = summary["one at once"], summary["batching"]
+    for n in rooms:
+        print(f"| {n} | {one[n]['first_audio_p50_ms']} / {one[n]['first_audio_p95_ms']} ms | "
+              f"{batched[n]['first_audio_p50_ms']} / {batched[n]['first_audio_p95_ms']} ms | "
+              f"{one[n]['turns_per_min']} | {batched[n]['turns_per_min']} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
