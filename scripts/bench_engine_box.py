@@ -12,7 +12,12 @@ by espeak-ng); first audio is timed outside the turn service, from the moment th
 audio is handed over (its end of speech) to the first audio of the reply, and compared with
 what the room's turn service reports. The box's cache is off: every round runs the model.
 
-    .venv/bin/python scripts/bench_engine_box.py [--rounds 5] [--rooms 1,2,4,8] [--slots 8]
+    .venv/bin/python scripts/bench_engine_box.py [--rounds 5] [--rooms 1,2,4,8] [--slots 8] [--peers]
+
+``--peers`` adds the same rooms pointed at the servers a home may already run instead:
+wyoming-faster-whisper, llama-cpp-python's OpenAI-compatible server and wyoming-piper, each
+a local process on the same model files (the room then recognizes intents itself and streams
+the model's tokens over HTTP).
 
 The machine may be shared: the figures are only comparable within one run.
 """
@@ -46,7 +51,7 @@ from satellite.engines import load_engines  # noqa: E402
 from satellite.pipeline import TurnRequest, TurnResult, create_turn_service  # noqa: E402
 from satellite.pipeline.scheduler import Priority  # noqa: E402
 from satellite.pipeline.service import TurnService  # noqa: E402
-from tests.remote.servers import free_port  # noqa: E402
+from tests.remote.servers import LLM_ALIAS, free_port, llama_server, piper_server, whisper_server  # noqa: E402
 
 # questions the model answers (no local answer, no home command): the rooms' mix
 QUESTIONS = ("syn_17a.wav", "syn_21a.wav", "syn_25a.wav", "syn_29a.wav", "syn_39a.wav",
@@ -81,13 +86,14 @@ def rss_mb(status_url: str) -> float:
         return round(json.loads(response.read())["process"]["resident_memory_bytes"] / 2**20, 1)
 
 
-def room(uri: str, state_dir: Path) -> TurnService:
-    """A room's turn service with every stage on the engine box at ``uri``."""
+def room(uris: dict[str, str], state_dir: Path) -> TurnService:
+    """A room's turn service with every stage remote (``uris``: stt, llm, tts)."""
+    extra = {"llm.model_name": LLM_ALIAS} if uris["llm"].startswith("http") else {}
     config = load_config(None, env={}, overrides={
         "state_dir": str(state_dir), "cache.enabled": False, "wake.engine": "none",
-        "log.level": "WARNING", "stt.uri": uri, "tts.uri": uri, "llm.uri": uri,
-        "stt.timeout_s": TURN_TIMEOUT_S, "tts.timeout_s": TURN_TIMEOUT_S,
-        "llm.timeout_s": TURN_TIMEOUT_S})
+        "log.level": "WARNING", "stt.uri": uris["stt"], "tts.uri": uris["tts"],
+        "llm.uri": uris["llm"], "stt.timeout_s": TURN_TIMEOUT_S, "tts.timeout_s": TURN_TIMEOUT_S,
+        "llm.timeout_s": TURN_TIMEOUT_S, **extra})
     return create_turn_service(config, load_engines(config))
 
 
@@ -117,12 +123,21 @@ async def round_of(services: list[TurnService], questions: list[Pcm]) -> tuple[l
     return list(turns), time.perf_counter() - started
 
 
+def ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f}"
+
+
+def median_of(turns: list[dict[str, Any]], key: str) -> float | None:
+    values = [t[key] for t in turns if t[key] is not None]
+    return round(statistics.median(values)) if values else None
+
+
 def pct(values: list[float], q: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-async def bench(uris: dict[str, str], clips: list[Pcm], rooms: list[int], rounds: int,
+async def bench(uris: dict[str, dict[str, str]], clips: list[Pcm], rooms: list[int], rounds: int,
                 where: Path) -> dict[str, Any]:
     services = {mode: [room(uri, where / f"{mode}-room-{i}") for i in range(max(rooms))]
                 for mode, uri in uris.items()}
@@ -134,14 +149,14 @@ async def bench(uris: dict[str, str], clips: list[Pcm], rooms: list[int], rounds
     try:
         for r in range(rounds + 1):  # round 0 warms up and is not counted
             for n in rooms:
-                modes = list(uris) if r % 2 else list(reversed(uris))  # A/B, then B/A
+                modes = list(uris) if r % 2 else list(reversed(uris))  # A/B, then B/A (…)
                 for mode in modes:
                     turns, wall = await round_of(services[mode][:n], clips[:n])
                     if r:
                         got[mode][n].extend(turns)
                         walls[mode][n].append(wall)
-                    firsts = ", ".join(f"{t['stt_ms']:.0f}/{t['first_token_ms']:.0f}/"
-                                       f"{t['first_audio_ms']:.0f}" for t in turns)
+                    firsts = ", ".join(f"{ms(t['stt_ms'])}/{ms(t['first_token_ms'])}/"
+                                       f"{ms(t['first_audio_ms'])}" for t in turns)
                     print(f"round {r} {mode:>11} N={n}: stt/first token/first audio {firsts} ms; "
                           f"wall {wall:.1f} s",
                           flush=True)
@@ -161,8 +176,8 @@ async def bench(uris: dict[str, str], clips: list[Pcm], rooms: list[int], rounds
                 "first_audio_p95_ms": round(pct(firsts, 0.95)),
                 "own_first_audio_p50_ms": round(statistics.median(own)) if own else None,
                 "total_p50_ms": round(statistics.median(t["total_ms"] for t in turns)),
-                "stt_p50_ms": round(statistics.median(t["stt_ms"] for t in turns)),
-                "first_token_p50_ms": round(statistics.median(t["first_token_ms"] for t in turns)),
+                "stt_p50_ms": median_of(turns, "stt_ms"),
+                "first_token_p50_ms": median_of(turns, "first_token_ms"),
                 "turns_per_min": round(60 * n / statistics.median(walls[mode][n]), 1),
                 "turns": len(turns), "sources": sorted({t["source"] for t in turns}),
             }
@@ -175,6 +190,11 @@ def main() -> int:
     parser.add_argument("--rooms", default="1,2,4,8")
     parser.add_argument("--slots", type=int, default=8, help="stt.batch and llm.parallel when batching")
     parser.add_argument("--llm", default="", help="llm.model of the engine box (default: the shipped one)")
+    parser.add_argument("--llm-threads", type=int, default=0,
+                        help="llm.n_threads of the engine box (0: its default, all cores but one)")
+    parser.add_argument("--peers", action="store_true",
+                        help="also the rooms on wyoming-faster-whisper, llama-cpp-python's server "
+                             "and wyoming-piper")
     args = parser.parse_args()
     rooms = [int(n) for n in args.rooms.split(",")]
     espeak = EspeakSpeaker.find()
@@ -185,17 +205,26 @@ def main() -> int:
         speech = SpeechSet(espeak, where / "speech", builtin_sentences())
         clips = [to_stt_format(read_wav(speech.path(name))) for name in QUESTIONS]
         base = {"cache.enabled": False, "wake.engine": "none", "log.level": "INFO",
-                "scheduler.max_queue": 64, **({"llm.model": args.llm} if args.llm else {})}
+                "scheduler.max_queue": 64, "llm.n_threads": args.llm_threads,
+                **({"llm.model": args.llm} if args.llm else {})}
         modes = {"one at once": {}, "batching": {"stt.batch": args.slots,
                                                  "llm.parallel": args.slots}}
-        uris, status, rss = {}, {}, {}
+        uris: dict[str, dict[str, str]] = {}
+        status, rss = {}, {}
         for mode, extra in modes.items():
             print(f"starting satellite serve ({mode}) ...", flush=True)
             values = {**base, **extra, "state_dir": str(where / f"serve-{mode[:3]}")}
-            process, uris[mode], status[mode] = serve(values, where / f"serve-{mode[:3]}.log")
+            process, uri, status[mode] = serve(values, where / f"serve-{mode[:3]}.log")
+            uris[mode] = {"stt": uri, "llm": uri, "tts": uri}
             stack.callback(process.wait, 30)
             stack.callback(process.terminate)
             rss[mode] = {"ready_mb": rss_mb(status[mode])}
+        if args.peers:
+            print("starting the peers' servers ...", flush=True)
+            whisper = stack.enter_context(whisper_server(where / "whisper-data", where / "whisper.log"))
+            llama = stack.enter_context(llama_server(where / "llama.log"))
+            piper = stack.enter_context(piper_server(where / "piper.log"))
+            uris["existing servers"] = {"stt": whisper.uri, "llm": llama.uri, "tts": piper.uri}
         summary = asyncio.run(bench(uris, clips, rooms, args.rounds, where))
         for mode in modes:
             rss[mode]["after_mb"] = rss_mb(status[mode])
@@ -211,6 +240,11 @@ def main() -> int:
         print(f"| {n} | {one[n]['first_audio_p50_ms']} / {one[n]['first_audio_p95_ms']} ms | "
               f"{batched[n]['first_audio_p50_ms']} / {batched[n]['first_audio_p95_ms']} ms | "
               f"{one[n]['turns_per_min']} | {batched[n]['turns_per_min']} |")
+    if "existing servers" in summary:
+        print("\n| rooms | existing servers: first audio p50 / p95 | turns/min |\n|---|---|---|")
+        for n, row in summary["existing servers"].items():
+            print(f"| {n} | {row['first_audio_p50_ms']} / {row['first_audio_p95_ms']} ms | "
+                  f"{row['turns_per_min']} |")
     return 0
 
 

@@ -47,6 +47,10 @@ def engine_report(engines: Any, cpu: CpuFacts | None = None) -> dict[str, Any]:
             entry["features"] = facts["ctranslate2"]
         if stage == "stt" and hasattr(engine, "config"):
             entry["compute_type"] = engine.config.compute_type
+        if hasattr(engine, "slots"):  # the engine box's batching
+            entry["parallel"] = engine.slots
+        if hasattr(engine, "max_batch"):
+            entry["batch"] = engine.max_batch
         report[stage] = entry
     return {"cpu": cpu.as_dict(), "engines": report}
 

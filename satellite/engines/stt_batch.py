@@ -16,6 +16,7 @@ Whisper's VAD filter) goes through the one-at-a-time path.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from satellite.audio.pcm import STT_RATE_HZ, Pcm
 from satellite.engines import whisper_window
 from satellite.engines.stt import Transcript, WhisperStt
 
+_LOGGER = logging.getLogger(__name__)
 MAX_BATCH_S = 28.0  # one window of Whisper's 30 s, with room for the tail
 
 
@@ -55,6 +57,8 @@ class BatchedStt:
         self._cond = threading.Condition()
         self.batches: list[int] = []  # the size of each batch run (the last few hundred)
         self._tokenizer: Any = None
+        _LOGGER.info("stt: questions that arrive together are transcribed in batches of up to %d",
+                     max_batch)
 
     def batchable(self, pcm: Pcm) -> bool:
         config = self.config
