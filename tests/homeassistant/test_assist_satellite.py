@@ -12,6 +12,7 @@ through the speaker command, and the box tells HA ``played``.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 import time
@@ -139,3 +140,70 @@ def test_home_assistant_runs_the_box_as_its_satellite_and_the_light_turns_on(
     heard_as = heard_text(engines, heard)
     (tmp_path / "daemon.log").write_text(log)
     assert wer("Turned on the light", heard_as) <= 0.5, f"{heard_as!r}; log: {tmp_path / 'daemon.log'}"
+
+
+def test_a_satellite_that_another_box_outheard_never_starts_home_assistants_pipeline(
+        tmp_path: Path, engines: Engines, home_assistant: HomeAssistant) -> None:
+    """Two boxes of one home hear "Okay Nabu": the hall's is Home Assistant's satellite, the
+    kitchen's answers itself and hears the person 12 dB louder. The hall yields: no
+    ``run-pipeline`` reaches Home Assistant, and the light Home Assistant would switch stays off."""
+    from tests.home.test_two_boxes import free_udp_port, heard_at
+
+    ha = home_assistant
+    ha.call_service("light", "turn_off", {"entity_id": "light.kitchen_lights"})
+    provider_port, satellite_port, health_port = (free_loopback_port() for _ in range(3))
+    home_ports = {"hall": free_udp_port(), "kitchen": free_udp_port()}
+    question = timeline(0.5, spoken(engines, "Okay Nabu, turn on the kitchen lights."), 5.0).pcm
+    go = tmp_path / "GO"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SATELLITE")}
+
+    def home(box: str) -> list[str]:
+        peer = next(port for other, port in home_ports.items() if other != box)
+        return ["--set", "home.enabled=true", "--set", "home.secret=s3cret", "--set", f"home.box={box}",
+                "--set", "home.host=127.0.0.1", "--set", f"home.port={home_ports[box]}",
+                "--set", f"home.peers=['127.0.0.1:{peer}']", "--set", "home.zeroconf=false"]
+
+    (tmp_path / "hall").mkdir()
+    (tmp_path / "kitchen").mkdir()
+    config = tmp_path / "hall" / "satellite.yaml"
+    config.write_text(
+        f"wyoming:\n  uri: tcp://127.0.0.1:{provider_port}\n  zeroconf: false\n"
+        f"assist_satellite:\n  mode: satellite\n  uri: tcp://127.0.0.1:{satellite_port}\n"
+        f"  zeroconf: false\n  name: Hall satellite\n"
+        f"health:\n  port: {health_port}\naudio:\n  chimes: false\n")
+    hall = subprocess.Popen(
+        [sys.executable, "-m", "satellite", "--config", str(config), "--state-dir",
+         str(tmp_path / "hall" / "state"), *home("hall"), "run", "--output", "none",
+         "--mic-command", Room(tmp_path / "hall").mic_command(heard_at(question, -12.0), [], go)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL)
+    kitchen = subprocess.Popen(
+        [sys.executable, "-m", "satellite", "--state-dir", str(tmp_path / "kitchen" / "state"),
+         *home("kitchen"), "--set", "assist_satellite.mode=local", "run", "--output", "none",
+         "--no-wyoming", "--no-health",
+         "--mic-command", Room(tmp_path / "kitchen").mic_command(heard_at(question, 0.0), [], go)],
+        cwd=REPO, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        stdin=subprocess.DEVNULL)
+    health = f"http://127.0.0.1:{health_port}"
+    try:
+        wait_for("readiness", lambda: http_ok(f"{health}/readyz"), READY_TIMEOUT_S, hall)
+        provider = ha.config_flow("wyoming", {"host": "127.0.0.1", "port": provider_port})
+        satellite = ha.config_flow("wyoming", {"host": "127.0.0.1", "port": satellite_port})
+        assert provider["type"] == "create_entry" and satellite["type"] == "create_entry"
+        wait_for("Home Assistant running the satellite",
+                 lambda: (status(health)["assist_satellite"] or {}).get("running"), 60.0, hall)
+        wait_for("the kitchen's peer heard", lambda: any(
+            p["box"] == "kitchen" for p in (status(health)["home"] or {}).get("peers", [])), 60.0, hall)
+        go.touch()
+        _, kitchen_log = kitchen.communicate(timeout=RUN_TIMEOUT_S)
+        _, hall_log = hall.communicate(timeout=RUN_TIMEOUT_S)
+    finally:
+        for process in (hall, kitchen):
+            if process.poll() is None:
+                process.kill()
+                process.communicate(timeout=30)
+    assert hall.returncode == 0 and kitchen.returncode == 0, hall_log[-3000:] + kitchen_log[-3000:]
+    assert "home: the wake word, claimed to 1 peer(s): kitchen answers" in hall_log, story(hall_log)
+    assert "streaming the question to Home Assistant" not in hall_log, story(hall_log)
+    assert re.search(r"turn \(mic\): 'turn on the kitchen lights", kitchen_log, re.I), story(kitchen_log)
+    assert ha.state("light.kitchen_lights")["state"] == "off"  # HA's pipeline never ran
