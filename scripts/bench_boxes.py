@@ -59,6 +59,7 @@ def main() -> int:
     parser.add_argument("--tries", type=int, default=50)
     parser.add_argument("--boxes", type=int, default=2, choices=(2, 3))
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--keep", type=Path, help="keep the boxes' logs in this directory")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     names = ["kitchen", "hall", "office"][:args.boxes]
@@ -113,6 +114,10 @@ def main() -> int:
         decisions = {name: sum("home: the wake word, claimed" in line
                                for line in logs[name].read_text(errors="replace").splitlines())
                      for name in names}
+        if args.keep:
+            args.keep.mkdir(parents=True, exist_ok=True)
+            for name in names:
+                (args.keep / f"{name}.log").write_bytes(logs[name].read_bytes())
     right = wrong_box = none = several = 0
     for a, b, gains in tries:
         who = [name for name in names if any(str(a) in t and str(b) in t for t in answered[name])]

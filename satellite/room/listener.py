@@ -323,7 +323,8 @@ class Listener:
         if answer:
             self._wake_word_heard(stream_s)
         else:
-            self.yielded += 1  # no chime: another room has it
+            self.yielded += 1  # no chime: another room has it, and this room's follow-up ends
+            self.room.another_box_answers()
 
     def _wake_word_heard(self, stream_s: float) -> None:
         assist = self.assist
@@ -420,8 +421,9 @@ class Listener:
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         utterance = self._utterance(event)
         if (recheck and (self.wake.behind or self._arbitrating is not None)
-                and not self.room.in_followup(utterance)):
-            # The wake word model has not heard all of this utterance yet: decide once it has.
+                and (self.home is not None or not self.room.in_followup(utterance))):
+            # The wake word model has not heard all of this utterance yet: decide once it has
+            # (in a home even in the follow-up: a wake word another box takes ends it).
             self.runner.decide_later(self._decide_after_wake(event))
             return
         decision = self.room.decide(utterance)

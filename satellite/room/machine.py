@@ -216,6 +216,13 @@ class RoomMachine:
         self.now = max(self.now, now)
         self._update()
 
+    def another_box_answers(self) -> None:
+        """Another box of the home took this wake word: the person now talks to it, so this
+        room's follow-up (and a wait for a question) is over; what follows needs the wake word."""
+        self.followup_until = 0.0
+        self.question_until = 0.0
+        self._update()
+
     def wake_word(self, stream_s: float, *, can_stream: bool = False) -> WakeAction:
         """The wake word model fired at ``stream_s``. ``can_stream``: Home Assistant runs the
         satellite and would hear the question live."""

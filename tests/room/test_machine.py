@@ -258,3 +258,17 @@ def test_muted_the_room_hears_nothing_and_forgets_what_it_was_waiting_for() -> N
     assert machine.phase is Phase.LISTENING
     assert machine.capture_open(2.0)
     assert machine.decide(said(2.0, 3.0)).verdict is Verdict.IGNORED  # no window survived
+
+
+def test_a_wake_word_another_box_takes_ends_this_rooms_follow_up() -> None:
+    """Two rooms: this one answered, its follow-up is open; the person says the wake word again
+    and another box hears it better. The question is that box's, not a follow-up here."""
+    machine = room()
+    machine.open_followup(10.0)
+    assert machine.phase is Phase.FOLLOWING_UP
+    machine.another_box_answers()  # the wake word at 11.2 s went to another box
+    assert machine.phase is Phase.LISTENING
+    assert machine.decide(said(11.0, 13.0)).verdict is Verdict.IGNORED
+    # the next wake word heard here is this room's again
+    machine.wake_word(20.6)
+    assert machine.decide(said(20.0, 22.0)).verdict is Verdict.TURN
