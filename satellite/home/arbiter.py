@@ -7,9 +7,12 @@ go back to sleep without a chime. A box that hears no peer answers alone after t
 
 The best claim is the loudest over its room's noise (``level_db``): the person is nearest to
 it, or facing it. The wake model's score is near 1 for a clear wake word in every room that
-hears it, so it only breaks ties (levels within ``TIE_DB``, scores within ``SCORE_TIE``: the
-model's frame alignment alone moves it that much); the box id breaks what is left, the same
-way on every box, so two boxes never both answer nor both stay silent on equal claims.
+hears it, so it only breaks ties: of the claims within ``TIE_DB`` of the loudest, those
+within ``SCORE_TIE`` of their best score (the model's frame alignment alone moves it that
+much), and of those the lowest box id. Every box picks from the same claims the same way (a
+pairwise "beats" with ties is not transitive: three rooms at equal levels once gave two
+winners' names and no answer), so two boxes never both answer nor both stay silent on
+equal claims.
 
 A peer whose claim came a whole window before ours (its wake word model ran ahead, or ours
 was behind) has decided without hearing us: it answers, and so we stay silent, whatever our
@@ -33,11 +36,16 @@ class Claim:
     score: float  # the wake model's probability
 
     def beats(self, other: Claim) -> bool:
-        if abs(self.level_db - other.level_db) > TIE_DB:
-            return self.level_db > other.level_db
-        if abs(self.score - other.score) > SCORE_TIE:
-            return self.score > other.score
-        return self.box < other.box
+        return best_of([self, other]) is self
+
+
+def best_of(claims: list[Claim]) -> Claim:
+    """The claim that answers, the same on every box that weighs these claims."""
+    loudest = max(c.level_db for c in claims)
+    near = [c for c in claims if loudest - c.level_db <= TIE_DB]
+    surest = max(c.score for c in near)
+    sure = [c for c in near if surest - c.score <= SCORE_TIE]
+    return min(sure, key=lambda c: c.box)
 
 
 @dataclass(frozen=True)
@@ -76,10 +84,7 @@ class Arbiter:
         heard = [(t, c) for t, c in self._heard if at - PAIR_S <= t <= now]
         theirs = [c for _, c in heard]
         decided = [c for t, c in heard if t + self.window_s <= at]  # before our claim reached them
-        best = ours if not decided else decided[0]
-        for claim in decided or theirs:
-            if claim.beats(best):
-                best = claim
+        best = best_of(decided) if decided else best_of([ours, *theirs])
         decision = Decision(best is ours, best.box, (ours, *theirs))
         self._ours = None
         self.last = decision

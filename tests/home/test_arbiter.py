@@ -118,3 +118,22 @@ def test_a_peer_that_decided_before_our_claim_reached_it_answers_even_if_we_are_
 def test_scores_a_frame_apart_are_a_tie_the_id_decides() -> None:
     assert Claim("a-box", 20.0, 0.90).beats(Claim("b-box", 20.0, 0.93))
     assert Claim("b-box", 20.0, 0.99).beats(Claim("a-box", 20.0, 0.90))
+
+
+def test_three_equal_rooms_agree_on_one_whatever_order_each_weighs_them() -> None:
+    """Seen in the three-box bench: levels all equal, scores 0.85 / 0.90 / 0.91. Weighed pair by
+    pair, the kitchen beat the hall (score), tied the office (id), the office beat the hall:
+    the order of weighing picked the office on two boxes and the kitchen on the third."""
+    claims = {"kitchen": Claim("kitchen", 47.9, 0.90), "hall": Claim("hall", 47.9, 0.85),
+              "office": Claim("office", 47.9, 0.91)}
+    winners = set()
+    for box, ours in claims.items():
+        arbiter = Arbiter(box, 0.15)
+        at = arbiter.our_claim(ours, 5.0)
+        for other, claim in claims.items():
+            if other != box:
+                arbiter.peer_claim(claim, 5.02)
+        decision = arbiter.decide(at)
+        winners.add(decision.winner)
+        assert decision.answer == (decision.winner == box)
+    assert winners == {"kitchen"}  # within 1 dB and 0.05 of the best score: the lowest id
