@@ -137,7 +137,11 @@ def main() -> int:
                          f"Python {platform.python_version()}", "load_average": os.getloadavg(),
               "boxes": args.boxes, "tries": args.tries, "exactly_one_right": right,
               "answered_by_two_or_more": several, "answered_by_none": none,
-              "a_quieter_box_answered": wrong_box, "decisions": decisions}
+              "a_quieter_box_answered": wrong_box, "decisions": decisions,
+              "turns_per_box": {name: len(turns) for name, turns in answered.items()},
+              # turns no try's numbers are in: a misheard question (look it up in the log)
+              "unidentified_turns": {name: [t for t in turns if not any(
+                  str(a) in t and str(b) in t for a, b, _ in tries)] for name, turns in answered.items()}}
     print(json.dumps(report, indent=2))
     return 0
 
