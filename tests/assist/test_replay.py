@@ -382,7 +382,9 @@ COUNTED = ", ".join(str(n) for n in range(1, 31)) + "."
 async def test_stop_said_over_an_announcement_stops_it_and_home_assistant_hears_played(
         tmp_path: Path, engines: Engines) -> None:
     """A box in a room (its speaker's echo reaches its microphone, the echo canceller on): Home
-    Assistant announces a long count, and "Stop." said over it ends it within a second or so."""
+    Assistant announces a long count, and "Stop." said over it ends it within a second or so.
+    Said 4 s in: said 2 s into the canceller's first sound ever, it was heard "Stand up." or
+    "Get up." about one run in four (AEC3 not yet converged; docs/benchmarks.md)."""
     config = make_config(tmp_path, assist_satellite__uri="tcp://127.0.0.1:0",
                          assist_satellite__zeroconf=False, assist_satellite__mode="hybrid",
                          audio__barge_in=True, audio__echo_cancel=True, audio__chimes=False,
@@ -390,7 +392,7 @@ async def test_stop_said_over_an_announcement_stops_it_and_home_assistant_hears_
     turns = create_turn_service(config, engines)
     room = LoopbackRoom(Pcm.silence(0.5), tail_s=3.0)
     sink = SpeakerThatGetsInterrupted(tmp_path / "heard", room,
-                                      timeline(spoken(engines, "Stop."), 0.3).pcm, after_s=2.0)
+                                      timeline(spoken(engines, "Stop."), 0.3).pcm, after_s=4.0)
     await sink.open()
     listener = Listener(config, turns, sink, create_vad(config.vad),
                         create_wake_detector(config.wake))
