@@ -30,12 +30,9 @@ import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.error
-import urllib.request
 import uuid
 from contextlib import ExitStack
 from pathlib import Path
@@ -51,39 +48,13 @@ from satellite.engines import load_engines  # noqa: E402
 from satellite.pipeline import TurnRequest, TurnResult, create_turn_service  # noqa: E402
 from satellite.pipeline.scheduler import Priority  # noqa: E402
 from satellite.pipeline.service import TurnService  # noqa: E402
-from tests.remote.servers import LLM_ALIAS, free_port, llama_server, piper_server, whisper_server  # noqa: E402
+from scripts.bench_remote import rss_mb, start_serve  # noqa: E402
+from tests.remote.servers import LLM_ALIAS, llama_server, piper_server, whisper_server  # noqa: E402
 
 # questions the model answers (no local answer, no home command): the rooms' mix
 QUESTIONS = ("syn_17a.wav", "syn_21a.wav", "syn_25a.wav", "syn_29a.wav", "syn_39a.wav",
              "syn_17b.wav", "syn_25b.wav", "syn_39b.wav")
-READY_TIMEOUT_S = 300.0
 TURN_TIMEOUT_S = 300.0
-
-
-def serve(values: dict[str, Any], log: Path) -> tuple[subprocess.Popen[bytes], str, str]:
-    """A ``satellite serve`` process; (process, its Wyoming uri, its /status url) once ready."""
-    health, wyoming = free_port(), free_port()
-    env = {**os.environ, **{f"SATELLITE__{k.upper().replace('.', '__')}": str(v)
-                            for k, v in values.items()}, "PYTHONPATH": str(REPO)}
-    argv = [sys.executable, "-m", "satellite", "serve", "--health-port", str(health),
-            "--uri", f"tcp://127.0.0.1:{wyoming}", "--no-zeroconf"]
-    with log.open("wb") as out:
-        process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + READY_TIMEOUT_S
-    while True:
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"satellite serve did not get ready:\n{log.read_text()[-2000:]}")
-        try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{health}/readyz", timeout=2):
-                break
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.05)  # polling the readiness endpoint, bounded by the deadline
-    return process, f"tcp://127.0.0.1:{wyoming}", f"http://127.0.0.1:{health}/status"
-
-
-def rss_mb(status_url: str) -> float:
-    with urllib.request.urlopen(status_url, timeout=10) as response:
-        return round(json.loads(response.read())["process"]["resident_memory_bytes"] / 2**20, 1)
 
 
 def room(uris: dict[str, str], state_dir: Path) -> TurnService:
@@ -214,7 +185,9 @@ def main() -> int:
         for mode, extra in modes.items():
             print(f"starting satellite serve ({mode}) ...", flush=True)
             values = {**base, **extra, "state_dir": str(where / f"serve-{mode[:3]}")}
-            process, uri, status[mode] = serve(values, where / f"serve-{mode[:3]}.log")
+            process, port, health = start_serve(values, where / f"serve-{mode[:3]}.log")
+            status[mode] = f"{health}/status"
+            uri = f"tcp://127.0.0.1:{port}"
             uris[mode] = {"stt": uri, "llm": uri, "tts": uri}
             stack.callback(process.wait, 30)
             stack.callback(process.terminate)

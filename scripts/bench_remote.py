@@ -139,28 +139,35 @@ def rss_mb(status_url: str) -> float:
         return round(json.loads(response.read())["process"]["resident_memory_bytes"] / 2**20, 1)
 
 
-def serve(values: dict[str, Any], log: Path) -> dict[str, float]:
-    """``satellite serve``: start → ready, RSS at ready and after an answer and a synthesis."""
+def start_serve(values: dict[str, Any], log: Path) -> tuple[subprocess.Popen[bytes], int, str]:
+    """A ``satellite serve`` process with ``values`` as config, once ``/readyz`` answers: the
+    process, its Wyoming port on 127.0.0.1 and its health URL (the caller stops it)."""
     health, wyoming = free_port(), free_port()
     env = {**os.environ, **{f"SATELLITE__{k.upper().replace('.', '__')}": str(v) for k, v in values.items()}}
     env["PYTHONPATH"] = str(REPO)
     argv = [sys.executable, "-m", "satellite", "serve", "--health-port", str(health),
             "--uri", f"tcp://127.0.0.1:{wyoming}", "--no-zeroconf"]
-    start = time.perf_counter()
     with log.open("wb") as out:
         process = subprocess.Popen(argv, env=env, stdout=out, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + READY_TIMEOUT_S
+    while True:
+        if process.poll() is not None or time.monotonic() > deadline:
+            process.terminate()
+            raise RuntimeError(f"satellite serve did not get ready:\n{log.read_text()[-2000:]}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{health}/readyz", timeout=2):
+                return process, wyoming, f"http://127.0.0.1:{health}"
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.05)  # polling the readiness endpoint, bounded by the deadline
+
+
+def serve(values: dict[str, Any], log: Path) -> dict[str, float]:
+    """``satellite serve``: start → ready, RSS at ready and after an answer and a synthesis."""
+    start = time.perf_counter()
+    process, wyoming, health = start_serve(values, log)
     try:
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while True:
-            if process.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError(f"satellite serve did not get ready:\n{log.read_text()[-2000:]}")
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{health}/readyz", timeout=2):
-                    break
-            except (urllib.error.URLError, OSError):
-                time.sleep(0.05)  # polling the readiness endpoint, bounded by the deadline
         ready_s = time.perf_counter() - start
-        status = f"http://127.0.0.1:{health}/status"
+        status = f"{health}/status"
         at_ready = rss_mb(status)
         address = TcpAddress("127.0.0.1", wyoming)
         with WyomingSession(address, "llm", "satellite", Deadline(REQUEST_TIMEOUT_S)) as session:

@@ -18,7 +18,7 @@ import os
 import re
 import threading
 from collections import OrderedDict
-from collections.abc import Generator, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -311,11 +311,17 @@ class SystemPromptStates:
             prompt = self._formatter(messages=chat).prompt  # type: ignore[misc]
             return list(self._llama.tokenize(prompt.encode("utf-8"), add_bos=False, special=True))
 
-        first, second = tokens("a"), tokens("zebra crossing")
-        shared = 0
-        while shared < min(len(first), len(second)) and first[shared] == second[shared]:
-            shared += 1
-        return first[:shared]
+        return system_prefix(tokens)
+
+
+def system_prefix(tokens: Callable[[str], list[int]]) -> list[int]:
+    """The tokens every chat with one system prompt starts with: what two chats with different
+    questions share (``tokens(question)``: that chat's prompt, tokenized)."""
+    first, second = tokens("a"), tokens("zebra crossing")
+    shared = 0
+    while shared < min(len(first), len(second)) and first[shared] == second[shared]:
+        shared += 1
+    return first[:shared]
 
 
 def _chat_formatter(llama: Any) -> Any:

@@ -32,7 +32,14 @@ from typing import Any
 
 import numpy as np
 
-from satellite.engines.llm import GENERATION_WAIT_S, ChatMessage, LlamaCppLlm, Piece, _chat_formatter
+from satellite.engines.llm import (
+    GENERATION_WAIT_S,
+    ChatMessage,
+    LlamaCppLlm,
+    Piece,
+    _chat_formatter,
+    system_prefix,
+)
 from satellite.errors import BusyError, InputError, ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -227,16 +234,11 @@ class BatchedLlm:
         if not system or self._formatter is None:
             return []
         if system not in self._prefixes:
-            def tokens(question: str) -> list[int]:
-                return self._prompt([ChatMessage("system", system), ChatMessage("user", question)])
-
-            first, second = tokens("a"), tokens("zebra crossing")
-            shared = 0
-            while shared < min(len(first), len(second)) and first[shared] == second[shared]:
-                shared += 1
             if len(self._prefixes) >= 4:
                 self._prefixes.pop(next(iter(self._prefixes)))
-            self._prefixes[system] = first[:shared]
+            self._prefixes[system] = system_prefix(
+                lambda question: self._prompt([ChatMessage("system", system),
+                                               ChatMessage("user", question)]))
         return self._prefixes[system]
 
     def _decode_prefix(self, prefix: list[int]) -> None:
