@@ -231,8 +231,10 @@ class CommandSink(AudioSink):
         self._ready: asyncio.subprocess.Process | None = None  # started ahead, for the next reply
         self._converter: PcmConverter | None = PcmConverter(rate_hz) if rate_hz else None
         self._plays_until_s = 0.0  # monotonic time the audio written so far has played out
+        self._closed = False
 
     async def open(self) -> None:
+        self._closed = False
         await self._start_ahead()
 
     async def _spawn(self) -> asyncio.subprocess.Process:
@@ -245,7 +247,7 @@ class CommandSink(AudioSink):
     async def _start_ahead(self) -> None:
         """Start the next reply's command now, so a reply does not wait for a process to start
         (about 100 ms for a player on a small box: measured in docs/benchmarks.md)."""
-        if self._ready is None or self._ready.returncode is not None:
+        if not self._closed and (self._ready is None or self._ready.returncode is not None):
             self._ready = await self._spawn()
 
     async def _take_process(self) -> asyncio.subprocess.Process:
@@ -275,11 +277,11 @@ class CommandSink(AudioSink):
                     self.first_sound_s = time.monotonic()
                 await process.stdin.drain()
         except TimeoutError:
-            await self._kill(process)
+            await self._stop_playing(process)
             raise AudioError(f"snd command {self.command!r} did not accept audio within "
                              f"{bound_s:.1f} s; killed") from None
         except (BrokenPipeError, ConnectionResetError) as error:
-            await self._kill(process)
+            await self._stop_playing(process)
             raise AudioError(f"snd command closed its input: {error}") from error
 
     async def end_reply(self) -> None:
@@ -297,11 +299,11 @@ class CommandSink(AudioSink):
                     pass  # the command exited early: its exit status says what happened
                 code = await process.wait()
         except TimeoutError:
-            await self._kill(process)
+            await self._stop_playing(process)
             raise AudioError(f"snd command {self.command!r} did not play audio within "
                              f"{bound_s:.1f} s; killed") from None
         except asyncio.CancelledError:
-            await self._kill(process)  # barge-in or shutdown: the reply stops now
+            await self._stop_playing(process, next_ready=True)  # barge-in or shutdown: it stops now
             raise
         finally:
             if self._process is process:
@@ -313,20 +315,28 @@ class CommandSink(AudioSink):
     async def abort(self) -> None:
         process, self._process = self._process, None
         if process is not None:
-            self._silent_from(time.monotonic())
-            await self._kill(process)
-            # The next reply's player is ready at once too, and starts as promptly as any other
-            # (the echo canceller's clock assumes so).
-            with contextlib.suppress(AudioError):
-                await self._start_ahead()
+            await self._stop_playing(process, next_ready=True)
 
     async def close(self) -> None:
+        self._closed = True  # (a reply stopped meanwhile starts no player for the next one)
         process, self._process = self._process, None
         if process is not None:
             await self._kill(process)
         ready, self._ready = self._ready, None
         if ready is not None:
             await self._kill(ready)
+
+    async def _stop_playing(self, process: asyncio.subprocess.Process, next_ready: bool = False) -> None:
+        """The reply's player is killed: what it was handed for later never sounds (the echo
+        canceller's reference is cut; left on it, AEC3 subtracts an echo that never comes and
+        mangles the words said over it). After a barge-in (``next_ready``) the next reply's
+        player is started at once, so it starts as promptly as any other (the canceller's clock
+        assumes so: one started cold sounds ~0.1 s late)."""
+        self._silent_from(time.monotonic())
+        await self._kill(process)
+        if next_ready:
+            with contextlib.suppress(AudioError):
+                await self._start_ahead()
 
     async def _kill(self, process: asyncio.subprocess.Process) -> None:
         """SIGKILL to the command and what it started; drop unwritten audio; reap it, bounded."""

@@ -146,7 +146,33 @@ async def test_a_cancelled_end_of_reply_kills_the_player(tmp_path: Path) -> None
     ending.cancel()
     done, _ = await asyncio.wait({ending}, timeout=TIMEOUT_S)
     assert done and ending.cancelled()
-    assert gone(shell)
+    assert await soon_gone(shell)
+    await sink.close()
+
+
+async def test_a_reply_stopped_while_it_plays_out_is_cut_from_the_reference(tmp_path: Path) -> None:
+    """The echo canceller hears when the player is killed at a barge-in, wherever the turn was
+    cancelled (here: waiting for the reply to play out), and the next reply's player is ready."""
+    pid_file = tmp_path / "pid"
+    sink = CommandSink(f"sh -c 'echo $$ > {pid_file}; cat > /dev/null; sleep 600'", timeout_s=30.0)
+    played: list[float] = []
+    cuts: list[float] = []
+    sink.watch(lambda pcm, start_s: played.append(start_s), cuts.append)
+    await asyncio.wait_for(sink.open(), TIMEOUT_S)
+    await asyncio.wait_for(sink.play(tone(0.3)), TIMEOUT_S)
+    shell = await read_pid(pid_file)
+    pid_file.unlink()
+    ending = asyncio.create_task(sink.end_reply())
+    await asyncio.sleep(0.2)
+    before = time.monotonic()
+    ending.cancel()
+    await asyncio.wait({ending}, timeout=TIMEOUT_S)
+    assert played and len(cuts) == 1 and before <= cuts[0] <= time.monotonic()
+    assert await soon_gone(shell)
+    following = await read_pid(pid_file)  # the next reply's player, started ahead
+    assert following != shell and not gone(following)
+    await sink.close()
+    assert await soon_gone(following)
 
 
 class FakeStream:
