@@ -13,7 +13,8 @@ clocks outside the daemon) is set beside it, to show the canceller costs none.
 ``double-talk``: "Okay Nabu, tell me a long story about the sea and the ships." and, while the
 reply plays, "Okay Nabu, <a built-in sentence>" (``audio.barge_in`` on, wake word okay_nabu).
 Counted: the barge-ins, and the WER of the turn that follows against the sentence (no turn:
-every word missed).
+every word missed). With ``--no-reply`` the long question is not asked: the same sentences,
+wake word and room, said into silence (the issue's "the same speech without the reply").
 
 ``stop``: the same long question and, while the reply plays, a stop word without the wake word
 ("Stop.", "Never mind.", "Be quiet."...). Counted: the replies stopped, and from the end of the
@@ -108,6 +109,8 @@ def main() -> None:
     parser.add_argument("--clips", type=int, default=8)
     parser.add_argument("--gap-s", type=float, default=10.0)
     parser.add_argument("--no-cancel", action="store_true", help="audio.echo_cancel=false")
+    parser.add_argument("--no-reply", action="store_true",
+                        help="double-talk: the sentences without the long reply under them")
     parser.add_argument("--delay-ms", type=float, default=40.0)
     parser.add_argument("--gain-db", type=float, default=-6.0)
     parser.add_argument("--tail-ms", type=float, default=150.0)
@@ -141,6 +144,8 @@ def main() -> None:
             sets.append("timers.max_ring_s=30")
     else:
         question = spoken(tts, LONG_QUESTION)
+        if args.no_reply:
+            question = Pcm.silence(question.seconds)
         for text in sentences:
             marks.append((len(audio.audio) + last_voiced_byte(question), "question"))
             over = spoken(tts, "Okay Nabu, " + text)
@@ -159,7 +164,8 @@ def main() -> None:
         args.log.write_text("\n".join(lines))
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"command: scripts/bench_echo_room.py {args.what} --clips {args.clips}"
-          f"{' --no-cancel' if args.no_cancel else ''} --delay-ms {args.delay_ms:g} --gain-db "
+          f"{' --no-cancel' if args.no_cancel else ''}"
+          f"{' --no-reply' if args.no_reply else ''} --delay-ms {args.delay_ms:g} --gain-db "
           f"{args.gain_db:g} --tail-ms {args.tail_ms:g} --noise-dbfs {args.noise_dbfs:g} "
           f"{' '.join('--set ' + s for s in args.set)}")
     loud = echo_heard[np.abs(echo_heard) > 0]

@@ -71,6 +71,12 @@ TONAL_FLATNESS = 1e-3  # a reference flatter than speech's 0.007+ is tones: no d
 AGREE_S = 0.005
 MOVE_S = 0.050
 COPING_DB = 15.0  # echo reduced at least this much over the last second: AEC3 copes
+# A player killed at a barge-in may still sound what its device had queued (a buffer of up to a
+# few hundred ms): that much of the reference is kept after the cut. Sound without a reference
+# comes out of AEC3 as it went in, at the start of the question said over it ("and set a
+# timer", "at ads and bread"); a reference for sound that never came costs nothing measurable
+# (offline, 200 ms kept past the echo's end: the same WER).
+PLAYED_OUT_S = 0.25
 QUIET_AFTER_S = 0.5  # this long without reference sound ends a stretch of echo (one line logged)
 
 
@@ -219,7 +225,7 @@ class EchoCanceller:
         """The sink cut its reply off at monotonic ``at_s``: what it had handed over for later
         never sounds (left on the timeline, it would make AEC3 suppress the person who spoke)."""
         if self.cancelling:
-            self.timeline.cut(at_s + self.delay_s)
+            self.timeline.cut(at_s + self.delay_s + PLAYED_OUT_S)
 
     # -- the microphone's side -------------------------------------------------------------------
 

@@ -11,9 +11,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
 import logging
 import shlex
 import signal
+import struct
+import termios
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
@@ -33,6 +36,10 @@ BLOCK_S = 0.1  # playback is written in blocks this long so an abort is heard qu
 OUTPUT_TIMEOUT_S = 3.0  # default of audio.output_timeout_s
 CONVERT_ON_LOOP_MAX_S = 0.25  # longer blocks are resampled on a worker thread
 KILL_WAIT_S = 5.0  # a killed snd command is reaped within this, or left with a warning
+FIRST_READ_WAIT_S = 0.5  # a reply's player that has not read this long after is assumed playing
+FIRST_READ_POLL_S = 0.005
+FEED_LEAD_S = 0.2  # silence is written when less than this is left to play (a player reads ~0.1 s chunks)
+FEED_BLOCK_S = 0.15  # (more than one 4096-byte read of a 16 kHz player)
 T = TypeVar("T")
 
 
@@ -232,6 +239,7 @@ class CommandSink(AudioSink):
         self._converter: PcmConverter | None = PcmConverter(rate_hz) if rate_hz else None
         self._plays_until_s = 0.0  # monotonic time the audio written so far has played out
         self._closed = False
+        self._feeder: asyncio.Task[None] | None = None  # keeps the player fed between sentences
 
     async def open(self) -> None:
         self._closed = False
@@ -265,17 +273,28 @@ class CommandSink(AudioSink):
         process = self._process
         if self._converter is not None:
             pcm = await _convert(self._converter, pcm)
-        starts_s = max(self._plays_until_s, time.monotonic())
-        self._plays_until_s = starts_s + pcm.seconds
-        self._sounds_at(pcm, starts_s)
+        first = self.first_sound_s is None
+        if not first:
+            starts_s = max(self._plays_until_s, time.monotonic())  # (a pipe that ran dry: silence)
+            self._plays_until_s = starts_s + pcm.seconds
+            self._sounds_at(pcm, starts_s)
         bound_s = pcm.seconds + self.timeout_s
         assert process.stdin is not None
         try:
             async with asyncio.timeout(bound_s):
                 process.stdin.write(pcm.audio)
-                if self.first_sound_s is None:
-                    self.first_sound_s = time.monotonic()
+                if first:
+                    # The reply sounds from when its player starts reading, not from the write:
+                    # a player still starting (one started cold, or a slow machine's) reads
+                    # 50-300 ms later, and the echo canceller's reference would be that early.
+                    starts_s = await _first_read(process.stdin.transport, len(pcm.audio))
+                    self.first_sound_s = starts_s
+                    self._plays_until_s = starts_s + pcm.seconds
+                    self._sounds_at(pcm, starts_s)
                 await process.stdin.drain()
+            if self._feeder is None or self._feeder.done():
+                self._feeder = asyncio.get_running_loop().create_task(
+                    self._feed(process, pcm.rate_hz), name="snd feeder")
         except TimeoutError:
             await self._stop_playing(process)
             raise AudioError(f"snd command {self.command!r} did not accept audio within "
@@ -288,6 +307,7 @@ class CommandSink(AudioSink):
         process = self._process
         if process is None:
             return
+        await self._stop_feeding()
         bound_s = max(0.0, self._plays_until_s - time.monotonic()) + self.timeout_s
         assert process.stdin is not None
         try:
@@ -319,6 +339,7 @@ class CommandSink(AudioSink):
 
     async def close(self) -> None:
         self._closed = True  # (a reply stopped meanwhile starts no player for the next one)
+        await self._stop_feeding()
         process, self._process = self._process, None
         if process is not None:
             await self._kill(process)
@@ -333,10 +354,36 @@ class CommandSink(AudioSink):
         player is started at once, so it starts as promptly as any other (the canceller's clock
         assumes so: one started cold sounds ~0.1 s late)."""
         self._silent_from(time.monotonic())
+        await self._stop_feeding()
         await self._kill(process)
         if next_ready:
             with contextlib.suppress(AudioError):
                 await self._start_ahead()
+
+    async def _feed(self, process: asyncio.subprocess.Process, rate_hz: int) -> None:
+        """Silence while the next sentence is not there yet, so the player never runs dry.
+
+        A player reads whole periods (aplay: until its chunk is full), so when the pipe runs
+        dry it holds the end of the last sentence until more comes, and everything after
+        sounds up to a period later than this sink reckons: the echo canceller's reference
+        jumped by ~55 ms on every streamed reply. Kept ``FEED_LEAD_S`` ahead, the player never
+        waits, and what it plays is exactly what was written, at the sink's clock."""
+        assert process.stdin is not None
+        silence = bytes(SAMPLE_WIDTH * int(FEED_BLOCK_S * rate_hz))
+        while process is self._process and not process.stdin.is_closing():
+            ahead_s = self._plays_until_s - time.monotonic()
+            if ahead_s > FEED_LEAD_S:
+                await asyncio.sleep(ahead_s - FEED_LEAD_S)
+                continue
+            self._plays_until_s = max(self._plays_until_s, time.monotonic()) + FEED_BLOCK_S
+            process.stdin.write(silence)
+
+    async def _stop_feeding(self) -> None:
+        feeder, self._feeder = self._feeder, None
+        if feeder is not None:
+            feeder.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await feeder
 
     async def _kill(self, process: asyncio.subprocess.Process) -> None:
         """SIGKILL to the command and what it started; drop unwritten audio; reap it, bounded."""
@@ -352,6 +399,37 @@ class CommandSink(AudioSink):
         except TimeoutError:
             _LOGGER.warning("snd command %r (pid %d) did not exit after SIGKILL", self.command,
                             process.pid)
+
+
+async def _first_read(transport: asyncio.WriteTransport, written: int) -> float:
+    """The monotonic time a player began reading the ``written`` bytes just handed to it (what
+    is left in its pipe and our buffer, polled), or the write's time when it cannot be told or
+    the player has not read within ``FIRST_READ_WAIT_S``."""
+    written_s = polled_s = time.monotonic()
+    while True:
+        unread = _unread(transport)
+        now = time.monotonic()
+        if unread is None:
+            return written_s
+        if unread < written:
+            return (polled_s + now) / 2 if now > written_s else now  # read between two polls
+        if now - written_s >= FIRST_READ_WAIT_S:
+            return written_s
+        polled_s = now
+        await asyncio.sleep(FIRST_READ_POLL_S)
+
+
+def _unread(transport: asyncio.WriteTransport) -> int | None:
+    """Bytes written to a pipe transport that its reader has not read yet (Linux FIONREAD on the
+    pipe, plus what the transport still holds), or None if that cannot be told."""
+    pipe = transport.get_extra_info("pipe")
+    if pipe is None or transport.is_closing():
+        return None
+    try:
+        in_pipe = struct.unpack("i", fcntl.ioctl(pipe.fileno(), termios.FIONREAD, b"\0" * 4))[0]
+    except (OSError, ValueError):
+        return None
+    return int(in_pipe) + transport.get_write_buffer_size()
 
 
 async def _convert(converter: PcmConverter, pcm: Pcm) -> Pcm:

@@ -72,12 +72,12 @@ from satellite.room.segmenter import (
 )
 from satellite.room.timer_bell import TimerBell
 from satellite.room.turn_runner import PendingTurn, TurnRunner
+from satellite.room.wake_cut import FIRED_MARGIN_S, question_start_s
 from satellite.room.wake_gate import WakeGate, has_words
 from satellite.runtime.heap import trim_heap
 
 _LOGGER = logging.getLogger(__name__)
 CONVERSATION_PREFIX = "mic"
-WAKE_CHUNK_MARGIN_S = 0.03  # the model fires at the end of the chunk that completed the phrase
 PACED_AHEAD_S = 0.5  # audio further ahead of real time than this is not live (adaptive endpointing)
 
 __all__ = ["Listener", "has_words"]
@@ -671,10 +671,9 @@ def _after_wake_word(pcm: Pcm, audio_start_s: float, wake_s: float | None,
     None: no wake word in it, or nothing worth transcribing after it."""
     if wake_s is None:
         return None
-    cut_s = wake_s - WAKE_CHUNK_MARGIN_S - audio_start_s
-    if cut_s <= 0.0 or wake_s >= last_voiced_s - MIN_QUESTION_S:
+    if wake_s - FIRED_MARGIN_S <= audio_start_s or wake_s >= last_voiced_s - MIN_QUESTION_S:
         return None
-    return pcm.slice(cut_s)
+    return pcm.slice(question_start_s(pcm, wake_s - audio_start_s))
 
 
 def _logprob(transcript: Transcript) -> str:

@@ -116,7 +116,9 @@ async def test_converted_replies_match_a_conversion_done_in_one_go(tmp_path: Pat
     """Large blocks are resampled on a worker thread: still in order, with the resampler's state."""
     out = tmp_path / "out.raw"
     sink = CommandSink(f"sh -c 'cat >> {out}'", rate_hz=16000)
-    blocks = [tone(0.1, 22050), tone(1.0, 22050, hz=330), tone(0.6, 22050, hz=550)]
+    # (the first long enough that the player is not fed silence while the next is converted)
+    blocks = [tone(0.5, 22050), tone(0.1, 22050, hz=440), tone(1.0, 22050, hz=330),
+              tone(0.6, 22050, hz=550)]
     async with asyncio.timeout(TIMEOUT_S):
         for block in blocks:
             await sink.play(block)
@@ -301,3 +303,42 @@ async def test_the_next_replys_command_is_started_ahead_and_closed_with_the_sink
         assert ready.returncode is not None  # not left behind
     assert out.read_bytes() == reply.audio
     assert starts.read_text().count("start") == 2
+
+
+@pytest.mark.parametrize("starts_after_s", [0.0, 0.3])
+async def test_a_reply_sounds_from_when_its_player_starts_reading(starts_after_s: float) -> None:
+    """The echo canceller's reference: a player still starting reads (and sounds) later than
+    the reply was written to it, and the sink reports when it read."""
+    sink = CommandSink(f"sh -c 'sleep {starts_after_s}; exec cat > /dev/null'", timeout_s=10.0)
+    starts: list[float] = []
+    sink.watch(lambda pcm, start_s: starts.append(start_s))
+    written_s = time.monotonic()
+    async with asyncio.timeout(TIMEOUT_S):
+        await sink.play(tone(0.5))
+        await sink.play(tone(0.5))
+        await sink.end_reply()
+    assert starts[0] >= written_s + starts_after_s
+    assert starts[0] < written_s + starts_after_s + 0.25
+    assert starts[1] == pytest.approx(starts[0] + 0.5)
+    assert sink.first_sound_s == starts[0]
+    await sink.close()
+
+
+async def test_between_sentences_the_player_is_fed_silence_on_the_sinks_clock(tmp_path: Path) -> None:
+    """A sentence that comes after the last one has played out: the player was kept fed
+    (it never holds a partial read), and the sink's clock says where the sentence sounds in
+    the bytes the player got."""
+    out = tmp_path / "out.raw"
+    sink = CommandSink(f"sh -c 'exec cat >> {out}'", timeout_s=10.0)  # (the next player appends)
+    starts: list[float] = []
+    sink.watch(lambda pcm, start_s: starts.append(start_s))
+    async with asyncio.timeout(TIMEOUT_S):
+        await sink.play(tone(0.2))
+        await asyncio.sleep(0.8)  # the next sentence is late
+        await sink.play(tone(0.2, hz=880.0))
+        await sink.end_reply()
+    received = np.frombuffer(out.read_bytes(), dtype=np.int16)
+    second_at = int(np.nonzero(np.abs(received[int(0.2 * 16000):]) > 0)[0][0]) + int(0.2 * 16000)
+    assert second_at / 16000 >= 0.2 + 0.5  # silence in between, written as it went
+    assert starts[1] - starts[0] == pytest.approx(second_at / 16000, abs=0.002)
+    await sink.close()
