@@ -78,6 +78,8 @@ from satellite.runtime.heap import trim_heap
 
 _LOGGER = logging.getLogger(__name__)
 CONVERSATION_PREFIX = "mic"
+AWAKE_CHIME_QUIET_S = 0.4  # the awake chime once the room is this quiet after the wake word...
+AWAKE_CHIME_WAIT_S = 1.5  # ... within this long of it (else the question went on: no chime)
 PACED_AHEAD_S = 0.5  # audio further ahead of real time than this is not live (adaptive endpointing)
 
 __all__ = ["Listener", "has_words"]
@@ -125,6 +127,7 @@ class Listener:
         self._arbitrating: asyncio.Task[None] | None = None
         self.yielded = 0  # wake words another box of the home answered
         self._was_gated = False
+        self._chime_after: float | None = None  # a wake word's stream time, its chime not played yet
         self._conversation_serial = 0
         self._conversation_base = f"{CONVERSATION_PREFIX}-{uuid.uuid4().hex[:8]}"  # one per listener
         self.ignored = 0
@@ -240,11 +243,28 @@ class Listener:
                            live=self.frontend.ahead_s < PACED_AHEAD_S)
         for event in self.frontend.feed(pcm, now, gated=gated):
             self._on_segment(event)
+        self._maybe_chime(gated)
         if (self.frontend.voiced_ms >= self.config.vad.min_speech_ms
                 and self.room.barge_in_by_wake(self.frontend.segmenter.stream_s)
                 and self._stop_voice()):
             _LOGGER.info("barge-in: the wake word over the box's voice, stopping it")
             self.barge_ins += 1
+
+    def _maybe_chime(self, gated: bool) -> None:
+        """The awake chime, once the room has been quiet ``AWAKE_CHIME_QUIET_S`` after the wake
+        word; none when the question follows it at once. Played at the wake word, it sounded
+        over the question's first words ("Tell me a long story" heard "Want me to long story",
+        "Lock" as "Walk"): whoever waits for it gets it, whoever goes on is not talked over."""
+        woke_s = self._chime_after
+        if woke_s is None:
+            return
+        segmenter = self.frontend.segmenter
+        quiet_s = segmenter.stream_s - max(woke_s, segmenter.last_voiced_end_s)
+        if gated or self.runner.running or segmenter.stream_s - woke_s > AWAKE_CHIME_WAIT_S:
+            self._chime_after = None  # the question went on (or a turn, a reply): no chime
+        elif quiet_s >= AWAKE_CHIME_QUIET_S:
+            self._chime_after = None
+            self.playback.start_awake_chime()
 
     @property
     def barge_in(self) -> bool:
@@ -336,11 +356,12 @@ class Listener:
                 self.room.consume_wake()  # this wake word has its turn
                 self.playback.start_awake_chime()
         elif action is WakeAction.CHIME:
-            self.playback.start_awake_chime()
+            self._chime_after = stream_s  # once the room is quiet after it (_maybe_chime)
 
     def _mute_changed(self, muted: bool) -> None:
         """The microphone went off or on: what was heard so far is forgotten either way."""
         self.room.mute_changed(muted)
+        self._chime_after = None
         self.frontend.reset()
         self.wake.reset()
         self.runner.drop_speculation()

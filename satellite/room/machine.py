@@ -301,12 +301,15 @@ class RoomMachine:
     def decide(self, utterance: Utterance) -> Decision:
         """What an utterance that has ended is: a turn, the wake word alone, a possible stop word,
         or nothing for the box."""
+        announced = self.question_from <= utterance.start_wall <= self.question_until
         addressed = self._addressed(utterance)
         ring_only = addressed is False and self.ringing
         if ring_only:
             addressed = True  # "stop" needs no wake word while a timer rings
         over = self.over_voice()
-        if over and not self.heard_in(utterance):
+        if over and not (self.heard_in(utterance) or announced):
+            # (the question a wake word said alone announced is one, though a reply began since:
+            # "Okay Nabu" said while it thought, the question after it over the reply)
             # over the box's voice only the wake word starts a turn
             short = utterance.spoken_s <= STOP_MAX_S
             return Decision(Verdict.STOP_CHECK if short else Verdict.IGNORED, over=over)

@@ -115,6 +115,7 @@ class VadSegmenter:
                        min_speech_ms=min_speech_ms, max_utterance_s=max_utterance_s,
                        speculate_ms=speculate_ms, sound_gap_ms=sound_gap_ms)
         self._index = 0  # frames seen
+        self._last_voiced_index = -1  # the last frame the VAD called voiced, in or out of speech
         self._utterance = 0
         self._preroll: collections.deque[bytes] = collections.deque(maxlen=self._preroll_frames)
         self._frames: list[bytes] = []
@@ -152,6 +153,11 @@ class VadSegmenter:
         """Stream time at the end of the last frame fed."""
         return self._index * self.frame_s
 
+    @property
+    def last_voiced_end_s(self) -> float:
+        """Stream time at the end of the last frame the VAD called voiced (0 before any)."""
+        return (self._last_voiced_index + 1) * self.frame_s
+
     def _reset_speech(self) -> None:
         self._in_speech = False
         self._frames = []
@@ -175,6 +181,8 @@ class VadSegmenter:
         """One frame of ``frame_samples`` samples and whether the VAD heard speech in it."""
         index = self._index
         self._index += 1
+        if voiced:
+            self._last_voiced_index = index
         if not self._in_speech:
             if not voiced:
                 if self._preroll_frames:

@@ -259,12 +259,18 @@ async def test_done_chime_is_played_before_the_reply(tmp_path: Path, engines: En
     assert reply.seconds > chime.seconds + 0.5  # and the spoken reply after it
 
 
-async def test_awake_chime_does_not_cut_the_question(tmp_path: Path, engines: Engines) -> None:
+@pytest.mark.parametrize(("said", "chimes"), [
+    (["Okay Nabu, turn on the kitchen lights."], 0),  # the question goes on: nothing over it
+    (["Okay Nabu.", 1.0, "Turn on the kitchen lights."], 1),  # a pause: the chime, in the pause
+])
+async def test_awake_chime_does_not_cut_the_question(tmp_path: Path, engines: Engines,
+                                                     said: list[str | float], chimes: int) -> None:
     rate = engines.tts.voice.sample_rate_hz
     t = np.arange(int(0.15 * rate)) / rate
     chime_path = tmp_path / "awake.wav"
     write_wav(chime_path, Pcm.from_float32(0.5 * np.sin(2 * np.pi * 660 * t), rate))
-    audio = timeline(0.5, spoken(engines, "Okay Nabu, turn on the kitchen lights."), 1.5)
+    parts = [spoken(engines, part) if isinstance(part, str) else part for part in said]
+    audio = timeline(0.5, *parts, 1.5)
     wav = audio.write(tmp_path / "wake.wav")
     config = make_config(tmp_path, wake__engine="micro", audio__awake_wav=str(chime_path))
     sink = WavDirSink(tmp_path / "replies")
@@ -272,7 +278,9 @@ async def test_awake_chime_does_not_cut_the_question(tmp_path: Path, engines: En
     listener, state = listener_for(config, engines, sink)
     await listen(listener, state, WavFileSource(wav, realtime=True))
     assert len(state.turns) == 1 and "kitchen" in state.turns[0].transcript.lower()
-    assert len(sink.written) == 2  # the chime, then the reply
+    assert len(sink.written) == 1 + chimes  # (the chime), then the reply
+    if chimes:
+        assert read_wav(sink.written[0], convert=False).seconds == pytest.approx(0.15, abs=0.01)
 
 
 @pytest.mark.parametrize(("followup_s", "conversations"), [(30.0, [1, 1]), (0.0, [1, 2])])

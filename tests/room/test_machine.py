@@ -272,3 +272,19 @@ def test_a_wake_word_another_box_takes_ends_this_rooms_follow_up() -> None:
     # the next wake word heard here is this room's again
     machine.wake_word(20.6)
     assert machine.decide(said(20.0, 22.0)).verdict is Verdict.TURN
+
+
+def test_the_question_a_wake_word_announced_while_it_thought_is_one_over_the_reply() -> None:
+    """"Okay Nabu" alone while a turn thinks, then the question after it, by when the reply has
+    begun: the question replaces the reply (it was ignored as speech over the reply)."""
+    machine = room()
+    machine.observe(10.0)
+    machine.turn_began()
+    assert machine.wake_word(10.8) is WakeAction.NOTHING  # (no chime: the box is busy)
+    alone = machine.decide(said(10.2, 10.8))
+    assert alone.verdict is Verdict.QUESTION_NEXT
+    machine.wake_word_alone(11.3)
+    machine.voice_began()
+    machine.observe(11.4, hears_over_voice=True)
+    question = machine.decide(said(11.5, 13.0, offset=0.0))
+    assert question.verdict is Verdict.TURN and question.replaces_reply
