@@ -43,7 +43,7 @@ from satellite.engines.wake import WakeWordDetector
 from satellite.errors import AudioError
 from satellite.home.service import HomeService
 from satellite.intents.mute_words import MUTED_REPLY, is_mute_request
-from satellite.intents.stop_words import STOP_HINTS, heard_stop, is_stop
+from satellite.intents.stop_words import RING_MIN_LOGPROB, STOP_HINTS, heard_stop, is_stop
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.service import TurnService
@@ -581,7 +581,7 @@ class Listener:
             # one word said over a ring is often misheard or doubted ("Start." or "Okay, start" at
             # -0.85 for "Okay, stop."): once more, with the stop words as Whisper's prompt
             again = await self._hear_for_stop(pending.question or utterance.pcm)
-            if not heard_stop(again, again.language or self.config.language):
+            if not heard_stop(again, again.language or self.config.language, RING_MIN_LOGPROB):
                 _LOGGER.info("%r while a timer rings, without the wake word: not for us (heard "
                              "again as %r, mean log-probability %s)", text, again.text,
                              _logprob(again))

@@ -6,7 +6,7 @@ import pytest
 
 from satellite.engines import Engines
 from satellite.engines.stt import Transcript
-from satellite.intents.stop_words import STOP_HINTS, heard_stop, is_stop
+from satellite.intents.stop_words import RING_MIN_LOGPROB, STOP_HINTS, heard_stop, is_stop
 from scripts.room import spoken
 
 
@@ -37,6 +37,18 @@ def test_a_stop_word_made_up_from_a_hum_is_no_stop() -> None:
     assert heard_stop(Transcript("Stop.", "en", 0.6, avg_logprob=-0.05), "en")
     assert not heard_stop(Transcript("That's enough.", "en", 0.6, avg_logprob=-0.7), "en")
     assert heard_stop(Transcript("Para.", "es", 0.6), "es")  # no figure (a remote engine)
+
+
+def test_over_a_ring_a_less_sure_stop_word_stops_it_a_made_up_one_does_not() -> None:
+    """Heard again over a ring's tones: "Never mind." at -0.50 is a stop there, not over a reply;
+    what the prompt made of the residual (-0.73 and lower) is none anywhere."""
+    never_mind = Transcript("Never mind.", "en", 0.8, avg_logprob=-0.50)
+    assert not heard_stop(never_mind, "en")
+    assert heard_stop(never_mind, "en", RING_MIN_LOGPROB)
+    assert not heard_stop(Transcript("That's enough.", "en", 0.6, avg_logprob=-0.73), "en",
+                          RING_MIN_LOGPROB)
+    assert not heard_stop(Transcript("Time to sacrifice.", "en", 0.9, avg_logprob=-0.1), "en",
+                          RING_MIN_LOGPROB)
 
 
 def test_the_stop_hint_turns_a_misheard_stop_into_stop(engines: Engines) -> None:
