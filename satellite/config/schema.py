@@ -235,6 +235,11 @@ class WakeConfig:
                             "(ai-edge-litert); auto = the bundled one where it loads")
     threshold: float = opt(0.0, min=0.0, max=1.0, live=True,
                            help="0 = the model's own cutoff (microWakeWord okay_nabu: 0.85)")
+    threshold_over_voice: float = opt(0.0, min=0.0, max=1.0, live=True,
+                                      help="the cutoff while the box speaks and barge-in is on "
+                                           "(the echo canceller's leftovers lower the score); 0 = "
+                                           "the model's measured one (okay_nabu: 0.6; others: "
+                                           "their own cutoff)")
     refractory_s: float = opt(2.0, min=0.0, max=60.0, live=True)
     min_frames: int = opt(1, min=1, max=20, live=True,
                           help="the model's probability must be at or above the cutoff this many "

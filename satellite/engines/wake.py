@@ -33,6 +33,13 @@ from satellite.errors import ModelError
 _LOGGER = logging.getLogger(__name__)
 OPENWAKEWORD_CUTOFF = 0.5  # openWakeWord's own recommended default
 
+# The cutoff while the box speaks and the room is heard over it (barge-in): what the echo
+# canceller leaves of the box's voice, and what it takes of a person's voice said over it, bring
+# the wake word's score down. okay_nabu over a reply, through AEC3: 24 of 40 clips heard at its
+# 0.85, 34 at 0.6; one wake in 30 min of the box's own voice at 0.6 to 0.7, none at 0.75
+# (scripts/bench_wake_over_reply.py, docs/benchmarks.md). Other models: unmeasured, their own.
+OVER_VOICE_CUTOFFS = {"okay_nabu": 0.6}
+
 # microWakeWord's shipped models that openWakeWord also ships (a second opinion, ``SecondOpinion``)
 OPENWAKEWORD_TWINS = ("okay_nabu", "hey_jarvis", "alexa", "hey_mycroft")
 
@@ -53,6 +60,9 @@ class WakeWordDetector(Protocol):
     def process(self, audio: bytes, stream_s: float) -> bool:
         """Feed audio that ends at ``stream_s``; True once per detected wake word."""
 
+    def hearing_over_voice(self, over: bool) -> None:
+        """Whether the audio fed next is heard over the box's own voice (its cutoff then)."""
+
     def reset(self) -> None: ...
 
     def configure(self, config: WakeConfig) -> None: ...
@@ -61,11 +71,15 @@ class WakeWordDetector(Protocol):
 class WakeDecision:
     """When a model's probabilities are a wake word: ``min_frames`` of them in a row at or above
     the threshold (one is the models' own rule; more asks a phrase to be heard for longer, which
-    speech that only brushes the cutoff is not), then a refractory time. Shared by both engines,
-    pure: fed plain (probability, stream time) pairs."""
+    speech that only brushes the cutoff is not), then a refractory time. While ``over_voice``
+    (the box speaks), ``threshold_over_voice`` is the cutoff. Shared by both engines, pure: fed
+    plain (probability, stream time) pairs."""
 
-    def __init__(self, threshold: float, refractory_s: float, min_frames: int = 1):
+    def __init__(self, threshold: float, refractory_s: float, min_frames: int = 1,
+                 threshold_over_voice: float = 0.0):
         self.threshold = threshold
+        self.threshold_over_voice = threshold_over_voice or threshold
+        self.over_voice = False
         self.refractory_s = refractory_s
         self.min_frames = max(1, min_frames)
         self._last_s: float | None = None
@@ -75,7 +89,7 @@ class WakeDecision:
 
     def decide(self, probability: float, stream_s: float) -> bool:
         self.last_probability = max(self.last_probability, probability)
-        if probability < self.threshold:
+        if probability < (self.threshold_over_voice if self.over_voice else self.threshold):
             self._run = 0
             return False
         self._run += 1
@@ -125,7 +139,8 @@ class MicroWakeWordDetector:
         self.model_cutoff = float(self._model.probability_cutoff)
         self._stride = int(getattr(self._model, "stride", 1)) or 1  # feature frames per model step
         self._frames = 0
-        self._gate = WakeDecision(threshold or self.model_cutoff, refractory_s, min_frames)
+        self._gate = WakeDecision(threshold or self.model_cutoff, refractory_s, min_frames,
+                                  over_voice_cutoff(self._model.id, threshold or self.model_cutoff))
         self.name = f"micro:{self._model.id}"
         self.phrase = SHIPPED_PHRASES.get(self._model.id, self._model.wake_word.lower())
         _LOGGER.info("microWakeWord %s runs on %s", self._model.id, self.runtime)
@@ -146,6 +161,9 @@ class MicroWakeWordDetector:
         """The model's probability at its last detection."""
         return self._gate.fired
 
+    def hearing_over_voice(self, over: bool) -> None:
+        self._gate.over_voice = over
+
     def reset(self) -> None:
         self._model.reset()
         self._features.reset()
@@ -155,6 +173,13 @@ class MicroWakeWordDetector:
     def configure(self, config: WakeConfig) -> None:
         self._gate.configure(config)
         self._gate.threshold = config.threshold or self.model_cutoff
+        self._gate.threshold_over_voice = config.threshold_over_voice or over_voice_cutoff(
+            self._model.id, self._gate.threshold)
+
+
+def over_voice_cutoff(model_id: str, cutoff: float) -> float:
+    """The measured cutoff over the box's voice for a shipped model, never above ``cutoff``."""
+    return min(cutoff, OVER_VOICE_CUTOFFS.get(model_id, cutoff))
 
 
 def _load_micro_model(model: str, runtime: MicroRuntime) -> _StreamingWakeModel:
@@ -208,6 +233,9 @@ class OpenWakeWordDetector:
         """The model's probability at its last detection."""
         return self._gate.fired
 
+    def hearing_over_voice(self, over: bool) -> None:
+        self._gate.over_voice = over
+
     def reset(self) -> None:
         self._model.reset()
         self._features.reset()
@@ -216,6 +244,7 @@ class OpenWakeWordDetector:
     def configure(self, config: WakeConfig) -> None:
         self._gate.configure(config)
         self._gate.threshold = config.threshold or OPENWAKEWORD_CUTOFF
+        self._gate.threshold_over_voice = config.threshold_over_voice or self._gate.threshold
 
 
 class SecondOpinion:
@@ -294,6 +323,9 @@ class ConfirmedWakeDetector:
             self.opinion.second(probability, stream_s)
         return self.opinion.decide(stream_s)
 
+    def hearing_over_voice(self, over: bool) -> None:
+        self.first.hearing_over_voice(over)
+
     def reset(self) -> None:
         self.first.reset()
         self.second.reset()
@@ -352,7 +384,8 @@ def _phrase_pattern(phrase: str) -> str | None:
     return r"\b" + r"[\s,.!?-]*".join(parts) + r"\b[\s,.!?-]*"
 
 
-__all__ = ["ConfirmedWakeDetector", "MicroWakeWordDetector", "OpenWakeWordDetector", "SHIPPED_PHRASES",
+__all__ = ["ConfirmedWakeDetector", "MicroWakeWordDetector", "OVER_VOICE_CUTOFFS",
+           "OpenWakeWordDetector", "SHIPPED_PHRASES",
            "SecondOpinion", "WakeDecision",
            "WakeWordDetector",
-           "after_wake_phrase", "create_wake_detector", "strip_wake_phrase"]
+           "after_wake_phrase", "create_wake_detector", "over_voice_cutoff", "strip_wake_phrase"]

@@ -240,7 +240,8 @@ class Listener:
             self.assist.hear(pcm, self.frontend.stream_s + pcm.seconds)
         if not gated and self.wake.listening():
             self.wake.hear(pcm.audio, self.frontend.stream_s + pcm.seconds,
-                           live=self.frontend.ahead_s < PACED_AHEAD_S)
+                           live=self.frontend.ahead_s < PACED_AHEAD_S,
+                           over_voice=self.room.sounding and self.barge_in)
         for event in self.frontend.feed(pcm, now, gated=gated):
             self._on_segment(event)
         self._maybe_chime(gated)

@@ -59,9 +59,11 @@ class WakeGate:
         starts with the wake word is cut at it like any other (a cheap model: ~1.6 % CPU)."""
         return self.detector is not None
 
-    def hear(self, audio: bytes, stream_s: float, live: bool = True) -> None:
+    def hear(self, audio: bytes, stream_s: float, live: bool = True,
+             over_voice: bool = False) -> None:
         """Hand a chunk to the model's thread. From a live source a backlog is counted and
-        dropped (the room goes on); audio read faster than real time (a file) waits its turn."""
+        dropped (the room goes on); audio read faster than real time (a file) waits its turn.
+        ``over_voice``: the chunk was heard while the box spoke (the model's cutoff then)."""
         assert self.detector is not None
         seconds = len(audio) / 32000  # 16 kHz 16-bit mono
         if live and self._backlog_s + seconds > WAKE_BACKLOG_S:
@@ -70,8 +72,13 @@ class WakeGate:
         self.backlog += 1
         self._backlog_s += seconds
         future = asyncio.get_running_loop().run_in_executor(
-            self._executor, self.detector.process, audio, stream_s)
+            self._executor, self._process, audio, stream_s, over_voice)
         future.add_done_callback(lambda done: self._heard(done, stream_s, seconds))
+
+    def _process(self, audio: bytes, stream_s: float, over_voice: bool) -> bool:
+        assert self.detector is not None
+        self.detector.hearing_over_voice(over_voice)
+        return self.detector.process(audio, stream_s)
 
     def _heard(self, done: asyncio.Future[bool], stream_s: float, seconds: float) -> None:
         self.backlog -= 1

@@ -9,6 +9,7 @@ from satellite.config.schema import WakeConfig
 from satellite.engines import Engines
 from satellite.engines.wake import (
     ConfirmedWakeDetector,
+    OVER_VOICE_CUTOFFS,
     MicroWakeWordDetector,
     OpenWakeWordDetector,
     SecondOpinion,
@@ -172,6 +173,31 @@ def test_a_reset_forgets_a_run_begun_before_it() -> None:
     decision.reset()
     assert not decision.decide(0.9, 0.03)
     assert decision.decide(0.9, 0.06)
+
+
+def test_over_the_box_s_voice_its_own_cutoff_holds() -> None:
+    decision = WakeDecision(threshold=0.85, refractory_s=2.0, threshold_over_voice=0.6)
+    assert not decision.decide(0.7, 0.0)
+    decision.over_voice = True
+    assert decision.decide(0.7, 0.03)
+    decision.over_voice = False
+    assert not decision.decide(0.8, 3.0)
+
+
+def test_the_cutoff_over_voice_is_the_measured_one_never_above_the_cutoff() -> None:
+    detector = create_wake_detector(WakeConfig(model="okay_nabu"))
+    assert isinstance(detector, MicroWakeWordDetector)
+    assert detector._gate.threshold == pytest.approx(0.85)
+    assert detector._gate.threshold_over_voice == pytest.approx(OVER_VOICE_CUTOFFS["okay_nabu"])
+    detector.configure(WakeConfig(model="okay_nabu", threshold=0.5))
+    assert detector._gate.threshold_over_voice == pytest.approx(0.5)
+    detector.configure(WakeConfig(model="okay_nabu", threshold_over_voice=0.7))
+    assert detector._gate.threshold_over_voice == pytest.approx(0.7)
+    jarvis = create_wake_detector(WakeConfig(model="hey_jarvis"))
+    assert isinstance(jarvis, MicroWakeWordDetector)
+    assert jarvis._gate.threshold_over_voice == jarvis._gate.threshold  # unmeasured: its own
+    jarvis.hearing_over_voice(True)
+    assert jarvis._gate.over_voice
 
 
 def test_min_frames_is_read_from_the_config() -> None:
