@@ -8,8 +8,8 @@ from satellite.audio import Pcm, to_stt_format
 from satellite.config.schema import WakeConfig
 from satellite.engines import Engines
 from satellite.engines.wake import (
-    ConfirmedWakeDetector,
     OVER_VOICE_CUTOFFS,
+    ConfirmedWakeDetector,
     MicroWakeWordDetector,
     OpenWakeWordDetector,
     SecondOpinion,
