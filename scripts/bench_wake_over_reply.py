@@ -16,8 +16,8 @@ and openWakeWord okay_nabu score the cleaned audio in 20 ms chunks, and each set
 replayed on the scores (``WakeDecision``, ``SecondOpinion``).
 
 Reported per setting: the clips recalled (a decision from the phrase's start to 1 s after its
-end), and the box's own voice: decisions anywhere else while the reply plays (minutes of reply
-with nobody speaking follow the clips), per hour of the box speaking.
+end), and the box's own voice: decisions while nobody else speaks (between the clips, and the
+minutes of reply with nobody speaking after them), per hour of the box speaking.
 """
 
 from __future__ import annotations
@@ -100,10 +100,10 @@ def cancel(mic: np.ndarray, reference: np.ndarray) -> np.ndarray:
     return out[:whole].astype(np.float32)
 
 
-def build(corpus: Corpus, reply: np.ndarray, gain_db: float
-          ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float, str]], float]:
-    """(played, person) streams, the clips' (phrase start, end, voice), and where the reply
-    without anyone speaking starts (s)."""
+def build(corpus: Corpus, reply: np.ndarray
+          ) -> tuple[np.ndarray, np.ndarray, list[tuple[float, float, str, float, float]], float]:
+    """(played, person) streams, the clips' (phrase start, end, voice, clip start, clip end),
+    and where the reply without anyone speaking starts (s)."""
     clips = corpus.positives_for("okay_nabu")["clean"]
     seg, gap = int(SEGMENT_S * RATE), int(GAP_S * RATE)
     played_parts, person_parts, marks = [], [], []
@@ -118,7 +118,8 @@ def build(corpus: Corpus, reply: np.ndarray, gain_db: float
         person[at:at + len(said)] = said
         played_parts += [piece, np.zeros(gap, np.float32)]
         person_parts.append(person)
-        marks.append((t + CLIP_AT_S + start, t + CLIP_AT_S + end, voice))
+        marks.append((t + CLIP_AT_S + start, t + CLIP_AT_S + end, voice, t + CLIP_AT_S,
+                      t + CLIP_AT_S + len(said) / RATE))
         t += (len(piece) + gap) / RATE
     alone_s = t
     rest = reply[cursor:]
@@ -134,7 +135,7 @@ def run(args: argparse.Namespace) -> dict:
     oww = {"okay_nabu": OpenWakeWordDetector("okay_nabu")}
     results = []
     for gain_db in args.gain_db:
-        played, person, marks, alone_s = build(corpus, reply, gain_db)
+        played, person, marks, alone_s = build(corpus, reply)
         rng = np.random.default_rng(3)
         echo = echo_of(played, room_impulse(RATE, DELAY_MS, gain_db, 150.0))
         noise = rng.standard_normal(len(played)) * 32768 * 10 ** (NOISE_DBFS / 20)
@@ -147,7 +148,8 @@ def run(args: argparse.Namespace) -> dict:
         first = micro_trace(micro, audio)
         second = oww_traces(oww, audio)["okay_nabu"]
         speaking_h = len(played) / RATE / 3600 - len(marks) * GAP_S / 3600
-        windows = [(s, e + RECALL_WINDOW_S) for s, e, _ in marks]
+        windows = [(s, e + RECALL_WINDOW_S) for s, e, *_ in marks]
+        clips = [(a, b) for *_, a, b in marks]  # the person speaking
         peaks = [float(first[1][(first[0] >= s) & (first[0] <= e)].max(initial=0.0))
                  for s, e in windows]
         for label, cutoff, second_cutoff, either in SETTINGS:
@@ -155,9 +157,9 @@ def run(args: argparse.Namespace) -> dict:
             if second_cutoff is not None:
                 times = confirmed(times, second, second_cutoff, either)
             hits = [any(s <= x <= e for x in times) for s, e in windows]
-            own = [x for x in times if not any(s - 0.5 <= x <= e for s, e in windows)]
-            piper = [h for h, (_, _, v) in zip(hits, marks, strict=True) if v.startswith("piper")]
-            espeak = [h for h, (_, _, v) in zip(hits, marks, strict=True) if v.startswith("espeak")]
+            own = [x for x in times if not any(a <= x <= b + 0.5 for a, b in clips)]
+            piper = [h for h, (_, _, v, *_) in zip(hits, marks, strict=True) if v.startswith("piper")]
+            espeak = [h for h, (_, _, v, *_) in zip(hits, marks, strict=True) if v.startswith("espeak")]
             row = {"gain_db": gain_db, "setting": label, "recalled": sum(hits), "clips": len(hits),
                    "piper": f"{sum(piper)}/{len(piper)}", "espeak": f"{sum(espeak)}/{len(espeak)}",
                    "own_voice_wakes": len(own), "own_voice_per_hour": len(own) / speaking_h,
