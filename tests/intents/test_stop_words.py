@@ -52,9 +52,15 @@ def test_over_a_ring_a_less_sure_stop_word_stops_it_a_made_up_one_does_not() -> 
 
 
 def test_the_stop_hint_turns_a_misheard_stop_into_stop(engines: Engines) -> None:
-    """Piper's "Stop." as Whisper base hears it with the stop words as its prompt."""
+    """Piper's "Stop." as Whisper base hears it with the stop words as its prompt: a stop word,
+    sure, or (as the listener does with an unsure one: a fresh clone's run heard it at -0.44)
+    a stop word again when heard without the prompt."""
     for _ in range(3):  # Piper's voice varies a little from one synthesis to the next
-        heard = engines.stt.transcribe(spoken(engines.tts, "Stop."), STOP_HINTS["en"])
-        assert heard_stop(heard, "en"), heard
+        said = spoken(engines.tts, "Stop.")
+        heard = engines.stt.transcribe(said, STOP_HINTS["en"])
+        assert is_stop(heard.text, "en"), heard
+        if not heard_stop(heard, "en"):
+            plain = engines.stt.transcribe(said)
+            assert is_stop(plain.text, "en"), (heard, plain)
         other = engines.stt.transcribe(spoken(engines.tts, "What a lovely morning."), STOP_HINTS["en"])
         assert not heard_stop(other, "en") and "morning" in other.text.lower(), other
