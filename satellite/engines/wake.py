@@ -36,8 +36,10 @@ OPENWAKEWORD_CUTOFF = 0.5  # openWakeWord's own recommended default
 # The cutoff while the box speaks and the room is heard over it (barge-in): what the echo
 # canceller leaves of the box's voice, and what it takes of a person's voice said over it, bring
 # the wake word's score down. okay_nabu over a reply, through AEC3: 24 of 40 clips heard at its
-# 0.85, 34 at 0.6; one wake in 30 min of the box's own voice at 0.6 to 0.7, none at 0.75
-# (scripts/bench_wake_over_reply.py, docs/benchmarks.md). Other models: unmeasured, their own.
+# 0.85, 34 at 0.6, and no wake in an hour of the box's own voice down to 0.5
+# (scripts/bench_wake_over_reply.py); the cost: a television talking over the box wakes it 1.26
+# times per hour at 0.6 against 0.25 at 0.85 (docs/benchmarks.md). Other models: unmeasured,
+# their own.
 OVER_VOICE_CUTOFFS = {"okay_nabu": 0.6}
 
 # microWakeWord's shipped models that openWakeWord also ships (a second opinion, ``SecondOpinion``)
