@@ -141,8 +141,9 @@ class MicroWakeWordDetector:
         self.model_cutoff = float(self._model.probability_cutoff)
         self._stride = int(getattr(self._model, "stride", 1)) or 1  # feature frames per model step
         self._frames = 0
-        self._gate = WakeDecision(threshold or self.model_cutoff, refractory_s, min_frames,
-                                  over_voice_cutoff(self._model.id, threshold or self.model_cutoff))
+        cutoff = threshold or self.model_cutoff
+        self._gate = WakeDecision(cutoff, refractory_s, min_frames,
+                                  over_voice_cutoff(self._model.id, cutoff))
         self.name = f"micro:{self._model.id}"
         self.phrase = SHIPPED_PHRASES.get(self._model.id, self._model.wake_word.lower())
         _LOGGER.info("microWakeWord %s runs on %s", self._model.id, self.runtime)
