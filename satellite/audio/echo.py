@@ -78,12 +78,16 @@ COPING_DB = 15.0  # echo reduced at least this much over the last second: AEC3 c
 # (offline, 200 ms kept past the echo's end: the same WER).
 PLAYED_OUT_S = 0.25
 QUIET_AFTER_S = 0.5  # this long without reference sound ends a stretch of echo (one line logged)
-# AEC3 is handed the reference this much ahead of the sink's clock, so the echo always comes after
-# it. An echo exactly as early as its reference (a test's loopback room; a sink whose clock is
-# the speaker's, the microphone beside it) is where AEC3 fails: reduced by 2.3 dB in a test
-# run, and offline it lost the echo for good a few minutes in (1-4 dB). Later echoes (the room
-# simulator's 40 ms, a device's latency) it finds by itself, up to hundreds of ms.
+# Where the box's sound is heard within LEAD_BELOW_S of the sink's clock, AEC3 is handed the
+# reference REFERENCE_LEAD_S ahead of it from then on, so the echo always comes after it. An
+# echo exactly as early as its reference (a test's loopback room; a sink whose clock is the
+# speaker's, the microphone beside it) is where AEC3 fails: reduced by 2.3 dB in a test run, and
+# offline it lost the echo for good a few minutes in (1-4 dB). Later echoes (the room
+# simulator's 40 ms, a device's latency) it finds by itself, up to hundreds of ms, and there a
+# lead cost the person said over the reply: "stop" over a reply 11 and 13 of 16 with a 20 ms
+# lead always on, 13, 14 and 15 of 16 without.
 REFERENCE_LEAD_S = 0.02
+LEAD_BELOW_S = 0.01
 
 
 class Processor(Protocol):
@@ -196,6 +200,7 @@ class EchoCanceller:
         self._frames_to_track = TRACK_EVERY_FRAMES
         self._last_lag_s: float | None = None
         self._first_lag_s: float | None = None  # the delay AEC3 converged on
+        self.lead_s = 0.0  # the reference is handed to AEC3 this much ahead of the sink's clock
         self._recent_energy: collections.deque[tuple[float, float]] = collections.deque(
             maxlen=int(TRACK_WINDOW_S * 100))  # (in, out) of the last second's sounding frames
 
@@ -260,7 +265,7 @@ class EchoCanceller:
         for i in range(0, whole, FRAME):
             near = samples[i:i + FRAME]
             far = (self.timeline.span(offset_s + (first_sample + i) / RATE_HZ - self.shift_s
-                                      + REFERENCE_LEAD_S, FRAME)
+                                      + self.lead_s, FRAME)
                    if self.cancelling and self.live else None)
             cleaned = self._processor.process(near, far)
             out[i:i + FRAME] = cleaned if self.echo_heard else near
@@ -304,6 +309,10 @@ class EchoCanceller:
         if self._first_lag_s is None:
             self._first_lag_s = lag_s
             _LOGGER.info("echo: the box's sound is heard %+.0f ms from its sink's clock", lag_s * 1000)
+            if lag_s < LEAD_BELOW_S:
+                self.lead_s = REFERENCE_LEAD_S
+                _LOGGER.info("echo: the reference goes to the canceller %.0f ms ahead of the sink's "
+                             "clock (an echo as early as its reference is lost)", self.lead_s * 1000)
             return
         shift_s = lag_s - self._first_lag_s
         if abs(shift_s - self.shift_s) >= MOVE_S and not self._coping():

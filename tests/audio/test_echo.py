@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from satellite.audio import Pcm, to_stt_format
-from satellite.audio.echo import EchoCanceller, ReferenceTimeline, decide
+from satellite.audio.echo import REFERENCE_LEAD_S, EchoCanceller, ReferenceTimeline, decide
 from satellite.audio.sinks import CommandSink, WavDirSink
 from satellite.config import Config
 from satellite.engines import Engines
@@ -79,6 +79,21 @@ def test_the_reply_echo_is_reduced_and_a_person_over_it_is_understood(
     spoken = slice(at - RATE_HZ // 2, at + len(talker) + RATE_HZ // 2)
     heard = engines.stt.transcribe(Pcm(cleaned[spoken].tobytes(), RATE_HZ)).text
     assert wer(TALKER, heard) <= 0.25, heard
+    assert canceller.lead_s == 0.0  # a 40 ms echo AEC3 finds by itself
+
+
+def test_an_echo_as_early_as_its_reference_gets_the_reference_ahead_of_it(
+        tmp_path: Path, reply: Pcm) -> None:
+    """A loopback room (the tests' own) or a sink whose clock is the speaker's: the echo is heard
+    exactly when the sink says it plays, and the canceller hands AEC3 the reference earlier."""
+    reference = to_stt_format(reply).samples().astype(np.float64)
+    mic = int16(echo_of(reference, room_impulse(RATE_HZ, delay_ms=0, gain_db=-10, tail_ms=150)))
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True)
+    canceller.played(reply, 0.0)
+    cleaned = through(canceller, mic)
+    assert canceller.lead_s == REFERENCE_LEAD_S
+    later = slice(5 * RATE_HZ, len(mic))
+    assert energy_db(mic[later]) - energy_db(cleaned[later]) > 20.0
 
 
 def test_a_microphone_that_does_not_hear_the_box_passes_a_person_unchanged(
