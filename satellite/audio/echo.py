@@ -36,6 +36,7 @@ import numpy as np
 from satellite.audio.convert import PcmConverter
 from satellite.audio.echo_delay import estimate_delay, spectral_flatness
 from satellite.audio.pcm import Pcm
+from satellite.audio.tone_removal import ToneRemover, tone_frequencies
 from satellite.config.schema import AudioConfig
 
 _LOGGER = logging.getLogger(__name__)
@@ -88,6 +89,11 @@ QUIET_AFTER_S = 0.5  # this long without reference sound ends a stretch of echo 
 # lead always on, 13, 14 and 15 of 16 without.
 REFERENCE_LEAD_S = 0.02
 LEAD_BELOW_S = 0.01
+# The box's tones are looked for this far back in what it played (the echo's lag, up to a few
+# hundred ms, and the room's tail) and this far ahead (a note about to start is taken out from
+# its first echo; seen 60-100 ms late, its first echo stayed in).
+TONE_LOOKBACK_S = 0.5
+TONE_AHEAD_S = 0.1
 
 
 class Processor(Protocol):
@@ -203,6 +209,7 @@ class EchoCanceller:
         self.lead_s = 0.0  # the reference is handed to AEC3 this much ahead of the sink's clock
         self._recent_energy: collections.deque[tuple[float, float]] = collections.deque(
             maxlen=int(TRACK_WINDOW_S * 100))  # (in, out) of the last second's sounding frames
+        self._tone_remover = ToneRemover()
 
     @property
     def wants_reference(self) -> bool:
@@ -262,12 +269,16 @@ class EchoCanceller:
         first_sample = self._samples_in - len(self._buffer) - whole
         out = np.empty(whole, dtype=np.int16)
         self._judge_echo()
+        aligned = self.cancelling and self.live
+        far_start_s = offset_s + first_sample / RATE_HZ - self.shift_s + self.lead_s
+        tones = self._tones(far_start_s, whole) if aligned else ()
         for i in range(0, whole, FRAME):
             near = samples[i:i + FRAME]
-            far = (self.timeline.span(offset_s + (first_sample + i) / RATE_HZ - self.shift_s
-                                      + self.lead_s, FRAME)
-                   if self.cancelling and self.live else None)
-            cleaned = self._processor.process(near, far)
+            far = self.timeline.span(far_start_s + i / RATE_HZ, FRAME) if aligned else None
+            # The box's tones are taken out by their frequencies; AEC3 is kept off them (a silent
+            # reference), so it neither eats the person's words nor unlearns the room.
+            cleaned = self._processor.process(self._tone_remover.remove(near, tones),
+                                              np.zeros_like(near) if tones else far)
             out[i:i + FRAME] = cleaned if self.echo_heard else near
             self._count(near, cleaned, far)
         if self.cancelling and self.live:
@@ -276,6 +287,15 @@ class EchoCanceller:
             self._near_end_s = offset_s + (first_sample + whole) / RATE_HZ
             self._track_delay()
         return Pcm(out.tobytes(), RATE_HZ)
+
+    def _tones(self, start_s: float, count: int) -> tuple[float, ...]:
+        """The frequencies of what the box plays around these samples when it is tones (a ring, a
+        chime: ``TONAL_FLATNESS``), from ``TONE_LOOKBACK_S`` before them to ``TONE_AHEAD_S`` after."""
+        lookback, ahead = int(TONE_LOOKBACK_S * RATE_HZ), int(TONE_AHEAD_S * RATE_HZ)
+        far = self.timeline.span(start_s - lookback / RATE_HZ, lookback + count + ahead)
+        if float(np.sqrt(np.mean(far.astype(np.float64) ** 2))) <= SOUNDING_LEVEL:
+            return ()
+        return tone_frequencies(far) if spectral_flatness(far) < TONAL_FLATNESS else ()
 
     def _coping(self) -> bool:
         """Whether AEC3 reduces the echo by ``COPING_DB`` over the last second of the box's sound."""

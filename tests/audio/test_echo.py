@@ -13,7 +13,9 @@ from satellite.audio.sinks import CommandSink, WavDirSink
 from satellite.config import Config
 from satellite.engines import Engines
 from satellite.engines.vad import create_vad
+from satellite.intents.stop_words import RING_MIN_LOGPROB, STOP_HINTS, heard_stop
 from satellite.pipeline import create_turn_service
+from satellite.timers.ring import RING_PAUSE_S, ring_pcm
 from scripts.room import echo_of, room_impulse
 from tests.conftest import make_config
 from tests.hearing import wer
@@ -111,6 +113,43 @@ def test_a_microphone_that_does_not_hear_the_box_passes_a_person_unchanged(
     assert not canceller.echo_heard
     assert np.array_equal(cleaned[at - RATE_HZ:at + len(talker)], mic[at - RATE_HZ:at + len(talker)])
     assert "does not hear" in canceller.status.detail
+
+
+def test_rings_are_taken_out_a_stop_word_over_one_is_heard_and_the_next_reply_is_cancelled(
+        tmp_path: Path, engines: Engines, reply: Pcm) -> None:
+    """A timer rings four times after a reply, "Stop." is said over the last ring, another reply
+    follows: every ring's echo is reduced, the word is heard as a stop, and AEC3 (kept off the
+    tones) still cancels the reply after them."""
+    ring = ring_pcm(22050)
+    ring_s, period_s = to_stt_format(ring).seconds, to_stt_format(ring).seconds + RING_PAUSE_S
+    reply_s = to_stt_format(reply).seconds
+    starts = [reply_s + 1.0 + k * period_s for k in range(4)]
+    second_reply_s = starts[-1] + period_s
+    played = np.zeros(int((second_reply_s + reply_s + 1.0) * RATE_HZ))
+    reference = to_stt_format(reply).samples().astype(np.float64)
+    for at_s, sound in [(0.0, reference), *[(s, to_stt_format(ring).samples()) for s in starts],
+                        (second_reply_s, reference)]:
+        played[int(at_s * RATE_HZ):int(at_s * RATE_HZ) + len(sound)] += sound
+    mic = echo_of(played, room_impulse(RATE_HZ, delay_ms=40, gain_db=-6, tail_ms=150))
+    stop = to_stt_format(say(engines, "Stop.")).samples().astype(np.float64)
+    said = int((starts[-1] + 0.2) * RATE_HZ)
+    mic[said:said + len(stop)] += stop
+    mic = int16(mic)
+
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True)
+    for at_s, pcm in [(0.0, reply), *[(s, ring) for s in starts], (second_reply_s, reply)]:
+        canceller.played(pcm, at_s)
+    cleaned = through(canceller, mic)
+
+    tail = int(0.3 * RATE_HZ)
+    for at_s in starts[:-1]:
+        span = slice(int(at_s * RATE_HZ), int((at_s + ring_s) * RATE_HZ) + tail)
+        assert energy_db(mic[span]) - energy_db(cleaned[span]) > 15.0
+    heard = engines.stt.transcribe(Pcm(cleaned[said - RATE_HZ // 2:said + len(stop) + RATE_HZ // 2]
+                                       .tobytes(), RATE_HZ), STOP_HINTS["en"])
+    assert heard_stop(heard, "en", RING_MIN_LOGPROB), heard
+    after = slice(int((second_reply_s + 2.0) * RATE_HZ), int((second_reply_s + reply_s) * RATE_HZ))
+    assert energy_db(mic[after]) - energy_db(cleaned[after]) > 20.0
 
 
 def test_a_person_without_any_reply_is_heard_as_before(tmp_path: Path, engines: Engines) -> None:
