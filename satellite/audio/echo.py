@@ -5,7 +5,10 @@ sound (``played``); the canceller keeps those blocks, at the microphone's rate, 
 Each 10 ms frame of microphone audio is paired with what was playing when the frame was
 captured, ``audio.echo_delay_ms`` earlier (the device's latency), and WebRTC's AEC3
 (``pywebrtc-audio``, chosen by measurement in docs/benchmarks.md) removes its echo. Noise
-suppression and automatic gain control are options of the same pass.
+suppression and automatic gain control are options of the same pass. While what plays is a few
+pure tones (the timer's ring, a chime), those are taken out by their frequencies instead
+(``tone_removal``) and AEC3 gets a silent reference: it loses tones and eats the words said
+over them.
 
 When the microphone hears nothing of what the box plays (its speaker in another room, a
 headset, a test's room without echo), AEC3 has no echo to learn and treats the person's voice

@@ -303,7 +303,12 @@ class RoomMachine:
         or nothing for the box."""
         announced = self.question_from <= utterance.start_wall <= self.question_until
         addressed = self._addressed(utterance)
-        ring_only = addressed is False and self.ringing
+        # A follow-up's window does not carry over a ring: what is heard over the box's tones
+        # without the wake word is a stop or a timer command only (the ring's residual after a
+        # reply was once heard as "Sure." and answered).
+        followup_only = (addressed is True and self.wake_mode in MODEL_MODES
+                         and self.in_followup(utterance) and not self.heard_in(utterance))
+        ring_only = self.ringing and (addressed is False or followup_only)
         if ring_only:
             addressed = True  # "stop" needs no wake word while a timer rings
         over = self.over_voice()

@@ -177,6 +177,17 @@ def test_a_ring_hears_stop_without_the_wake_word() -> None:
     assert decision.verdict is Verdict.TURN and decision.ring_only and decision.woken
 
 
+def test_a_ring_in_a_followups_window_hears_only_stop_and_timer_commands() -> None:
+    machine = room()
+    machine.open_followup(10.0)
+    machine.observe(11.0, ringing=True)
+    decision = machine.decide(said(11.5, 12.0))
+    assert decision.verdict is Verdict.TURN and decision.ring_only
+    machine.wake_word(12.8)
+    decision = machine.decide(said(12.5, 14.0))
+    assert decision.verdict is Verdict.TURN and not decision.ring_only and decision.wake_s == 12.8
+
+
 def test_the_timers_own_announcement_is_left_to_the_rings_rules() -> None:
     machine = room()
     machine.observe(10.0, ringing=True, hears_over_voice=True)
