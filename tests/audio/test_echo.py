@@ -82,6 +82,7 @@ def test_the_reply_echo_is_reduced_and_a_person_over_it_is_understood(
     heard = engines.stt.transcribe(Pcm(cleaned[spoken].tobytes(), RATE_HZ)).text
     assert wer(TALKER, heard) <= 0.25, heard
     assert canceller.lead_s == 0.0  # a 40 ms echo AEC3 finds by itself
+    assert canceller.tone_frames == 0  # speech is left to AEC3, never taken for tones
 
 
 def test_an_echo_as_early_as_its_reference_gets_the_reference_ahead_of_it(
@@ -140,6 +141,7 @@ def test_rings_are_taken_out_a_stop_word_over_one_is_heard_and_the_next_reply_is
     for at_s, pcm in [(0.0, reply), *[(s, ring) for s in starts], (second_reply_s, reply)]:
         canceller.played(pcm, at_s)
     cleaned = through(canceller, mic)
+    assert 0 < canceller.tone_frames * 0.01 < len(starts) * (ring_s + 0.7)
 
     tail = int(0.3 * RATE_HZ)
     for at_s in starts[:-1]:
