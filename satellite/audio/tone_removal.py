@@ -8,7 +8,8 @@ what it plays: each 10 ms frame, the microphone's last ``WINDOW`` samples are fi
 squares with a sine and a cosine at each frequency, each also ramped (so a struck note's decay
 fits), and the fit is taken out of the frame. That is a set of narrow notches that follow the
 tones' loudness: the ring's echo reduced by ~21 dB on every ring, and speech between the notches
-passes.
+passes. The echo canceller does the same to its reference and lets AEC3 cancel what is left
+(each note's strike): 46-48 dB on every ring, at room delays of 0 to 250 ms.
 """
 
 from __future__ import annotations

@@ -118,7 +118,7 @@ def test_a_microphone_that_does_not_hear_the_box_passes_a_person_unchanged(
 
 def test_rings_are_taken_out_a_stop_word_over_one_is_heard_and_the_next_reply_is_cancelled(
         tmp_path: Path, engines: Engines, reply: Pcm) -> None:
-    """A timer rings four times after a reply, "Stop." is said over the last ring, another reply
+    """A timer rings four times after a reply, "Never mind." is said over the last ring, another reply
     follows: every ring's echo is reduced, the word is heard as a stop, and AEC3 (kept off the
     tones) still cancels the reply after them."""
     ring = ring_pcm(22050)
@@ -132,7 +132,7 @@ def test_rings_are_taken_out_a_stop_word_over_one_is_heard_and_the_next_reply_is
                         (second_reply_s, reference)]:
         played[int(at_s * RATE_HZ):int(at_s * RATE_HZ) + len(sound)] += sound
     mic = echo_of(played, room_impulse(RATE_HZ, delay_ms=40, gain_db=-6, tail_ms=150))
-    stop = to_stt_format(say(engines, "Stop.")).samples().astype(np.float64)
+    stop = to_stt_format(say(engines, "Never mind.")).samples().astype(np.float64)
     said = int((starts[-1] + 0.2) * RATE_HZ)
     mic[said:said + len(stop)] += stop
     mic = int16(mic)
@@ -146,7 +146,7 @@ def test_rings_are_taken_out_a_stop_word_over_one_is_heard_and_the_next_reply_is
     tail = int(0.3 * RATE_HZ)
     for at_s in starts[:-1]:
         span = slice(int(at_s * RATE_HZ), int((at_s + ring_s) * RATE_HZ) + tail)
-        assert energy_db(mic[span]) - energy_db(cleaned[span]) > 15.0
+        assert energy_db(mic[span]) - energy_db(cleaned[span]) > 30.0
     heard = engines.stt.transcribe(Pcm(cleaned[said - RATE_HZ // 2:said + len(stop) + RATE_HZ // 2]
                                        .tobytes(), RATE_HZ), STOP_HINTS["en"])
     assert heard_stop(heard, "en", RING_MIN_LOGPROB), heard
