@@ -302,7 +302,7 @@ class EchoCanceller:
 
     def _tones(self, start_s: float, count: int) -> tuple[float, ...]:
         """The frequencies of what the box plays around these samples when it is tones (a ring, a
-        chime: ``TONAL_FLATNESS``), from ``TONE_LOOKBACK_S`` before them to ``TONE_AHEAD_S`` after."""
+        chime: under ``TONES_FLATNESS``), from ``TONE_LOOKBACK_S`` before to ``TONE_AHEAD_S`` after."""
         lookback, ahead = int(TONE_LOOKBACK_S * RATE_HZ), int(TONE_AHEAD_S * RATE_HZ)
         far = self.timeline.span(start_s - lookback / RATE_HZ, lookback + count + ahead)
         if float(np.sqrt(np.mean(far.astype(np.float64) ** 2))) <= SOUNDING_LEVEL:
