@@ -19,7 +19,6 @@ import functools
 import numpy as np
 
 RATE_HZ = 16000
-FRAME = 160
 WINDOW = 320  # samples fitted each frame: longer is a narrower notch that follows the decay worse
 MAX_TONES = 8
 PEAK_BELOW_DB = 40.0  # peaks this far under the loudest are left in (a bell's faint partials)
