@@ -38,7 +38,7 @@ class BrokenStt(_Broken):
     def languages(self) -> list[str]:
         return [self.language]
 
-    def transcribe(self, pcm: Any, hint: str | None = None) -> Transcript:
+    def transcribe(self, pcm: Any, hint: str | None = None, alternatives: int = 0) -> Transcript:
         raise self._refuse()
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 import os
 from dataclasses import dataclass
@@ -13,6 +14,7 @@ from satellite.audio.pcm import STT_RATE_HZ, Pcm
 from satellite.config.paths import default_stt_model
 from satellite.config.schema import SttConfig
 from satellite.engines import whisper_window
+from satellite.engines.whisper_decode import Decoded, Hypothesis, WindowDecoder, fits_one_window
 from satellite.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -29,15 +31,19 @@ class Transcript:
     avg_logprob: float | None = None
     no_speech_prob: float | None = None
     compression_ratio: float | None = None
+    # The beam's other hypotheses, best first, where they were asked for and the engine gives
+    # them (``transcribe(alternatives=N)``; empty otherwise)
+    alternatives: tuple[Hypothesis, ...] = ()
 
 
 class SpeechToText(Protocol):
     name: str
     languages: list[str]
 
-    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
+    def transcribe(self, pcm: Pcm, hint: str | None = None, alternatives: int = 0) -> Transcript:
         """Transcribe 16 kHz mono 16-bit PCM. ``hint``: words likely said, where the engine takes
-        a prompt (Whisper's initial prompt; others ignore it)."""
+        a prompt (Whisper's initial prompt; others ignore it). ``alternatives``: up to this many
+        other hypotheses in ``Transcript.alternatives``, where the engine has them."""
         ...
 
 
@@ -74,11 +80,20 @@ class WhisperStt:
                              "(empty = Whisper base from PyPI, or a catalog name such as whisper-small)")
         self.languages = ["en"] if english_only else [config.language]
 
-    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
+    @functools.cached_property
+    def decoder(self) -> WindowDecoder:
+        """The model's decoder called directly, for batches and the beam's other hypotheses."""
+        return WindowDecoder(self._model, self.config)
+
+    def transcribe(self, pcm: Pcm, hint: str | None = None, alternatives: int = 0) -> Transcript:
         if pcm.rate_hz != STT_RATE_HZ or pcm.channels != 1 or pcm.width != 2:
             raise ValueError("WhisperStt needs 16 kHz mono 16-bit PCM")
         if pcm.frames == 0:
             return Transcript("", self.config.language, 0.0)
+        if alternatives and fits_one_window(pcm, self.config):
+            found = self.decoder.decode([pcm], hint or self.config.initial_prompt or None,
+                                        alternatives + 1)[0]
+            return decoded_transcript(found, self.config.language, pcm.seconds)
         frames = whisper_window.window_frames(round(pcm.seconds * 100), self._window_min_frames)
         with whisper_window.window(frames) if self._windowed else contextlib.nullcontext():
             segments, info = self._model.transcribe(
@@ -99,6 +114,15 @@ class WhisperStt:
                           avg_logprob=min(s.avg_logprob for s in decoded),
                           no_speech_prob=max(s.no_speech_prob for s in decoded),
                           compression_ratio=max(s.compression_ratio for s in decoded))
+
+
+def decoded_transcript(decoded: Decoded, language: str, audio_s: float) -> Transcript:
+    """A window decoded directly, as ``transcribe`` gives it (no speech: no text, no figures)."""
+    if not decoded.text:
+        return Transcript("", language, audio_s)
+    return Transcript(decoded.text, language, audio_s, avg_logprob=decoded.avg_logprob,
+                      no_speech_prob=decoded.no_speech_prob,
+                      compression_ratio=decoded.compression_ratio, alternatives=decoded.others)
 
 
 def _check_model_dir(model_dir: Path) -> None:

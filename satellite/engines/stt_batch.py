@@ -20,16 +20,13 @@ import logging
 import threading
 from collections import deque
 from dataclasses import dataclass
-from typing import Any
 
-import numpy as np
-
-from satellite.audio.pcm import STT_RATE_HZ, Pcm
-from satellite.engines import whisper_window
-from satellite.engines.stt import Transcript, WhisperStt
+from satellite.audio.pcm import Pcm
+from satellite.engines.stt import Transcript, WhisperStt, decoded_transcript
+from satellite.engines.whisper_decode import MAX_WINDOW_S, fits_one_window
 
 _LOGGER = logging.getLogger(__name__)
-MAX_BATCH_S = 28.0  # one window of Whisper's 30 s, with room for the tail
+MAX_BATCH_S = MAX_WINDOW_S
 
 
 @dataclass
@@ -56,19 +53,15 @@ class BatchedStt:
         self._busy = False
         self._cond = threading.Condition()
         self.batches: list[int] = []  # the size of each batch run (the last few hundred)
-        self._tokenizer: Any = None
         _LOGGER.info("stt: questions that arrive together are transcribed in batches of up to %d",
                      max_batch)
 
     def batchable(self, pcm: Pcm) -> bool:
-        config = self.config
-        return (pcm.frames > 0 and pcm.seconds <= MAX_BATCH_S and not config.vad_filter
-                and bool(config.language) and pcm.rate_hz == STT_RATE_HZ and pcm.channels == 1
-                and pcm.width == 2)
+        return fits_one_window(pcm, self.config)
 
-    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
-        if not self.batchable(pcm):
-            return self.stt.transcribe(pcm, hint)
+    def transcribe(self, pcm: Pcm, hint: str | None = None, alternatives: int = 0) -> Transcript:
+        if alternatives or not self.batchable(pcm):
+            return self.stt.transcribe(pcm, hint, alternatives)
         question = _Question(pcm, hint or self.config.initial_prompt or None)
         with self._cond:
             self._waiting.append(question)
@@ -110,37 +103,5 @@ class BatchedStt:
         self.batches = [*self.batches[-255:], len(batch)]
 
     def _transcribe_batch(self, pcms: list[Pcm], hint: str | None) -> list[Transcript]:
-        from faster_whisper.audio import pad_or_trim
-        from faster_whisper.tokenizer import Tokenizer
-        from faster_whisper.transcribe import get_compression_ratio, get_suppressed_tokens
-
-        model = self.stt._model
-        config = self.config
-        if self._tokenizer is None:
-            self._tokenizer = Tokenizer(model.hf_tokenizer, model.model.is_multilingual,
-                                        task="transcribe", language=config.language)
-        tokenizer = self._tokenizer
-        mels = [model.feature_extractor(pcm.float32())[..., :-1] for pcm in pcms]
-        frames = whisper_window.window_frames(max(m.shape[-1] for m in mels),
-                                              round(config.window_s * 100))
-        features = np.stack([pad_or_trim(mel, frames) for mel in mels])
-        previous = tokenizer.encode(" " + hint.strip()) if hint else []
-        prompt = model.get_prompt(tokenizer, previous_tokens=previous, without_timestamps=True)
-        results = model.model.generate(
-            model.encode(features), [list(prompt) for _ in pcms],
-            beam_size=config.beam_size, patience=1.0, length_penalty=1.0,
-            max_length=model.max_length, suppress_blank=True,
-            suppress_tokens=list(get_suppressed_tokens(tokenizer, [-1])),
-            return_scores=True, return_no_speech_prob=True, sampling_temperature=0.0,
-            repetition_penalty=1.0, no_repeat_ngram_size=0)
-        transcripts = []
-        for pcm, result in zip(pcms, results, strict=True):
-            tokens = [t for t in result.sequences_ids[0] if t < tokenizer.eot]
-            text = tokenizer.decode(tokens).strip()
-            length = len(result.sequences_ids[0])
-            transcripts.append(Transcript(
-                text, config.language, pcm.seconds,
-                avg_logprob=result.scores[0] * length / (length + 1),
-                no_speech_prob=result.no_speech_prob,
-                compression_ratio=get_compression_ratio(text) if text else None))
-        return transcripts
+        return [decoded_transcript(d, self.config.language, pcm.seconds)
+                for pcm, d in zip(pcms, self.stt.decoder.decode(pcms, hint), strict=True)]

@@ -120,10 +120,11 @@ class TurnService:
     # -- engines -------------------------------------------------------------------------------
 
     async def transcribe(self, pcm: Pcm, priority: Priority = Priority.CLIENT,
-                         hint: str | None = None) -> Transcript:
-        """``hint``: words likely said (the stop words over a reply), for an engine that takes it."""
+                         hint: str | None = None, alternatives: int = 0) -> Transcript:
+        """``hint``: words likely said (the stop words over a reply), for an engine that takes it;
+        ``alternatives``: the beam's other hypotheses too, where the engine has them."""
         return await self.scheduler.run("stt", self.engines.stt.transcribe, pcm, hint,
-                                        priority=priority)
+                                        alternatives, priority=priority)
 
     def voice(self, name: str | None) -> TextToSpeech:
         voices = self.engines.voices()

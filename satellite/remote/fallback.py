@@ -34,12 +34,12 @@ class FallbackStt:
         self.name = remote.name
         self.languages = remote.languages
 
-    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
+    def transcribe(self, pcm: Pcm, hint: str | None = None, alternatives: int = 0) -> Transcript:
         try:
-            return self.remote.transcribe(pcm, hint)
+            return self.remote.transcribe(pcm, hint, alternatives)
         except RemoteError as error:
             _using_local(error)
-            return self.local.transcribe(pcm, hint)
+            return self.local.transcribe(pcm, hint, alternatives)
 
 
 class FallbackTts:

@@ -42,8 +42,9 @@ class WyomingStt:
         info = describe(self.address, "stt", self.link.what, min(self.config.timeout_s, PROBE_TIMEOUT_S))
         return summary(info, "asr", "stt", str(self.address))
 
-    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
-        """(Wyoming's ``transcribe`` has no prompt: ``hint`` is not sent.)"""
+    def transcribe(self, pcm: Pcm, hint: str | None = None, alternatives: int = 0) -> Transcript:
+        """(Wyoming's ``transcribe`` has no prompt and one transcript: ``hint`` is not sent, and
+        there are no ``alternatives``.)"""
         if pcm.rate_hz != STT_RATE_HZ or pcm.channels != 1 or pcm.width != 2:
             raise ValueError("WyomingStt needs 16 kHz mono 16-bit PCM")
         with self.link.call():

@@ -43,7 +43,7 @@ from satellite.engines.wake import WakeWordDetector
 from satellite.errors import AudioError
 from satellite.home.service import HomeService
 from satellite.intents.mute_words import MUTED_REPLY, is_mute_request
-from satellite.intents.stop_words import RING_MIN_LOGPROB, STOP_HINTS, heard_stop, is_stop
+from satellite.intents.stop_words import ALTERNATIVES, RING_MIN_LOGPROB, STOP_HINTS, is_stop, stop_heard
 from satellite.pipeline.failures import ENGINE_BROKEN, REMOTE_DOWN, SPOKEN_PHRASES
 from satellite.pipeline.scheduler import Priority
 from satellite.pipeline.service import TurnService
@@ -488,15 +488,22 @@ class Listener:
         task.add_done_callback(self._stop_checks.discard)
 
     async def _hear_for_stop(self, pcm: Pcm) -> Transcript:
-        """Speech over the box's own sound, transcribed with the stop words as Whisper's prompt."""
-        return await self.turns.transcribe(pcm, Priority.ROOM, STOP_HINTS.get(self.config.language))
+        """Speech over the box's own sound, transcribed with the stop words as Whisper's prompt,
+        with the beam's other hypotheses (``stop_words.stop_heard``)."""
+        return await self.turns.transcribe(pcm, Priority.ROOM, STOP_HINTS.get(self.config.language),
+                                           ALTERNATIVES)
 
     async def _stop_if_asked(self, event: UtteranceEnded, over: str) -> None:
         """Speech over the box's voice or a turn: a stop word stops it; anything else is ignored."""
         try:
             transcript = await self._hear_for_stop(event.pcm)
             language = transcript.language or self.config.language
-            stop = heard_stop(transcript, language)
+            heard = stop_heard(transcript, language)
+            stop = heard is not None
+            if heard is not None and heard != transcript.text:
+                _LOGGER.info("%r over %s (mean log-probability %s): %r is among Whisper's other "
+                             "hypotheses", transcript.text.strip(), over, _logprob(transcript),
+                             heard)
             if not stop and is_stop(transcript.text, language):
                 # A stop word, but unsure: the prompt makes one up from the box's own residual
                 # echo at -0.5 to -0.95, and a real "Stop." over a badly cancelled reply scored
@@ -510,7 +517,7 @@ class Listener:
         except Exception:  # the reply goes on; the turn that follows reports a broken engine
             _LOGGER.warning("speech over %s could not be transcribed", over, exc_info=True)
             return
-        text = transcript.text.strip()
+        text = (heard or transcript.text).strip()
         if not stop:
             _LOGGER.info("%r over %s, without the wake word: not a stop word (mean log-probability "
                          "%s), ignored", text, over, _logprob(transcript))
@@ -582,14 +589,15 @@ class Listener:
             # one word said over a ring is often misheard or doubted ("Start." or "Okay, start" at
             # -0.85 for "Okay, stop."): once more, with the stop words as Whisper's prompt
             again = await self._hear_for_stop(pending.question or utterance.pcm)
-            if not heard_stop(again, again.language or self.config.language, RING_MIN_LOGPROB):
+            heard = stop_heard(again, again.language or self.config.language, RING_MIN_LOGPROB)
+            if heard is None:
                 _LOGGER.info("%r while a timer rings, without the wake word: not for us (heard "
                              "again as %r, mean log-probability %s)", text, again.text,
                              _logprob(again))
                 self.ignored += 1
                 return
-            _LOGGER.info("%r while a timer rings: heard again as %r", text, again.text)
-            text, doubt = again.text, ""
+            _LOGGER.info("%r while a timer rings: heard again as %r", text, heard)
+            text, doubt = heard, ""
         # words nobody said are answered "didn't catch that" only when someone called the box;
         # always listening (wake none) or in a follow-up they are the room's noise
         if doubt and pending.wake_s is None:

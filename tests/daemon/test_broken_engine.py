@@ -37,7 +37,7 @@ import ctypes
 import satellite.engines.stt as stt
 
 
-def transcribe(self, pcm, hint=None):
+def transcribe(self, pcm, hint=None, alternatives=0):
     ctypes.string_at(0)  # a real segmentation fault
 
 

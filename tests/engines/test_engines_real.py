@@ -53,6 +53,25 @@ def test_tts_output_is_heard_back_by_the_stt(engines: Engines) -> None:
     assert wer(sentence, heard) <= 0.2, heard
 
 
+def test_the_beams_other_hypotheses_come_with_the_same_best_one(engines: Engines) -> None:
+    """``alternatives`` decodes as ``transcribe`` does (the same best text and figure) and adds
+    the beam's other hypotheses, each a different text, no likelier than the best."""
+    for sentence, hint in (("Stop talking.", "Stop. Stop it. Stop talking. Cancel."),
+                           ("Turn on the kitchen lights.", None)):
+        blocks = list(engines.tts.synthesize(sentence))
+        audio = to_stt_format(Pcm(b"".join(b.audio for b in blocks), blocks[0].rate_hz))
+        plain = engines.stt.transcribe(audio, hint)
+        beam = engines.stt.transcribe(audio, hint, alternatives=4)
+        assert (beam.text, beam.language) == (plain.text, plain.language)
+        assert plain.avg_logprob is not None and beam.avg_logprob is not None
+        assert abs(beam.avg_logprob - plain.avg_logprob) < 1e-3
+        assert wer(sentence, beam.text) <= 0.2 or (hint and "stop talking" in beam.text.lower()), beam
+        assert 1 <= len(beam.alternatives) <= 4 and plain.alternatives == ()
+        texts = [beam.text] + [h.text for h in beam.alternatives]
+        assert len(set(texts)) == len(texts), texts
+        assert all(h.avg_logprob <= beam.avg_logprob + 1e-6 for h in beam.alternatives), beam
+
+
 def test_a_short_question_is_encoded_in_a_short_window_and_heard_right(engines: Engines) -> None:
     """The encoder sees 10 s (plus the question's own length beyond 5 s), not Whisper's 30 s."""
     from satellite.engines.whisper_window import window_frames

@@ -6,7 +6,8 @@ import pytest
 
 from satellite.engines import Engines
 from satellite.engines.stt import Transcript
-from satellite.intents.stop_words import RING_MIN_LOGPROB, STOP_HINTS, heard_stop, is_stop
+from satellite.engines.whisper_decode import Hypothesis
+from satellite.intents.stop_words import RING_MIN_LOGPROB, STOP_HINTS, heard_stop, is_stop, stop_heard
 from scripts.room import spoken
 
 
@@ -37,6 +38,26 @@ def test_a_stop_word_made_up_from_a_hum_is_no_stop() -> None:
     assert heard_stop(Transcript("Stop.", "en", 0.6, avg_logprob=-0.05), "en")
     assert not heard_stop(Transcript("That's enough.", "en", 0.6, avg_logprob=-0.7), "en")
     assert heard_stop(Transcript("Para.", "es", 0.6), "es")  # no figure (a remote engine)
+
+
+def test_a_stop_word_second_in_the_beam_is_heard_when_the_beam_is_sure_of_it() -> None:
+    """What the room heard over replies: the best hypothesis a near miss, the stop word next."""
+    near_miss = Transcript("It's not talking.", "en", 1.2, avg_logprob=-0.21, alternatives=(
+        Hypothesis("It is not talking.", -0.25), Hypothesis("Stop talking.", -0.28)))
+    assert stop_heard(near_miss, "en") == "Stop talking."
+    unsure_best = Transcript("Stop.", "en", 0.6, avg_logprob=-0.61, alternatives=(
+        Hypothesis("Stop. Stop.", -0.79),))
+    assert stop_heard(unsure_best, "en") == "Stop. Stop."
+    # under another sentence or the box's own residual the stop words in the beam are unsure
+    other = Transcript("Off the front door.", "en", 1.2, avg_logprob=-0.72, alternatives=(
+        Hypothesis("Off the door.", -0.96), Hypothesis("Stop it. Stop it.", -1.22)))
+    residual = Transcript("That's enough.", "en", 0.6, avg_logprob=-0.76, alternatives=(
+        Hypothesis("Be quiet.", -1.0), Hypothesis("Stop. Stop.", -1.21)))
+    sentence = Transcript("Turn on the kitchen light.", "en", 1.3, avg_logprob=-0.19,
+                          alternatives=(Hypothesis("Turn on the kitchen lights.", -0.7),))
+    for transcript in (other, residual, sentence):
+        assert stop_heard(transcript, "en") is None and not heard_stop(transcript, "en")
+    assert stop_heard(Transcript("Stop.", "en", 0.6, avg_logprob=-0.1), "en") == "Stop."
 
 
 def test_over_a_ring_a_less_sure_stop_word_stops_it_a_made_up_one_does_not() -> None:

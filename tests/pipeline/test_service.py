@@ -35,7 +35,7 @@ class FakeStt:
     def __init__(self, text: str):
         self.text = text
 
-    def transcribe(self, pcm: Pcm, hint: str | None = None) -> Transcript:
+    def transcribe(self, pcm: Pcm, hint: str | None = None, alternatives: int = 0) -> Transcript:
         return Transcript(self.text, "en", pcm.seconds)
 
 
