@@ -98,8 +98,8 @@ class WindowDecoder:
 
     def _hypothesis(self, ids: list[int], score: float) -> Hypothesis:
         tokens = [t for t in ids if t < self.tokenizer.eot]
-        # CTranslate2's score is the sum over the tokens' count (length penalty 1); faster-whisper
-        # counts the end of text too
+        # CTranslate2's score is the log-probabilities' sum over the tokens' count (length penalty 1);
+        # faster-whisper counts the end of text too
         return Hypothesis(self.tokenizer.decode(tokens).strip(), score * len(ids) / (len(ids) + 1))
 
 

@@ -61,7 +61,7 @@ RING_MIN_LOGPROB = -0.6
 # Over the box's voice the best hypothesis may be a near miss ("Okay. Start.", "It's not
 # talking.", "Stop." at -0.61) with the stop word second or third in the beam: the beam's other
 # hypotheses are looked at too (Whisper's beam of 5 decodes them anyway). In the room's 24
-# stop words over replies, the four such misses had theirs at -0.28 to -0.79; in 24 other
+# stop words over replies, the four such misses had theirs at -0.28 to -0.79; in 22 other
 # sentences said over replies and the residual of the box's own sound, the likeliest stop word
 # among the others was at -1.0 ("Be quiet." under a chime's residual heard as "That's enough."
 # at -0.76), -1.22 ("Stop it. Stop it." under "Off the front door.") and lower.
