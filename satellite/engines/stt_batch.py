@@ -23,10 +23,9 @@ from dataclasses import dataclass
 
 from satellite.audio.pcm import Pcm
 from satellite.engines.stt import Transcript, WhisperStt, decoded_transcript
-from satellite.engines.whisper_decode import MAX_WINDOW_S, fits_one_window
+from satellite.engines.whisper_decode import fits_one_window
 
 _LOGGER = logging.getLogger(__name__)
-MAX_BATCH_S = MAX_WINDOW_S
 
 
 @dataclass
