@@ -250,6 +250,18 @@ class WakeConfig:
                                  "either = one is enough; scripts/bench_wake.py measures both")
     second_threshold: float = opt(0.5, min=0.01, max=1.0, live=True,
                                   help="with second_model: openWakeWord's score that counts")
+    check: str = opt("auto", choices=("auto", "on", "off"),
+                     help="Whisper reads each wake word's audio before the box wakes: fewer wakes on "
+                          "words that only sound like it (\"Okay, bamboo\"), and wake words heard in "
+                          "noise from a lower score (check_from); ~0.5 s of Whisper per candidate, "
+                          "not over the box's own voice. auto = on for okay_nabu (measured) with a "
+                          "local Whisper")
+    check_from: float = opt(0.0, min=0.0, max=1.0, live=True,
+                            help="with check: the model's score that asks Whisper; 0 = the measured "
+                                 "one (okay_nabu: 0.1) or the model's cutoff")
+    check_min_logodds: float = opt(-14.0, min=-100.0, max=100.0, live=True,
+                                   help="with check: how much less likely than what Whisper hears "
+                                        "there the phrase may be (log-probability ratio) and wake")
     phrase: str = opt("sarai", help="assistant's name for engine: phrase", live=True)
     followup_s: float = opt(8.0, min=0.0, max=120.0, live=True,
                             help="no wake word needed this long after a reply")

@@ -6,6 +6,7 @@ import contextlib
 import functools
 import logging
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -14,7 +15,13 @@ from satellite.audio.pcm import STT_RATE_HZ, Pcm
 from satellite.config.paths import default_stt_model
 from satellite.config.schema import SttConfig
 from satellite.engines import whisper_window
-from satellite.engines.whisper_decode import Decoded, Hypothesis, WindowDecoder, fits_one_window
+from satellite.engines.whisper_decode import (
+    Decoded,
+    Hypothesis,
+    PhraseOdds,
+    WindowDecoder,
+    fits_one_window,
+)
 from satellite.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
@@ -84,6 +91,13 @@ class WhisperStt:
     def decoder(self) -> WindowDecoder:
         """The model's decoder called directly, for batches and the beam's other hypotheses."""
         return WindowDecoder(self._model, self.config)
+
+    def phrase_odds(self, pcm: Pcm, phrases: Sequence[str]) -> PhraseOdds:
+        """How likely one of ``phrases`` is at the start of ``pcm`` against what Whisper hears
+        there (``WindowDecoder.phrase_odds``; the wake word's check)."""
+        if not fits_one_window(pcm, self.config):
+            raise ValueError("phrase_odds needs one window of 16 kHz mono 16-bit speech")
+        return self.decoder.phrase_odds(pcm, phrases)
 
     def transcribe(self, pcm: Pcm, hint: str | None = None, alternatives: int = 0) -> Transcript:
         if pcm.rate_hz != STT_RATE_HZ or pcm.channels != 1 or pcm.width != 2:

@@ -19,11 +19,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from satellite.audio.pcm import Pcm
 from satellite.engines.stt import Transcript, WhisperStt, decoded_transcript
-from satellite.engines.whisper_decode import fits_one_window
+from satellite.engines.whisper_decode import PhraseOdds, fits_one_window
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -57,6 +58,10 @@ class BatchedStt:
 
     def batchable(self, pcm: Pcm) -> bool:
         return fits_one_window(pcm, self.config)
+
+    def phrase_odds(self, pcm: Pcm, phrases: Sequence[str]) -> PhraseOdds:
+        """The wake word's check, on the model alone (a room's, never batched with questions)."""
+        return self.stt.phrase_odds(pcm, phrases)
 
     def transcribe(self, pcm: Pcm, hint: str | None = None, alternatives: int = 0) -> Transcript:
         if alternatives or not self.batchable(pcm):

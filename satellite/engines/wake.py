@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -32,6 +33,10 @@ from satellite.errors import ModelError
 
 _LOGGER = logging.getLogger(__name__)
 OPENWAKEWORD_CUTOFF = 0.5  # openWakeWord's own recommended default
+# With Whisper's check (``wake.check``): a candidate hears this long after its score first
+# reaches ``check_from`` (the rest of the phrase), and Whisper reads from ``CHECK_BEFORE_S``
+# before that point to the candidate's end (``satellite.room.wake_check``)
+CHECK_AFTER_S = 0.8
 
 # The cutoff while the box speaks and the room is heard over it (barge-in): what the echo
 # canceller leaves of the box's voice, and what it takes of a person's voice said over it, bring
@@ -65,9 +70,30 @@ class WakeWordDetector(Protocol):
     def hearing_over_voice(self, over: bool) -> None:
         """Whether the audio fed next is heard over the box's own voice (its cutoff then)."""
 
+    @property
+    def candidate(self) -> WakeCandidate | None:
+        """What the last True of ``process`` was when Whisper checks it (None: a wake word)."""
+
+    def check_from(self, score: float) -> None:
+        """Scores from ``score`` are candidates for Whisper's check (0: the model alone)."""
+
+    @property
+    def hearing_candidate(self) -> bool:
+        """A candidate for the check is hearing its phrase out (``CHECK_AFTER_S``)."""
+
     def reset(self) -> None: ...
 
     def configure(self, config: WakeConfig) -> None: ...
+
+
+@dataclass(frozen=True)
+class WakeCandidate:
+    """A wake word for Whisper to check (``wake.check``): where the model's score first reached
+    ``check_from``, and its highest score and where, up to ``CHECK_AFTER_S`` later."""
+
+    start_s: float
+    peak_s: float
+    peak: float
 
 
 class WakeDecision:
@@ -75,15 +101,23 @@ class WakeDecision:
     the threshold (one is the models' own rule; more asks a phrase to be heard for longer, which
     speech that only brushes the cutoff is not), then a refractory time. While ``over_voice``
     (the box speaks), ``threshold_over_voice`` is the cutoff. Shared by both engines, pure: fed
-    plain (probability, stream time) pairs."""
+    plain (probability, stream time) pairs.
+
+    With ``check_from`` (Whisper checks the wake word, ``wake.check``), outside the box's voice
+    a score at or above it starts a ``WakeCandidate``; ``CHECK_AFTER_S`` later the decision says
+    True with the candidate in ``candidate``, whatever the score reached (the check decides;
+    ``min_frames`` does not apply)."""
 
     def __init__(self, threshold: float, refractory_s: float, min_frames: int = 1,
-                 threshold_over_voice: float = 0.0):
+                 threshold_over_voice: float = 0.0, check_from: float = 0.0):
         self.threshold = threshold
         self.threshold_over_voice = threshold_over_voice or threshold
         self.over_voice = False
         self.refractory_s = refractory_s
         self.min_frames = max(1, min_frames)
+        self.check_from = check_from
+        self.candidate: WakeCandidate | None = None  # the last detection's, when it is checked
+        self.pending: WakeCandidate | None = None  # a candidate still hearing its phrase out
         self._last_s: float | None = None
         self._run = 0  # probabilities in a row at or above the threshold
         self.last_probability = 0.0
@@ -91,6 +125,9 @@ class WakeDecision:
 
     def decide(self, probability: float, stream_s: float) -> bool:
         self.last_probability = max(self.last_probability, probability)
+        if self.check_from and not self.over_voice:
+            return self._check(probability, stream_s)
+        self.pending = None
         if probability < (self.threshold_over_voice if self.over_voice else self.threshold):
             self._run = 0
             return False
@@ -101,10 +138,30 @@ class WakeDecision:
             return False
         self._last_s = stream_s
         self.fired = probability
+        self.candidate = None
+        return True
+
+    def _check(self, probability: float, stream_s: float) -> bool:
+        pending = self.pending
+        if pending is None:
+            if probability < self.check_from or (
+                    self._last_s is not None and stream_s - self._last_s < self.refractory_s):
+                return False
+            self.pending = WakeCandidate(stream_s, stream_s, probability)
+            return False
+        if probability > pending.peak:
+            pending = self.pending = WakeCandidate(pending.start_s, stream_s, probability)
+        if stream_s - pending.start_s < CHECK_AFTER_S:
+            return False
+        self.pending = None
+        self._last_s = pending.start_s
+        self.fired = pending.peak
+        self.candidate = pending
         return True
 
     def reset(self) -> None:
         self._run = 0
+        self.pending = None
 
     def configure(self, config: WakeConfig) -> None:
         self.threshold, self.refractory_s = config.threshold, config.refractory_s
@@ -166,6 +223,17 @@ class MicroWakeWordDetector:
 
     def hearing_over_voice(self, over: bool) -> None:
         self._gate.over_voice = over
+
+    @property
+    def candidate(self) -> WakeCandidate | None:
+        return self._gate.candidate
+
+    def check_from(self, score: float) -> None:
+        self._gate.check_from = score
+
+    @property
+    def hearing_candidate(self) -> bool:
+        return self._gate.pending is not None
 
     def reset(self) -> None:
         self._model.reset()
@@ -238,6 +306,17 @@ class OpenWakeWordDetector:
 
     def hearing_over_voice(self, over: bool) -> None:
         self._gate.over_voice = over
+
+    @property
+    def candidate(self) -> WakeCandidate | None:
+        return self._gate.candidate
+
+    def check_from(self, score: float) -> None:
+        self._gate.check_from = score
+
+    @property
+    def hearing_candidate(self) -> bool:
+        return self._gate.pending is not None
 
     def reset(self) -> None:
         self._model.reset()
@@ -329,6 +408,17 @@ class ConfirmedWakeDetector:
     def hearing_over_voice(self, over: bool) -> None:
         self.first.hearing_over_voice(over)
 
+    @property
+    def candidate(self) -> WakeCandidate | None:
+        return None  # two models agreeing are not checked again
+
+    def check_from(self, score: float) -> None:
+        pass
+
+    @property
+    def hearing_candidate(self) -> bool:
+        return False
+
     def reset(self) -> None:
         self.first.reset()
         self.second.reset()
@@ -387,8 +477,8 @@ def _phrase_pattern(phrase: str) -> str | None:
     return r"\b" + r"[\s,.!?-]*".join(parts) + r"\b[\s,.!?-]*"
 
 
-__all__ = ["ConfirmedWakeDetector", "MicroWakeWordDetector", "OVER_VOICE_CUTOFFS",
+__all__ = ["CHECK_AFTER_S", "ConfirmedWakeDetector", "MicroWakeWordDetector", "OVER_VOICE_CUTOFFS",
            "OpenWakeWordDetector", "SHIPPED_PHRASES",
-           "SecondOpinion", "WakeDecision",
+           "SecondOpinion", "WakeCandidate", "WakeDecision",
            "WakeWordDetector",
            "after_wake_phrase", "create_wake_detector", "over_voice_cutoff", "strip_wake_phrase"]

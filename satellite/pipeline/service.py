@@ -18,7 +18,7 @@ import contextlib
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncGenerator, Callable
+from collections.abc import AsyncGenerator, Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -29,6 +29,7 @@ from satellite.engines import Engines
 from satellite.engines.llm import ChatMessage
 from satellite.engines.stt import Transcript
 from satellite.engines.tts import TextToSpeech
+from satellite.engines.whisper_decode import PhraseOdds
 from satellite.errors import EngineBrokenError, InputError, ModelError, RemoteError
 from satellite.intents.recognizer import IntentMatch, IntentRecognizer
 from satellite.intents.stop_words import is_stop
@@ -125,6 +126,11 @@ class TurnService:
         ``alternatives``: the beam's other hypotheses too, where the engine has them."""
         return await self.scheduler.run("stt", self.engines.stt.transcribe, pcm, hint,
                                         alternatives, priority=priority)
+
+    async def phrase_odds(self, pcm: Pcm, phrases: Sequence[str]) -> PhraseOdds:
+        """Whisper's reading of a wake word (``room.wake_check``): the room's, first in line."""
+        return await self.scheduler.run("stt", self.engines.stt.phrase_odds,  # type: ignore[attr-defined]
+                                        pcm, phrases, priority=Priority.ROOM)
 
     def voice(self, name: str | None) -> TextToSpeech:
         voices = self.engines.voices()

@@ -39,7 +39,7 @@ from satellite.audio.sinks import AudioSink
 from satellite.config.schema import Config
 from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
-from satellite.engines.wake import WakeWordDetector
+from satellite.engines.wake import CHECK_AFTER_S, OPENWAKEWORD_CUTOFF, WakeCandidate, WakeWordDetector
 from satellite.errors import AudioError
 from satellite.home.service import HomeService
 from satellite.intents.mute_words import MUTED_REPLY, is_mute_request
@@ -72,6 +72,7 @@ from satellite.room.segmenter import (
 )
 from satellite.room.timer_bell import TimerBell
 from satellite.room.turn_runner import PendingTurn, TurnRunner
+from satellite.room.wake_check import WakeChecker, wake_check_for
 from satellite.room.wake_cut import FIRED_MARGIN_S, question_start_s
 from satellite.room.wake_gate import WakeGate, has_words
 from satellite.runtime.heap import trim_heap
@@ -105,7 +106,11 @@ class Listener:
         state.room_phase = self.room.phase.value
         self.room.on_phase = lambda phase: setattr(state, "room_phase", phase.value)
         self.frontend = VadFrontEnd(config, vad)
-        self.wake = WakeGate(config, wake, state.metrics, self._on_wake_word)
+        self.wake = WakeGate(config, wake, state.metrics, self._on_wake_word, self._on_candidate)
+        self.wake_check = WakeChecker(None, turns.phrase_odds, self._on_wake_word, state.metrics,
+                                      config.wake.threshold or getattr(wake, "model_cutoff",
+                                                                       OPENWAKEWORD_CUTOFF))
+        self._set_wake_check(config)
         self.playback = Playback(config, sink, state, turns.engines.tts.voice.sample_rate_hz,
                                  self.room)
         self._report_echo()
@@ -127,7 +132,8 @@ class Listener:
         self._arbitrating: asyncio.Task[None] | None = None
         self.yielded = 0  # wake words another box of the home answered
         self._was_gated = False
-        self._chime_after: float | None = None  # a wake word's stream time, its chime not played yet
+        # a wake word's stream time, its chime not played yet, and the stream time it is given up by
+        self._chime_after: tuple[float, float] | None = None
         self._conversation_serial = 0
         self._conversation_base = f"{CONVERSATION_PREFIX}-{uuid.uuid4().hex[:8]}"  # one per listener
         self.ignored = 0
@@ -206,6 +212,7 @@ class Listener:
         self.room.configure(config.wake.engine, config.wake.followup_s, config.wake.question_wait_s)
         self.frontend.reconfigure(config)
         self.wake.reconfigure(config)
+        self._set_wake_check(config)
         self.playback.reconfigure(config)
         self._echo_status = None  # audio.barge_in may have changed: /status says so
         self._report_echo()
@@ -213,6 +220,15 @@ class Listener:
             self.mute.mute("switch")
         elif "switch" in self.mute.by:
             self.mute.unmute()
+
+    def _set_wake_check(self, config: Config) -> None:
+        """Whisper's check of the wake word (``wake.check``), on or off and why on /status."""
+        check, why = wake_check_for(config.wake, self.wake.detector, self.turns.engines.stt)
+        self.wake_check.check = check
+        if self.wake.detector is not None:
+            self.wake.detector.check_from(check.check_from if check is not None else 0.0)
+        self.state.set_component("wake_check", "on" if check else "off",
+                                 check.describe() if check else why)
 
     # -- audio in --------------------------------------------------------------------------------
 
@@ -239,6 +255,7 @@ class Listener:
         if self.assist is not None:
             self.assist.hear(pcm, self.frontend.stream_s + pcm.seconds)
         if not gated and self.wake.listening():
+            self.wake_check.hear(pcm.audio, self.frontend.stream_s + pcm.seconds)
             self.wake.hear(pcm.audio, self.frontend.stream_s + pcm.seconds,
                            live=self.frontend.ahead_s < PACED_AHEAD_S,
                            over_voice=self.room.sounding and self.barge_in)
@@ -256,12 +273,12 @@ class Listener:
         word; none when the question follows it at once. Played at the wake word, it sounded
         over the question's first words ("Tell me a long story" heard "Want me to long story",
         "Lock" as "Walk"): whoever waits for it gets it, whoever goes on is not talked over."""
-        woke_s = self._chime_after
-        if woke_s is None:
+        if self._chime_after is None:
             return
+        woke_s, by_s = self._chime_after
         segmenter = self.frontend.segmenter
         quiet_s = segmenter.stream_s - max(woke_s, segmenter.last_voiced_end_s)
-        if gated or self.runner.running or segmenter.stream_s - woke_s > AWAKE_CHIME_WAIT_S:
+        if gated or self.runner.running or segmenter.stream_s > by_s:
             self._chime_after = None  # the question went on (or a turn, a reply): no chime
         elif quiet_s >= AWAKE_CHIME_QUIET_S:
             self._chime_after = None
@@ -320,6 +337,9 @@ class Listener:
                 return
             await asyncio.wait(set(self._stop_checks))
 
+    def _on_candidate(self, candidate: WakeCandidate) -> None:
+        self.wake_check.candidate(candidate)  # calls _on_wake_word if Whisper hears the phrase
+
     def _on_wake_word(self, stream_s: float) -> None:
         if (self.home is not None and not self.room.turn and not self.room.sounding
                 and self._arbitrating is None):
@@ -357,7 +377,10 @@ class Listener:
                 self.room.consume_wake()  # this wake word has its turn
                 self.playback.start_awake_chime()
         elif action is WakeAction.CHIME:
-            self._chime_after = stream_s  # once the room is quiet after it (_maybe_chime)
+            # once the room is quiet after it (_maybe_chime); a wake word Whisper checked comes
+            # later than it was said, and has its chance at once if the room is quiet by then
+            self._chime_after = (stream_s, max(stream_s + AWAKE_CHIME_WAIT_S,
+                                               self.frontend.segmenter.stream_s + 0.1))
 
     def _mute_changed(self, muted: bool) -> None:
         """The microphone went off or on: what was heard so far is forgotten either way."""
@@ -442,10 +465,12 @@ class Listener:
 
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         utterance = self._utterance(event)
-        if (recheck and (self.wake.behind or self._arbitrating is not None)
+        if (recheck and (self.wake.behind or self.wake.hearing_candidate or self.wake_check.busy
+                         or self._arbitrating is not None)
                 and (self.home is not None or not self.room.in_followup(utterance))):
-            # The wake word model has not heard all of this utterance yet: decide once it has
-            # (in a home even in the follow-up: a wake word another box takes ends it).
+            # The wake word model has not heard all of this utterance yet, or Whisper checks a
+            # wake word in it: decide once they have (in a home even in the follow-up: a wake
+            # word another box takes ends it).
             self.runner.decide_later(self._decide_after_wake(event))
             return
         decision = self.room.decide(utterance)
@@ -545,6 +570,12 @@ class Listener:
 
     async def _decide_after_wake(self, event: UtteranceEnded) -> None:
         await self.wake.drain()
+        loop = asyncio.get_running_loop()
+        until = loop.time() + CHECK_AFTER_S + 1.0  # (the input may end before the candidate does)
+        while self.wake.hearing_candidate and loop.time() < until:
+            await asyncio.sleep(0.02)  # the candidate hears the rest of its phrase
+            await self.wake.drain()
+        await self.wake_check.settled()
         arbitrating = self._arbitrating
         if arbitrating is not None:  # the home is deciding which box answers
             await asyncio.wait({arbitrating})
@@ -684,6 +715,7 @@ class Listener:
             check.cancel()
         if self._arbitrating is not None:
             self._arbitrating.cancel()
+        self.wake_check.close()
         if self._phrases_task is not None:
             self._phrases_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):

@@ -18,7 +18,12 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
 from satellite.config.schema import Config
-from satellite.engines.wake import WakeWordDetector, after_wake_phrase, strip_wake_phrase
+from satellite.engines.wake import (
+    WakeCandidate,
+    WakeWordDetector,
+    after_wake_phrase,
+    strip_wake_phrase,
+)
 from satellite.runtime.metrics import Metrics
 
 _LOGGER = logging.getLogger(__name__)
@@ -34,11 +39,14 @@ def has_words(text: str) -> bool:
 
 class WakeGate:
     def __init__(self, config: Config, detector: WakeWordDetector | None, metrics: Metrics,
-                 on_wake_word: Callable[[float], None]):
+                 on_wake_word: Callable[[float], None],
+                 on_candidate: Callable[[WakeCandidate], None] | None = None):
         self.config = config
         self.detector = detector
         self.metrics = metrics
         self.on_wake_word = on_wake_word
+        self.on_candidate = on_candidate  # a wake word for Whisper to check (``wake.check``)
+        self.hearing_candidate = False  # a candidate hears its phrase out (its end not yet heard)
         self.backlog = 0  # chunks handed to the model and not yet heard
         self._backlog_s = 0.0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wake")
@@ -75,20 +83,33 @@ class WakeGate:
             self._executor, self._process, audio, stream_s, over_voice)
         future.add_done_callback(lambda done: self._heard(done, stream_s, seconds))
 
-    def _process(self, audio: bytes, stream_s: float, over_voice: bool) -> bool:
+    def _process(self, audio: bytes, stream_s: float,
+                 over_voice: bool) -> tuple[bool, WakeCandidate | None, bool]:
+        """On the model's thread: (heard, the candidate if it is to be checked, a candidate
+        still hearing its phrase out)."""
         assert self.detector is not None
         self.detector.hearing_over_voice(over_voice)
-        return self.detector.process(audio, stream_s)
+        heard = self.detector.process(audio, stream_s)
+        return heard, self.detector.candidate if heard else None, self.detector.hearing_candidate
 
-    def _heard(self, done: asyncio.Future[bool], stream_s: float, seconds: float) -> None:
+    def _heard(self, done: asyncio.Future[tuple[bool, WakeCandidate | None, bool]],
+               stream_s: float, seconds: float) -> None:
         self.backlog -= 1
         self._backlog_s -= seconds
         if done.cancelled():
             return
         if done.exception() is not None:
             _LOGGER.error("wake word model failed", exc_info=done.exception())
-        elif done.result():
-            assert self.detector is not None
+            return
+        heard, candidate, self.hearing_candidate = done.result()
+        if not heard:
+            return
+        assert self.detector is not None
+        if candidate is not None and self.on_candidate is not None:
+            _LOGGER.info("wake word %s? (score %.2f): Whisper checks it", self.detector.name,
+                         candidate.peak)
+            self.on_candidate(candidate)
+        else:
             _LOGGER.info("wake word %s heard", self.detector.name)
             self.on_wake_word(stream_s)
 
@@ -97,6 +118,7 @@ class WakeGate:
         frozen on the wake word that started the gap, it heard that wake word again once the
         audio resumed, past the refractory time (a second run sent to HA). Runs on the model's
         thread, after the chunks handed to it before."""
+        self.hearing_candidate = False
         if self.detector is not None:
             asyncio.get_running_loop().run_in_executor(self._executor, self.detector.reset)
 

@@ -106,6 +106,10 @@ class Metrics:
         self.home_decisions = Counter(
             "satellite_home_decisions", "Wake words weighed with the home's other boxes, by outcome "
             "(answered, alone, yielded)", ["outcome"], registry=r)
+        self.wake_checks = Counter(
+            "satellite_wake_checks", "Wake word candidates Whisper read (wake.check), by outcome "
+            "(woke, rejected, failed = no reading in time: the model's own cutoff decided)",
+            ["outcome"], registry=r)
         self.muted = Gauge("satellite_muted", "1 while the microphone is off (the privacy mute)",
                            registry=r)
         self.connections_refused = Counter(
