@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import re
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
@@ -37,6 +37,7 @@ OPENWAKEWORD_CUTOFF = 0.5  # openWakeWord's own recommended default
 # reaches ``check_from`` (the rest of the phrase), and Whisper reads from ``CHECK_BEFORE_S``
 # before that point to the candidate's end (``satellite.room.wake_check``)
 CHECK_AFTER_S = 0.8
+CHECK_TAIL_S = 0.25  # ...or this long after the score reached the model's cutoff, if it did
 
 # The cutoff while the box speaks and the room is heard over it (barge-in): what the echo
 # canceller leaves of the box's voice, and what it takes of a person's voice said over it, bring
@@ -89,11 +90,15 @@ class WakeWordDetector(Protocol):
 @dataclass(frozen=True)
 class WakeCandidate:
     """A wake word for Whisper to check (``wake.check``): where the model's score first reached
-    ``check_from``, and its highest score and where, up to ``CHECK_AFTER_S`` later."""
+    ``check_from``, where the model would have fired alone (its score first at the cutoff;
+    else where it peaked: the phrase's end, where the question starts), and its highest score,
+    up to ``end_s``."""
 
     start_s: float
-    peak_s: float
+    fired_s: float
     peak: float
+    end_s: float = 0.0
+    at_cutoff: bool = False  # the score reached the cutoff (the phrase has ended by then)
 
 
 class WakeDecision:
@@ -147,16 +152,23 @@ class WakeDecision:
             if probability < self.check_from or (
                     self._last_s is not None and stream_s - self._last_s < self.refractory_s):
                 return False
-            self.pending = WakeCandidate(stream_s, stream_s, probability)
-            return False
-        if probability > pending.peak:
-            pending = self.pending = WakeCandidate(pending.start_s, stream_s, probability)
-        if stream_s - pending.start_s < CHECK_AFTER_S:
+            pending = WakeCandidate(stream_s, stream_s, probability)
+        elif probability > pending.peak:
+            pending = replace(pending, peak=probability,
+                              fired_s=pending.fired_s if pending.at_cutoff else stream_s)
+        if not pending.at_cutoff and probability >= self.threshold:
+            pending = replace(pending, fired_s=stream_s, at_cutoff=True)
+        self.pending = pending
+        # The phrase has been heard out: CHECK_AFTER_S after the score first rose, or
+        # CHECK_TAIL_S after it reached the cutoff (the model fires as the phrase ends).
+        ends_s = min(pending.start_s + CHECK_AFTER_S,
+                     pending.fired_s + CHECK_TAIL_S if pending.at_cutoff else float("inf"))
+        if stream_s < ends_s:
             return False
         self.pending = None
         self._last_s = pending.start_s
         self.fired = pending.peak
-        self.candidate = pending
+        self.candidate = replace(pending, end_s=stream_s)
         return True
 
     def reset(self) -> None:
@@ -477,7 +489,8 @@ def _phrase_pattern(phrase: str) -> str | None:
     return r"\b" + r"[\s,.!?-]*".join(parts) + r"\b[\s,.!?-]*"
 
 
-__all__ = ["CHECK_AFTER_S", "ConfirmedWakeDetector", "MicroWakeWordDetector", "OVER_VOICE_CUTOFFS",
+__all__ = ["CHECK_AFTER_S", "CHECK_TAIL_S", "ConfirmedWakeDetector", "MicroWakeWordDetector",
+           "OVER_VOICE_CUTOFFS",
            "OpenWakeWordDetector", "SHIPPED_PHRASES",
            "SecondOpinion", "WakeCandidate", "WakeDecision",
            "WakeWordDetector",

@@ -488,7 +488,8 @@ class Listener:
                 _LOGGER.debug("utterance at %.2f s without the wake word: ignored", event.start_s)
             return
         if decision.verdict is Verdict.QUESTION_NEXT:
-            self._await_question()  # the wake word alone ("Okay Nabu" … pause …)
+            # the wake word alone ("Okay Nabu" … pause …)
+            self._await_question(self.frontend.wall_time(event.heard_end_s))
             return
         _LOGGER.debug("utterance %d ended (%s): sound end %.3f s, VAD's last voiced %.3f s, decided "
                       "%.3f s (stream time); wall offset %.3f", event.utterance, event.reason,
@@ -555,8 +556,9 @@ class Listener:
             _LOGGER.info("stop: %r over %s, stopping it", text, over)
             self.stops += 1
 
-    def _await_question(self) -> None:
-        until = self.room.wake_word_alone(self.clock())
+    def _await_question(self, said_wall: float) -> None:
+        """The wake word was said alone, its utterance ending at wall time ``said_wall``."""
+        until = self.room.wake_word_alone(self.clock(), said_wall)
         _LOGGER.info("wake word alone: waiting %.0f s for the question",
                      self.config.wake.question_wait_s)
         asyncio.get_running_loop().call_later(self.config.wake.question_wait_s + 0.1,
@@ -608,7 +610,7 @@ class Listener:
         timings.stt_ms = (self.turns.clock() - t0) * 1000.0
         text = self.wake.question(transcript.text, pending.woken)
         if text == "" and pending.wake_s is not None:  # the recognizer heard the wake word alone
-            self._await_question()
+            self._await_question(pending.last_voiced_wall)
             return
         if text is None or not has_words(text):
             _LOGGER.info("utterance at %.2f s had no question in it (%r); no turn",

@@ -240,10 +240,12 @@ class RoomMachine:
         heard, self.wake_s = self.wake_s, None
         return heard if self.wake_mode in MODEL_MODES else None
 
-    def wake_word_alone(self, now: float) -> float:
-        """The wake word was said alone: the next utterance within ``question_wait_s`` is the
-        question. Returns the window's end (``question_timed_out`` takes it back)."""
-        self.question_from = now - QUESTION_EARLY_S
+    def wake_word_alone(self, now: float, said: float | None = None) -> float:
+        """The wake word was said alone (its utterance ending at ``said``): the next utterance
+        within ``question_wait_s`` is the question, also one begun since ``said`` (the wake word
+        was decided late: Whisper checked it). Returns the window's end (``question_timed_out``
+        takes it back)."""
+        self.question_from = min(now - QUESTION_EARLY_S, now if said is None else said)
         self.question_until = now + self.question_wait_s
         self.now = max(self.now, now)
         self._update()

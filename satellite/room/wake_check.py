@@ -27,7 +27,7 @@ from typing import Any
 
 from satellite.audio.pcm import STT_RATE_HZ, Pcm
 from satellite.config.schema import WakeConfig
-from satellite.engines.wake import CHECK_AFTER_S, WakeCandidate, WakeWordDetector
+from satellite.engines.wake import WakeCandidate, WakeWordDetector
 from satellite.engines.whisper_decode import PhraseOdds
 from satellite.runtime.metrics import Metrics
 
@@ -101,7 +101,7 @@ class WakeCheck:
     readings: tuple[str, ...]
 
     def window(self, recent: RecentAudio, candidate: WakeCandidate) -> Pcm:
-        return recent.window(candidate.start_s - CHECK_BEFORE_S, candidate.start_s + CHECK_AFTER_S)
+        return recent.window(candidate.start_s - CHECK_BEFORE_S, candidate.end_s)
 
     def describe(self) -> str:
         return (f"Whisper checks scores from {self.check_from:g} (log-odds {self.min_logodds:g} "
@@ -137,8 +137,8 @@ CHECK_TIMEOUT_S = 5.0  # a reading later than this: the model's own cutoff decid
 
 class WakeChecker:
     """The check as the room runs it: the recent audio, one candidate read at a time (others
-    meanwhile are dropped: the refractory time keeps them apart), ``on_wake`` called with the
-    candidate's best moment when it passes. A reading that fails or takes longer than
+    meanwhile are dropped: the refractory time keeps them apart), ``on_wake`` called with where
+    the model fired (``WakeCandidate.fired_s``) when it passes. A reading that fails or takes longer than
     ``CHECK_TIMEOUT_S`` leaves the decision to the model's own ``cutoff``."""
 
     def __init__(self, check: WakeCheck | None,
@@ -183,7 +183,7 @@ class WakeChecker:
                              "heard" if woke else "not heard", candidate.peak, odds.heard,
                              odds.phrase, odds.logodds)
             if woke:
-                self.on_wake(candidate.peak_s)
+                self.on_wake(candidate.fired_s)
         finally:
             self._task = None
 

@@ -14,6 +14,7 @@ from satellite.config.schema import WakeConfig
 from satellite.engines import Engines
 from satellite.engines.wake import (
     CHECK_AFTER_S,
+    CHECK_TAIL_S,
     MicroWakeWordDetector,
     WakeCandidate,
     WakeDecision,
@@ -51,13 +52,26 @@ def test_a_score_from_check_from_makes_a_candidate_once_its_phrase_is_heard_out(
     decision = WakeDecision(threshold=0.85, refractory_s=2.0, check_from=0.1)
     fired = scores(decision, [0.0, 0.05, 0.2, 0.6, 0.4, 0.1] + [0.0] * 10)
     assert fired == [round(0.2 + CHECK_AFTER_S, 2)]  # CHECK_AFTER_S after the score reached 0.1
-    assert decision.candidate == WakeCandidate(start_s=0.2, peak_s=pytest.approx(0.3), peak=0.6)
+    assert decision.candidate == WakeCandidate(start_s=0.2, fired_s=pytest.approx(0.3), peak=0.6,
+                                               end_s=pytest.approx(1.0))
     assert decision.fired == 0.6  # what the home's claims weigh
 
 
-def test_a_score_above_the_cutoff_is_checked_too() -> None:
+def test_a_score_at_the_cutoff_is_checked_soon_after_it_fired() -> None:
     decision = WakeDecision(threshold=0.85, refractory_s=2.0, check_from=0.1)
-    assert scores(decision, [0.99] * 12) == [round(CHECK_AFTER_S, 2)]  # once, not at once
+    fired = scores(decision, [0.3, 0.9, 0.99, 0.95, 0.5, 0.1] + [0.0] * 10)
+    assert len(fired) == 1  # the phrase has ended where the model fires: soon after it
+    assert 0.1 + CHECK_TAIL_S <= fired[0] + 1e-9 < 0.1 + CHECK_TAIL_S + 0.1
+    candidate = decision.candidate
+    assert candidate is not None and candidate.at_cutoff
+    assert candidate.fired_s == pytest.approx(0.1)  # where the model alone would have fired
+    assert candidate.peak == 0.99
+
+
+def test_a_score_held_above_the_cutoff_is_checked_once() -> None:
+    decision = WakeDecision(threshold=0.85, refractory_s=2.0, check_from=0.1)
+    fired = scores(decision, [0.99] * 12)
+    assert len(fired) == 1 and CHECK_TAIL_S <= fired[0] + 1e-9 < CHECK_TAIL_S + 0.1
     assert decision.candidate is not None and decision.candidate.peak == 0.99
 
 
@@ -187,7 +201,7 @@ async def _check(engines: Engines, audio: bytes) -> tuple[list[float], Metrics]:
 async def test_the_wake_word_said_before_a_question_passes_the_check(engines: Engines) -> None:
     woke, metrics = await _check(engines, speak(engines, "Okay Nabu, what time is it?"))
     assert len(woke) == 1
-    assert 1.0 < woke[0] < 3.0  # where the model scored highest: after the lead, by the phrase's end
+    assert 1.0 < woke[0] < 2.5  # where the model fired: after the lead, by the phrase's end
     assert metrics.wake_checks.labels(outcome="woke")._value.get() == 1
 
 
@@ -233,9 +247,9 @@ async def test_a_check_that_fails_or_hangs_leaves_the_decision_to_the_model_s_cu
         metrics = Metrics()
         checker = WakeChecker(check, read, woke.append, metrics, cutoff=0.85)
         checker.hear(bytes(32000 * 3), 3.0)
-        checker.candidate(WakeCandidate(1.0, 1.2, 0.95))  # above the cutoff: wakes
+        checker.candidate(WakeCandidate(1.0, 1.2, 0.95, 1.45, True))  # at the cutoff: wakes
         await checker.settled()
-        checker.candidate(WakeCandidate(2.5, 2.6, 0.4))  # below: does not
+        checker.candidate(WakeCandidate(2.5, 2.6, 0.4, 3.3))  # below: does not
         await checker.settled()
         assert woke == [1.2]
         assert metrics.wake_checks.labels(outcome="failed")._value.get() == 2
@@ -246,5 +260,5 @@ def test_the_window_read_starts_before_the_candidate_and_ends_with_it() -> None:
     recent = RecentAudio()
     recent.feed(bytes(32000 * 4), 4.0)
     check = WakeCheck(0.1, -14.0, ("Okay, Nabu.",))
-    window = check.window(recent, WakeCandidate(2.0, 2.3, 0.9))
-    assert window.seconds == pytest.approx(CHECK_BEFORE_S + CHECK_AFTER_S)
+    window = check.window(recent, WakeCandidate(2.0, 2.3, 0.9, 2.55, True))
+    assert window.seconds == pytest.approx(CHECK_BEFORE_S + 0.55)
