@@ -29,6 +29,17 @@ every cutoff and every mitigation. False wakes in the box's own voice (the Piper
 counted apart (``piper_false_wakes``, ``piper_hours`` in --json). A false wake is a decision in a
 negative file; a positive is recalled when a decision falls from the phrase's start to 1 s after
 its end.
+
+Near misses (okay_nabu): sentences that start with "Okay" and never say "Nabu" ("Okay, no
+problem.", "OK, now go.", and some that rhyme with it: "Okay, bamboo."), by four Piper and eight
+espeak-ng voices; a near miss wakes the box when any decision falls in it.
+
+``--check`` measures Whisper's check of the wake word (``wake.check``, ``satellite.room.wake_check``)
+for the models it is measured for: the engine's own ``WakeDecision`` makes the candidates from
+each score trace (``check_from``), Whisper base reads each candidate's window of the file with
+``WindowDecoder.phrase_odds`` (kept in the cache), and a candidate wakes at each log-odds bar.
+``--positives-seed 23`` builds other positives (other espeak-ng voices, requests and noise) to
+judge the check on clips it was not tuned on.
 """
 
 from __future__ import annotations
@@ -53,6 +64,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from satellite.audio import Pcm, parse_wav, read_wav, write_wav  # noqa: E402
 from satellite.audio.convert import resample  # noqa: E402
 from satellite.engines.wake import (  # noqa: E402
+    SHIPPED_PHRASES,
     MicroWakeWordDetector,
     OpenWakeWordDetector,
     SecondOpinion,
@@ -74,6 +86,21 @@ ESPEAK_VARIANTS = ("", "+m1", "+m2", "+m3", "+m4", "+m5", "+m6", "+m7", "+f1", "
 LEVEL_DBFS = -26.0  # speech is levelled to this RMS
 NEG_FILE_S = float(os.environ.get("BENCH_WAKE_FILE_S", 360))  # one negative file: 6 minutes
 RECALL_WINDOW_S = 1.0  # a decision up to this long after the phrase ends recalls it
+# Said to a box that listens for "Okay Nabu": "Okay" and something else (ordinary, then rhyming)
+NEAR_MISSES = {"okay_nabu": (
+    "Okay.", "Okay, no problem.", "Okay, now what?", "Okay, I will do it.", "Okay, not bad at all.",
+    "Okay, have a look.", "Okay, that is enough.", "Okay, let us go.", "Okay, now move it over there.",
+    "Okay, my room is clean now.", "Okay, number two.", "Okay, nobody is home.", "Okay, now listen.",
+    "Okay, no way.", "Okay, nothing else.", "Okay, maybe later.", "Okay, I'm done.",
+    "Okay, do it now.", "Okay, nice one.", "Okay, new plan.", "OK, now go.", "Okay, the blue one.",
+    "Okay, now to you.", "Okay, not now.", "Okay, good.", "Okay, now then.", "Okay, hang on.",
+    "Okay, my bad.", "Okay, never mind the blue one.", "Okay, noodles for dinner.",
+    "Okay, neighbour.", "Okay, naughty boy.", "Okay, Nana.", "Okay, nachos.", "Okay, Naomi.",
+    "Okay, Nadia.", "Okay, Nala.", "Okay, now you.", "Okay, now boot the computer.",
+    "Okay, now blue.", "OK, no boo.", "Okay, a new booth.", "OK, Mabel.", "Okay, bamboo.",
+    "Okay, taboo.", "Okay, kazoo.", "Okay, voodoo.", "Okay, Cabo it is.",
+)}
+CHECK_BARS = (-10.0, -12.0, -14.0, -16.0)  # the check's log-odds bars measured (--check)
 
 
 def cache_dir() -> Path:
@@ -247,11 +274,13 @@ def to_pcm(x: np.ndarray) -> bytes:
 # -- the corpus ------------------------------------------------------------------------------------
 
 class Corpus:
-    def __init__(self, root: Path, hours: float, positives: int, seed: int = 19):
+    def __init__(self, root: Path, hours: float, positives: int, seed: int = 19,
+                 positives_seed: int = 19):
         self.root = root
         self.hours = hours
         self.positives = positives
         self.seed = seed
+        self.positives_seed = positives_seed
         self.synth = Synth()
         self._texts: list[str] | None = None
         self._cursor = 0
@@ -366,7 +395,7 @@ class Corpus:
         write_wav(path, Pcm(to_pcm(np.concatenate(parts)), RATE))
 
     def positive_voices(self, model: str) -> list[Voice]:
-        rng = random.Random(f"{self.seed}:{model}")
+        rng = random.Random(f"{self.positives_seed}:{model}")
         voices = [Voice("piper", length_scale=ls, noise_scale=ns)
                   for ls in (0.75, 0.85, 1.0, 1.15, 1.3) for ns in (0.5, 0.667, 0.9)]
         while len(voices) < self.positives:
@@ -375,13 +404,14 @@ class Corpus:
 
     def positives_for(self, model: str) -> dict[str, list[tuple[Path, float, float, str]]]:
         """condition -> [(wav, phrase start s, phrase end s, voice)]."""
-        folder = self.root / "positives" / model
+        seed = self.positives_seed
+        folder = self.root / ("positives" if seed == 19 else f"positives-seed{seed}") / model
         manifest = folder / "manifest.json"
         if manifest.is_file():
             data = json.loads(manifest.read_text())
             return {c: [(folder / f, s, e, v) for f, s, e, v in rows] for c, rows in data.items()}
         folder.mkdir(parents=True, exist_ok=True)
-        rng = random.Random(f"{self.seed}:{model}:clips")
+        rng = random.Random(f"{seed}:{model}:clips")
         nrng = np.random.default_rng(abs(hash(model)) % 2**32)
         babble_voices = [random_espeak(rng) for _ in range(3)]
         babble = level(sum(self.speech(v, 120, rng)[: 110 * RATE] for v in babble_voices))
@@ -411,6 +441,29 @@ class Corpus:
                 data[condition].append((name, start, end, voice.label()))
         manifest.write_text(json.dumps(data, indent=0))
         return {c: [(folder / f, s, e, v) for f, s, e, v in rows] for c, rows in data.items()}
+
+    def near_misses_for(self, model: str) -> list[tuple[Path, str, str]]:
+        """[(wav, sentence, voice)]: NEAR_MISSES[model], each by every near-miss voice."""
+        folder = self.root / "near_misses" / model
+        manifest = folder / "manifest.json"
+        if manifest.is_file():
+            return [(folder / f, t, v) for f, t, v in json.loads(manifest.read_text())]
+        folder.mkdir(parents=True, exist_ok=True)
+        rng = random.Random(f"{self.seed}:{model}:near")
+        voices = [Voice("piper", length_scale=ls, noise_scale=ns)
+                  for ls in (0.85, 1.15) for ns in (0.5, 0.9)]
+        voices += [random_espeak(rng) for _ in range(8)]
+        rows = []
+        for i, text in enumerate(NEAR_MISSES[model]):
+            for j, voice in enumerate(voices):
+                name = f"{i:02d}_{j:02d}.wav"
+                x = np.concatenate([np.zeros(RATE, np.float32), self.synth.say(voice, text),
+                                    np.zeros(RATE, np.float32)])
+                floor = np.random.default_rng(i * 100 + j).standard_normal(len(x)) * 3
+                write_wav(folder / name, Pcm(to_pcm(x + floor.astype(np.float32)), RATE))
+                rows.append((name, text, voice.label()))
+        manifest.write_text(json.dumps(rows, indent=0))
+        return [(folder / f, t, v) for f, t, v in rows]
 
 
 # -- score traces ----------------------------------------------------------------------------------
@@ -571,12 +624,13 @@ def evaluate(setting: Setting, traces: dict[str, np.ndarray], key: str) -> list[
 
 def run(args: argparse.Namespace) -> dict:
     root = Path(args.cache)
-    corpus = Corpus(root, args.hours, args.positives)
+    corpus = Corpus(root, args.hours, args.positives, positives_seed=args.positives_seed)
     started = time.perf_counter()
     print("negatives…", file=sys.stderr, flush=True)
     negatives = corpus.negatives()
     print("positives…", file=sys.stderr, flush=True)
     positives = {m: corpus.positives_for(m) for m in PHRASES}
+    near = {m: corpus.near_misses_for(m) for m in NEAR_MISSES if m in args.micro}
     built_s = time.perf_counter() - started
     neg_hours = sum(len(read_wav(p).audio) / (2 * RATE) for p in negatives) / 3600
     keys = [f"micro:{m}" for m in args.micro] + [f"oww:{m}" for m in args.oww]
@@ -590,6 +644,8 @@ def run(args: argparse.Namespace) -> dict:
     pos_traces = {m: {c: [(traces.get([k for k in needed if k.split(':')[1] == m], w), s, e, v)
                           for w, s, e, v in rows] for c, rows in conds.items()}
                   for m, conds in positives.items()}
+    near_traces = {m: [(traces.get([f"micro:{m}"], w)[f"micro:{m}"], text)
+                       for w, text, _ in rows] for m, rows in near.items()}
     scored_s = time.perf_counter() - started
     results = []
     for key in keys:
@@ -619,14 +675,86 @@ def run(args: argparse.Namespace) -> dict:
                     row[f"{condition}_piper"] = _share(h for h, v in hits if v.startswith("piper"))
                     row[f"{condition}_espeak"] = _share(h for h, v in hits if v.startswith("espeak"))
                     row[f"{condition}_missed"] = [v for h, v in hits if not h]
+            if model in near_traces and engine == "micro":
+                woke = [text for t, text in near_traces[model] if evaluate(setting, {key: t}, key)]
+                row["near_misses"], row["near_total"] = len(woke), len(near_traces[model])
             results.append(row)
             print(_row_line(row), file=sys.stderr, flush=True)
+    if args.check:
+        results += check_rows(root, neg_traces, positives, pos_traces, near, near_traces,
+                              args.micro)
     piper_hours = sum(NEG_FILE_S / 2 if p.stem.endswith("_piper") else NEG_FILE_S / 3
                       for p in negatives if "_piper" in p.stem) / 3600
     return {"negative_hours": neg_hours, "piper_hours": piper_hours,
             "negative_files": len(negatives),
             "positives_per_condition": args.positives, "build_s": built_s, "score_s": scored_s,
             "results": results}
+
+
+def check_rows(root: Path, neg_traces: dict, positives: dict, pos_traces: dict, near: dict,
+               near_traces: dict, models: list[str]) -> list[dict]:
+    """Whisper's check (``wake.check``) at each bar of ``CHECK_BARS``, for the measured models."""
+    from satellite.config.schema import SttConfig
+    from satellite.engines.stt import WhisperStt
+    from satellite.room.wake_check import CHECK_BEFORE_S, MEASURED, readings
+
+    stt: WhisperStt | None = None
+    cache_path = root / "checks.json"
+    cache: dict[str, list] = json.loads(cache_path.read_text()) if cache_path.is_file() else {}
+    rows = []
+    for model in [m for m in models if m in MEASURED]:
+        key = f"micro:{model}"
+        cutoff = MicroWakeWordDetector(model).model_cutoff
+        phrases = readings(model, SHIPPED_PHRASES[model])
+        read = 0
+
+        def odds(wav: Path, trace: np.ndarray, cutoff: float = cutoff, check_from: float =
+                 MEASURED[model], phrases: tuple[str, ...] = phrases) -> list[tuple[float, float]]:
+            """(where it fired, log-odds) for each candidate the engine's rule makes here."""
+            nonlocal stt, read
+            rule = WakeDecision(cutoff, 2.0, check_from=check_from)
+            out = []
+            audio: bytes | None = None
+            for t, p in zip(trace[0].tolist(), trace[1].tolist(), strict=True):
+                if not rule.decide(p, t):
+                    continue
+                candidate = rule.candidate
+                assert candidate is not None
+                name = f"{wav.relative_to(root)}:{candidate.start_s:.2f}:{candidate.end_s:.2f}"
+                if name not in cache:
+                    if stt is None:
+                        stt = WhisperStt(SttConfig())
+                    audio = audio if audio is not None else read_wav(wav).audio
+                    first = max(0, round((candidate.start_s - CHECK_BEFORE_S) * RATE)) * 2
+                    window = Pcm(audio[first:round(candidate.end_s * RATE) * 2], RATE)
+                    cache[name] = [candidate.fired_s, stt.phrase_odds(window, phrases).logodds]
+                    read += 1
+                out.append((cache[name][0], cache[name][1]))
+            return out
+
+        started = time.perf_counter()
+        neg = {p: odds(p, t[key]) for p, t in neg_traces.items()}
+        pos = {c: [(odds(w, tr[key]), s, e, v) for (tr, s, e, v), (w, *_) in zip(
+            clips, positives[model][c], strict=True)] for c, clips in pos_traces[model].items()}
+        near_odds = [odds(w, t) for (w, _, _), (t, _) in zip(near[model], near_traces[model],
+                                                             strict=True)]
+        cache_path.write_text(json.dumps(cache))
+        print(f"check: {read} candidates read in {time.perf_counter() - started:.0f} s",
+              file=sys.stderr, flush=True)
+        for bar in CHECK_BARS:
+            row: dict = {"model": key, "setting": f"check from {MEASURED[model]:g}, log-odds >= {bar:g}"}
+            row["false_wakes"] = sum(o >= bar for found in neg.values() for _, o in found)
+            row["per_hour"] = row["false_wakes"] / max(1e-9, sum(float(t[key][0][-1])
+                                                                 for t in neg_traces.values()) / 3600)
+            for condition, clips in pos.items():
+                hits = [any(o >= bar and s <= f <= e + RECALL_WINDOW_S for f, o in found)
+                        for found, s, e, _ in clips]
+                row[condition] = sum(hits) / len(hits)
+            row["near_misses"] = sum(any(o >= bar for _, o in found) for found in near_odds)
+            row["near_total"] = len(near_odds)
+            rows.append(row)
+            print(_row_line(row), file=sys.stderr, flush=True)
+    return rows
 
 
 def _share(hits: Iterator[bool]) -> float | None:
@@ -640,15 +768,16 @@ def _pct(x: float | None) -> str:
 
 def _row_line(row: dict) -> str:
     recall = " | ".join(_pct(row.get(c)) for c in ("clean", "noise_10db", "babble_10db"))
+    near = (f"{row['near_misses']}/{row['near_total']}" if "near_misses" in row else "–")
     return (f"| {row['model']} | {row['setting']} | {row['false_wakes']} | {row['per_hour']:.2f} "
-            f"| {recall} |")
+            f"| {recall} | {near} |")
 
 
 def report(result: dict) -> str:
     lines = [f"Negatives: {result['negative_hours']:.2f} h in {result['negative_files']} files; "
              f"positives: {result['positives_per_condition']} per phrase and condition.", "",
              "| model | setting | false wakes | per hour | recall clean | 10 dB noise | "
-             "10 dB babble |", "|---|---|---|---|---|---|---|"]
+             "10 dB babble | near misses woken |", "|---|---|---|---|---|---|---|---|"]
     lines += [_row_line(r) for r in result["results"]]
     return "\n".join(lines)
 
@@ -662,6 +791,10 @@ def main() -> None:
     parser.add_argument("--oww", nargs="*", default=list(OWW_MODELS))
     parser.add_argument("--no-confirm", dest="confirm", action="store_false",
                         help="skip the second opinion of openWakeWord on microWakeWord's detections")
+    parser.add_argument("--check", action="store_true",
+                        help="measure Whisper's check of the wake word (wake.check) too")
+    parser.add_argument("--positives-seed", type=int, default=19,
+                        help="another seed builds other positives (held out from tuning)")
     parser.add_argument("--json", help="write every figure here")
     args = parser.parse_args()
     import logging

@@ -72,7 +72,7 @@ from satellite.room.segmenter import (
 )
 from satellite.room.timer_bell import TimerBell
 from satellite.room.turn_runner import PendingTurn, TurnRunner
-from satellite.room.wake_check import WakeChecker, wake_check_for
+from satellite.room.wake_check import RecentAudio, WakeChecker, wake_check_for
 from satellite.room.wake_cut import FIRED_MARGIN_S, question_start_s
 from satellite.room.wake_gate import WakeGate, has_words
 from satellite.runtime.heap import trim_heap
@@ -223,11 +223,14 @@ class Listener:
 
     def _set_wake_check(self, config: Config) -> None:
         """Whisper's check of the wake word (``wake.check``), on or off and why on /status."""
-        check, why = wake_check_for(config.wake, self.wake.detector, self.turns.engines.stt)
+        check, why = wake_check_for(config.wake, self.wake.detector, self.turns.engines.stt,
+                                    config.stt.language)
         self.wake_check.check = check
+        if (check is None) != (self.wake.recent is None):
+            self.wake.recent = RecentAudio() if check is not None else None
         if self.wake.detector is not None:
             self.wake.detector.check_from(check.check_from if check is not None else 0.0)
-        self.state.set_component("wake_check", "on" if check else "off",
+        self.state.set_component("wake_check", "ready" if check else "off",
                                  check.describe() if check else why)
 
     # -- audio in --------------------------------------------------------------------------------
@@ -255,7 +258,6 @@ class Listener:
         if self.assist is not None:
             self.assist.hear(pcm, self.frontend.stream_s + pcm.seconds)
         if not gated and self.wake.listening():
-            self.wake_check.hear(pcm.audio, self.frontend.stream_s + pcm.seconds)
             self.wake.hear(pcm.audio, self.frontend.stream_s + pcm.seconds,
                            live=self.frontend.ahead_s < PACED_AHEAD_S,
                            over_voice=self.room.sounding and self.barge_in)
@@ -337,8 +339,8 @@ class Listener:
                 return
             await asyncio.wait(set(self._stop_checks))
 
-    def _on_candidate(self, candidate: WakeCandidate) -> None:
-        self.wake_check.candidate(candidate)  # calls _on_wake_word if Whisper hears the phrase
+    def _on_candidate(self, candidate: WakeCandidate, pcm: Pcm) -> None:
+        self.wake_check.candidate(candidate, pcm)  # calls _on_wake_word if Whisper hears the phrase
 
     def _on_wake_word(self, stream_s: float) -> None:
         if (self.home is not None and not self.room.turn and not self.room.sounding

@@ -100,17 +100,15 @@ class WakeCheck:
     min_logodds: float
     readings: tuple[str, ...]
 
-    def window(self, recent: RecentAudio, candidate: WakeCandidate) -> Pcm:
-        return recent.window(candidate.start_s - CHECK_BEFORE_S, candidate.end_s)
-
     def describe(self) -> str:
         return (f"Whisper checks scores from {self.check_from:g} (log-odds {self.min_logodds:g} "
                 f"or better wakes)")
 
 
-def wake_check_for(config: WakeConfig, detector: WakeWordDetector | None,
-                   stt: Any) -> tuple[WakeCheck | None, str]:
-    """The check this room runs (or None) and why, for ``/status``."""
+def wake_check_for(config: WakeConfig, detector: WakeWordDetector | None, stt: Any,
+                   language: str = "en") -> tuple[WakeCheck | None, str]:
+    """The check this room runs (or None) and why, for ``/status``. ``language``: the STT's
+    (the check was measured with English speech)."""
     if config.check == "off":
         return None, "wake.check is off"
     if detector is None or config.engine not in ("micro", "openwakeword"):
@@ -123,6 +121,8 @@ def wake_check_for(config: WakeConfig, detector: WakeWordDetector | None,
     measured = MEASURED.get(model_id)
     if measured is None and config.check == "auto":
         return None, f"not measured for {model_id} (wake.check: on checks it)"
+    if language != "en" and config.check == "auto":
+        return None, f"measured with English speech only, the STT hears {language!r} (wake.check: on)"
     cutoff = config.threshold or getattr(detector, "model_cutoff", 0.5)
     phrases = readings(model_id, detector.phrase)
     if not phrases:
@@ -136,10 +136,13 @@ CHECK_TIMEOUT_S = 5.0  # a reading later than this: the model's own cutoff decid
 
 
 class WakeChecker:
-    """The check as the room runs it: the recent audio, one candidate read at a time (others
-    meanwhile are dropped: the refractory time keeps them apart), ``on_wake`` called with where
-    the model fired (``WakeCandidate.fired_s``) when it passes. A reading that fails or takes longer than
-    ``CHECK_TIMEOUT_S`` leaves the decision to the model's own ``cutoff``."""
+    """The check as the room runs it: candidates read in order, one at a time (up to
+    ``MAX_WAITING`` wait their turn: a slow box, or audio read faster than real time), and
+    ``on_wake`` called with where the model fired (``WakeCandidate.fired_s``) for each that
+    passes. A reading that fails or takes longer than ``CHECK_TIMEOUT_S`` leaves the decision to
+    the model's own ``cutoff``."""
+
+    MAX_WAITING = 3
 
     def __init__(self, check: WakeCheck | None,
                  read: Callable[[Pcm, Sequence[str]], Awaitable[PhraseOdds]],
@@ -149,49 +152,54 @@ class WakeChecker:
         self.on_wake = on_wake
         self.metrics = metrics
         self.cutoff = cutoff
-        self.recent = RecentAudio()
+        self._waiting: collections.deque[tuple[WakeCandidate, Pcm]] = collections.deque(
+            maxlen=self.MAX_WAITING)
         self._task: asyncio.Task[None] | None = None
-
-    def hear(self, audio: bytes, end_s: float) -> None:
-        if self.check is not None:
-            self.recent.feed(audio, end_s)
 
     @property
     def busy(self) -> bool:
         return self._task is not None
 
-    def candidate(self, candidate: WakeCandidate) -> None:
-        if self.check is None or self._task is not None:
+    def candidate(self, candidate: WakeCandidate, pcm: Pcm) -> None:
+        """Read ``pcm`` (the candidate's window: from ``CHECK_BEFORE_S`` before its start to its
+        end) and decide."""
+        if self.check is None:
             return
-        pcm = self.check.window(self.recent, candidate)
-        self._task = asyncio.get_running_loop().create_task(self._run(self.check, candidate, pcm),
-                                                            name="wake word check")
+        self._waiting.append((candidate, pcm))
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._run(),
+                                                                name="wake word check")
 
-    async def _run(self, check: WakeCheck, candidate: WakeCandidate, pcm: Pcm) -> None:
+    async def _run(self) -> None:
         try:
-            try:
-                odds = await asyncio.wait_for(self.read(pcm, check.readings), CHECK_TIMEOUT_S)
-            except Exception as error:  # never costs the room its wake word
-                woke = candidate.peak >= self.cutoff
-                self.metrics.wake_checks.labels(outcome="failed").inc()
-                _LOGGER.warning("wake word check failed (%s): score %.2f, the cutoff %.2f decides",
-                                error.__class__.__name__, candidate.peak, self.cutoff)
-            else:
-                woke = odds.logodds >= check.min_logodds
-                self.metrics.wake_checks.labels(outcome="woke" if woke else "rejected").inc()
-                _LOGGER.info("wake word %s (score %.2f): Whisper heard %r, %r at log-odds %.1f",
-                             "heard" if woke else "not heard", candidate.peak, odds.heard,
-                             odds.phrase, odds.logodds)
-            if woke:
-                self.on_wake(candidate.fired_s)
+            while self._waiting and self.check is not None:
+                candidate, pcm = self._waiting.popleft()
+                if await self._read(self.check, candidate, pcm):
+                    self.on_wake(candidate.fired_s)
         finally:
+            self._waiting.clear()
             self._task = None
 
+    async def _read(self, check: WakeCheck, candidate: WakeCandidate, pcm: Pcm) -> bool:
+        try:
+            odds = await asyncio.wait_for(self.read(pcm, check.readings), CHECK_TIMEOUT_S)
+        except Exception as error:  # never costs the room its wake word
+            self.metrics.wake_checks.labels(outcome="failed").inc()
+            _LOGGER.warning("wake word check failed (%s: %s): score %.2f, the cutoff %.2f decides",
+                            error.__class__.__name__, error, candidate.peak, self.cutoff)
+            return candidate.peak >= self.cutoff
+        woke = odds.logodds >= check.min_logodds
+        self.metrics.wake_checks.labels(outcome="woke" if woke else "rejected").inc()
+        _LOGGER.info("wake word %s (score %.2f): Whisper heard %r, %r at log-odds %.1f",
+                     "heard" if woke else "not heard", candidate.peak, odds.heard, odds.phrase,
+                     odds.logodds)
+        return woke
+
     async def settled(self) -> None:
-        """Until the candidate being read (if any) is decided."""
+        """Until the candidates waiting (if any) are decided."""
         task = self._task
         if task is not None:
-            await asyncio.wait({task}, timeout=CHECK_TIMEOUT_S + 1.0)
+            await asyncio.wait({task}, timeout=(CHECK_TIMEOUT_S + 1.0) * (self.MAX_WAITING + 1))
 
     def close(self) -> None:
         if self._task is not None:

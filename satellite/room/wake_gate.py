@@ -17,6 +17,7 @@ import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
+from satellite.audio.pcm import Pcm
 from satellite.config.schema import Config
 from satellite.engines.wake import (
     WakeCandidate,
@@ -24,9 +25,11 @@ from satellite.engines.wake import (
     after_wake_phrase,
     strip_wake_phrase,
 )
+from satellite.room.wake_check import CHECK_BEFORE_S, RecentAudio
 from satellite.runtime.metrics import Metrics
 
 _LOGGER = logging.getLogger(__name__)
+_Heard = tuple[bool, WakeCandidate | None, Pcm | None, bool]
 
 WAKE_BACKLOG_S = 3.0  # audio waiting for the wake word model beyond this is dropped and counted
 _NON_WORDS = re.compile(r"\[[^\]]*\]|\([^)]*\)|\*[^*]*\*")
@@ -40,13 +43,16 @@ def has_words(text: str) -> bool:
 class WakeGate:
     def __init__(self, config: Config, detector: WakeWordDetector | None, metrics: Metrics,
                  on_wake_word: Callable[[float], None],
-                 on_candidate: Callable[[WakeCandidate], None] | None = None):
+                 on_candidate: Callable[[WakeCandidate, Pcm], None] | None = None):
         self.config = config
         self.detector = detector
         self.metrics = metrics
         self.on_wake_word = on_wake_word
         self.on_candidate = on_candidate  # a wake word for Whisper to check (``wake.check``)
         self.hearing_candidate = False  # a candidate hears its phrase out (its end not yet heard)
+        # with the check: the audio the model heard last, kept on its thread (in step with it
+        # however far behind it runs), for the candidate's window
+        self.recent: RecentAudio | None = None
         self.backlog = 0  # chunks handed to the model and not yet heard
         self._backlog_s = 0.0
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="wake")
@@ -83,17 +89,21 @@ class WakeGate:
             self._executor, self._process, audio, stream_s, over_voice)
         future.add_done_callback(lambda done: self._heard(done, stream_s, seconds))
 
-    def _process(self, audio: bytes, stream_s: float,
-                 over_voice: bool) -> tuple[bool, WakeCandidate | None, bool]:
-        """On the model's thread: (heard, the candidate if it is to be checked, a candidate
-        still hearing its phrase out)."""
+    def _process(self, audio: bytes, stream_s: float, over_voice: bool) -> _Heard:
+        """On the model's thread: whether it heard the wake word, the candidate and its audio
+        if Whisper is to check it, and whether a candidate still hears its phrase out."""
         assert self.detector is not None
+        recent = self.recent
+        if recent is not None:
+            recent.feed(audio, stream_s)
         self.detector.hearing_over_voice(over_voice)
         heard = self.detector.process(audio, stream_s)
-        return heard, self.detector.candidate if heard else None, self.detector.hearing_candidate
+        candidate = self.detector.candidate if heard else None
+        window = (recent.window(candidate.start_s - CHECK_BEFORE_S, candidate.end_s)
+                  if candidate is not None and recent is not None else None)
+        return heard, candidate, window, self.detector.hearing_candidate
 
-    def _heard(self, done: asyncio.Future[tuple[bool, WakeCandidate | None, bool]],
-               stream_s: float, seconds: float) -> None:
+    def _heard(self, done: asyncio.Future[_Heard], stream_s: float, seconds: float) -> None:
         self.backlog -= 1
         self._backlog_s -= seconds
         if done.cancelled():
@@ -101,14 +111,14 @@ class WakeGate:
         if done.exception() is not None:
             _LOGGER.error("wake word model failed", exc_info=done.exception())
             return
-        heard, candidate, self.hearing_candidate = done.result()
+        heard, candidate, window, self.hearing_candidate = done.result()
         if not heard:
             return
         assert self.detector is not None
-        if candidate is not None and self.on_candidate is not None:
+        if candidate is not None and window is not None and self.on_candidate is not None:
             _LOGGER.info("wake word %s? (score %.2f): Whisper checks it", self.detector.name,
                          candidate.peak)
-            self.on_candidate(candidate)
+            self.on_candidate(candidate, window)
         else:
             _LOGGER.info("wake word %s heard", self.detector.name)
             self.on_wake_word(stream_s)

@@ -512,3 +512,24 @@ async def test_an_ordinary_request_still_ends_on_its_transcript(tmp_path: Path, 
     [turn] = state.turns
     assert turn.timings_ms["end"] == "complete"
     assert turn.timings_ms["end_of_speech_ms"] < 2300
+
+
+async def test_whisper_checks_the_wake_word_and_status_says_so(tmp_path: Path, engines: Engines
+                                                                ) -> None:
+    """A sentence that starts like the wake word makes no turn; the wake word after it does."""
+    audio = timeline(0.5, spoken(engines, "Okay, no problem."), 1.5,
+                     spoken(engines, "Okay Nabu, what time is it?"), 1.5)
+    wav = audio.write(tmp_path / "near.wav")
+    config = make_config(tmp_path, wake__engine="micro", wake__model="okay_nabu")
+    listener, state = listener_for(config, engines, None)
+    assert state.components["wake_check"].state == "ready"
+    assert "Whisper checks scores from 0.1" in state.components["wake_check"].detail
+    await listen(listener, state, WavFileSource(wav, realtime=False))
+    assert len(state.turns) == 1 and "time" in state.turns[0].transcript.lower()
+    assert state.turns[0].reply.startswith("It's ")
+    assert state.metrics.wake_checks.labels(outcome="woke")._value.get() == 1
+    off, off_state = listener_for(make_config(tmp_path, wake__engine="micro", wake__check='"off"'),
+                                  engines, None)
+    assert off_state.components["wake_check"].state == "off"
+    assert off_state.components["wake_check"].detail == "wake.check is off"
+    assert off.wake.detector is not None and off.wake.detector.candidate is None

@@ -141,11 +141,13 @@ def test_the_check_is_on_for_okay_nabu_with_a_local_whisper(engines: Engines) ->
     (WakeConfig(second_model="agree"), "local", "wake.second_model already checks"),
     (WakeConfig(model="hey_jarvis"), "local", "not measured for hey_jarvis"),
     (WakeConfig(engine="phrase"), "local", "no wake word model"),
+    (WakeConfig(), "spanish", "measured with English speech only"),
 ])
 def test_rooms_that_do_not_check_say_why(engines: Engines, config: WakeConfig, stt: str,
                                          reason: str) -> None:
     detector = create_wake_detector(config) if config.engine != "phrase" else None
-    check, why = wake_check_for(config, detector, engines.stt if stt == "local" else _Remote())
+    check, why = wake_check_for(config, detector, _Remote() if stt == "remote" else engines.stt,
+                                "es" if stt == "spanish" else "en")
     assert check is None and reason in why
 
 
@@ -190,9 +192,11 @@ async def _check(engines: Engines, audio: bytes) -> tuple[list[float], Metrics]:
         return await asyncio.to_thread(engines.stt.phrase_odds, pcm, phrases)  # type: ignore[attr-defined]
 
     checker = WakeChecker(check, read, woke.append, metrics, detector.model_cutoff)
-    checker.hear(audio, len(audio) / 32000)
+    recent = RecentAudio(kept_s=len(audio) / 32000)
+    recent.feed(audio, len(audio) / 32000)
     for candidate in _candidates(detector, audio):
-        checker.candidate(candidate)
+        checker.candidate(candidate, recent.window(candidate.start_s - CHECK_BEFORE_S,
+                                                   candidate.end_s))
         await checker.settled()
     return woke, metrics
 
@@ -246,19 +250,11 @@ async def test_a_check_that_fails_or_hangs_leaves_the_decision_to_the_model_s_cu
         woke: list[float] = []
         metrics = Metrics()
         checker = WakeChecker(check, read, woke.append, metrics, cutoff=0.85)
-        checker.hear(bytes(32000 * 3), 3.0)
-        checker.candidate(WakeCandidate(1.0, 1.2, 0.95, 1.45, True))  # at the cutoff: wakes
+        silence = Pcm.silence(1.5)
+        checker.candidate(WakeCandidate(1.0, 1.2, 0.95, 1.45, True), silence)  # at the cutoff: wakes
         await checker.settled()
-        checker.candidate(WakeCandidate(2.5, 2.6, 0.4, 3.3))  # below: does not
+        checker.candidate(WakeCandidate(2.5, 2.6, 0.4, 3.3), silence)  # below: does not
         await checker.settled()
         assert woke == [1.2]
         assert metrics.wake_checks.labels(outcome="failed")._value.get() == 2
         assert not checker.busy
-
-
-def test_the_window_read_starts_before_the_candidate_and_ends_with_it() -> None:
-    recent = RecentAudio()
-    recent.feed(bytes(32000 * 4), 4.0)
-    check = WakeCheck(0.1, -14.0, ("Okay, Nabu.",))
-    window = check.window(recent, WakeCandidate(2.0, 2.3, 0.9, 2.55, True))
-    assert window.seconds == pytest.approx(CHECK_BEFORE_S + 0.55)
