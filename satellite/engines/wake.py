@@ -80,7 +80,7 @@ class WakeWordDetector(Protocol):
 
     @property
     def hearing_candidate(self) -> bool:
-        """A candidate for the check is hearing its phrase out (``CHECK_AFTER_S``)."""
+        """A candidate for the check is hearing its phrase out."""
 
     def reset(self) -> None: ...
 
@@ -109,9 +109,10 @@ class WakeDecision:
     plain (probability, stream time) pairs.
 
     With ``check_from`` (Whisper checks the wake word, ``wake.check``), outside the box's voice
-    a score at or above it starts a ``WakeCandidate``; ``CHECK_AFTER_S`` later the decision says
-    True with the candidate in ``candidate``, whatever the score reached (the check decides;
-    ``min_frames`` does not apply)."""
+    a score at or above it starts a ``WakeCandidate``; once its phrase is heard out
+    (``CHECK_TAIL_S`` after the score reached the cutoff, else ``CHECK_AFTER_S`` after it first
+    rose) the decision says True with the candidate in ``candidate``, whatever the score reached
+    (the check decides; ``min_frames`` does not apply)."""
 
     def __init__(self, threshold: float, refractory_s: float, min_frames: int = 1,
                  threshold_over_voice: float = 0.0, check_from: float = 0.0):

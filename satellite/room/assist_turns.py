@@ -38,7 +38,9 @@ _LOGGER = logging.getLogger(__name__)
 HA_SILENT = "Home Assistant isn't answering right now."
 HA_FAILED = "Home Assistant couldn't answer that."
 PHRASES = (HA_SILENT, HA_FAILED)
-BACKLOG_S = 2.0  # microphone audio kept to send what followed the wake word before the run began
+# microphone audio kept to send what followed the wake word before the run began (a wake word
+# Whisper checked is decided up to wake_check.CHECK_TIMEOUT_S after it was said)
+BACKLOG_S = 6.0
 CHUNK_S = 0.1  # a recorded question is sent in pieces the size a microphone sends
 TRAILING_SILENCE_S = 0.8  # after a recorded question, so HA's VAD hears its end too
 SOURCE = "ha_pipeline"

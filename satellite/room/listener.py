@@ -467,8 +467,9 @@ class Listener:
 
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         utterance = self._utterance(event)
-        if (recheck and (self.wake.behind or self.wake.hearing_candidate or self.wake_check.busy
-                         or self._arbitrating is not None)
+        checking = ((self.wake.hearing_candidate or self.wake_check.busy)
+                    and not self.room.heard_in(utterance))  # (a wake word already in it: go on)
+        if (recheck and (self.wake.behind or checking or self._arbitrating is not None)
                 and (self.home is not None or not self.room.in_followup(utterance))):
             # The wake word model has not heard all of this utterance yet, or Whisper checks a
             # wake word in it: decide once they have (in a home even in the follow-up: a wake
@@ -576,10 +577,13 @@ class Listener:
         await self.wake.drain()
         loop = asyncio.get_running_loop()
         until = loop.time() + CHECK_AFTER_S + 1.0  # (the input may end before the candidate does)
-        while self.wake.hearing_candidate and loop.time() < until:
+        utterance = self._utterance(event)
+        while (self.wake.hearing_candidate and not self.room.heard_in(utterance)
+               and loop.time() < until):
             await asyncio.sleep(0.02)  # the candidate hears the rest of its phrase
             await self.wake.drain()
-        await self.wake_check.settled()
+        if not self.room.heard_in(utterance):
+            await self.wake_check.settled()
         arbitrating = self._arbitrating
         if arbitrating is not None:  # the home is deciding which box answers
             await asyncio.wait({arbitrating})
