@@ -94,19 +94,18 @@ class WindowDecoder:
         heard = self._decode(encoded, None, 1, tokens=True)[0]
         tokenizer = self.tokenizer
         own = list(heard.tokens)
-        readings = []
+        readings = []  # (where the phrase starts, what Whisper heard before it + the phrase)
         for phrase in phrases:
-            tokens = tokenizer.encode(" " + phrase.strip())
             at = self._first_word_at(own, phrase)
-            readings.append((at, own[:at] + tokens))
-        sequences = [tokens for _, tokens in readings] + [own or [tokenizer.eot]]
+            readings.append((at, own[:at] + tokenizer.encode(" " + phrase.strip())))
+        sequences = [sequence for _, sequence in readings] + [own or [tokenizer.eot]]
         frames = min(self._frames(pcm), encoded.shape[1] * 2)
         batch = ctranslate2_repeat(encoded, len(sequences))
         prompt = list(self.model.get_prompt(tokenizer, previous_tokens=[], without_timestamps=True))
         aligned = self.model.model.align(batch, prompt, sequences, [frames] * len(sequences))
         own_logprobs = _logprobs(aligned[-1].text_token_probs) if own else []
-        odds = [sum(_logprobs(result.text_token_probs)[at:]) - sum(own_logprobs[at:len(tokens)])
-                for (at, tokens), result in zip(readings, aligned, strict=False)]
+        odds = [sum(_logprobs(result.text_token_probs)[at:]) - sum(own_logprobs[at:len(sequence)])
+                for (at, sequence), result in zip(readings, aligned, strict=False)]
         best = int(np.argmax(odds))
         return PhraseOdds(float(odds[best]), phrases[best], heard.text)
 
