@@ -1,7 +1,7 @@
 """Whisper's second check of the wake word (``wake.check``).
 
 The wake word model wakes the box on words that only sound like its phrase: okay_nabu at its
-own cutoff woke on about three in ten synthesized "Okay, ..." sentences that never say "Nabu"
+own cutoff woke on about one in four synthesized "Okay, ..." sentences that never say "Nabu"
 ("Okay, bamboo.", "Okay, now listen.", "OK, now go."), and it misses half the wake words said
 in 10 dB of noise. With the check, a lower score (``check_from``) makes a candidate, and the
 box wakes only if Whisper, reading the candidate's audio, finds the phrase about as likely as
@@ -35,6 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 
 CHECK_BEFORE_S = 1.2  # Whisper reads from this long before the candidate's start...
 KEPT_S = 4.0  # ...out of the room's last seconds of audio, kept for it
+CHECK_TIMEOUT_S = 5.0  # a reading later than this: the model's own cutoff decides
 
 # Measured models (scripts/bench_wake.py --check): the score that asks Whisper. Others are
 # checked only when ``wake.check: on``, from their own cutoff.
@@ -128,11 +129,6 @@ def wake_check_for(config: WakeConfig, detector: WakeWordDetector | None, stt: A
     if not phrases:
         return None, "the wake word has no words to check"
     return WakeCheck(config.check_from or measured or cutoff, config.check_min_logodds, phrases), ""
-
-
-
-
-CHECK_TIMEOUT_S = 5.0  # a reading later than this: the model's own cutoff decides
 
 
 class WakeChecker:
