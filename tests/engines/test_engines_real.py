@@ -55,7 +55,11 @@ def test_tts_output_is_heard_back_by_the_stt(engines: Engines) -> None:
 
 def test_the_beams_other_hypotheses_come_with_the_same_best_one(engines: Engines) -> None:
     """``alternatives`` decodes as ``transcribe`` does (the same best text and figure) and adds
-    the beam's other hypotheses, each a different text, no likelier than the best."""
+    the beam's other hypotheses, each a different text. (Not "no likelier than the best" by
+    ``avg_logprob``: the beam ranks by its own mean log-probability, over the tokens without
+    the end of text, and faster-whisper's mean counts the end of text too, so a hypothesis of
+    another length can come out above the best: once, on a fresh clone's run, one did over
+    "Stop. Stop talking." at -0.42.)"""
     for sentence, hint in (("Stop talking.", "Stop. Stop it. Stop talking. Cancel."),
                            ("Turn on the kitchen lights.", None)):
         blocks = list(engines.tts.synthesize(sentence))
@@ -69,7 +73,6 @@ def test_the_beams_other_hypotheses_come_with_the_same_best_one(engines: Engines
         assert 1 <= len(beam.alternatives) <= 4 and plain.alternatives == ()
         texts = [beam.text] + [h.text for h in beam.alternatives]
         assert len(set(texts)) == len(texts), texts
-        assert all(h.avg_logprob <= beam.avg_logprob + 1e-6 for h in beam.alternatives), beam
 
 
 def test_a_short_question_is_encoded_in_a_short_window_and_heard_right(engines: Engines) -> None:
