@@ -194,7 +194,32 @@ class _StreamingWakeModel(Protocol):
     def reset(self) -> None: ...
 
 
-class MicroWakeWordDetector:
+class _GatedDetector:
+    """What both engines' detectors read from or set on their ``WakeDecision``."""
+
+    _gate: WakeDecision
+
+    @property
+    def score(self) -> float:
+        """The model's probability at its last detection."""
+        return self._gate.fired
+
+    def hearing_over_voice(self, over: bool) -> None:
+        self._gate.over_voice = over
+
+    @property
+    def candidate(self) -> WakeCandidate | None:
+        return self._gate.candidate
+
+    def check_from(self, score: float) -> None:
+        self._gate.check_from = score
+
+    @property
+    def hearing_candidate(self) -> bool:
+        return self._gate.pending is not None
+
+
+class MicroWakeWordDetector(_GatedDetector):
     """microWakeWord: small streaming models (okay_nabu, hey_jarvis, alexa, hey_mycroft).
 
     They run on pymicro-wakeword's bundled TensorFlow Lite library where it loads, else on LiteRT
@@ -229,25 +254,6 @@ class MicroWakeWordDetector:
                 detected = True
         return detected
 
-    @property
-    def score(self) -> float:
-        """The model's probability at its last detection."""
-        return self._gate.fired
-
-    def hearing_over_voice(self, over: bool) -> None:
-        self._gate.over_voice = over
-
-    @property
-    def candidate(self) -> WakeCandidate | None:
-        return self._gate.candidate
-
-    def check_from(self, score: float) -> None:
-        self._gate.check_from = score
-
-    @property
-    def hearing_candidate(self) -> bool:
-        return self._gate.pending is not None
-
     def reset(self) -> None:
         self._model.reset()
         self._features.reset()
@@ -280,7 +286,7 @@ def _load_micro_model(model: str, runtime: MicroRuntime) -> _StreamingWakeModel:
         raise ModelError(f"microWakeWord model '{model}': {error}") from error
 
 
-class OpenWakeWordDetector:
+class OpenWakeWordDetector(_GatedDetector):
     """pyopen-wakeword: openWakeWord's shipped models over its mel + embedding front end."""
 
     def __init__(self, model: str, threshold: float = 0.5, refractory_s: float = 2.0,
@@ -311,25 +317,6 @@ class OpenWakeWordDetector:
         """The model's outputs for this audio (one per 80 ms once its window is full)."""
         return [float(probability) for embeddings in self._features.process_streaming(audio)
                 for probability in self._model.process_streaming(embeddings)]
-
-    @property
-    def score(self) -> float:
-        """The model's probability at its last detection."""
-        return self._gate.fired
-
-    def hearing_over_voice(self, over: bool) -> None:
-        self._gate.over_voice = over
-
-    @property
-    def candidate(self) -> WakeCandidate | None:
-        return self._gate.candidate
-
-    def check_from(self, score: float) -> None:
-        self._gate.check_from = score
-
-    @property
-    def hearing_candidate(self) -> bool:
-        return self._gate.pending is not None
 
     def reset(self) -> None:
         self._model.reset()
