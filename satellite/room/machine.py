@@ -300,10 +300,19 @@ class RoomMachine:
             return "the reply" if self.turn else "the announcement"
         return ""
 
+    def unaddressed_over_voice(self, utterance: Utterance) -> str:
+        """What the box's voice this utterance, ended or not, is said over without the wake word
+        ("" for none, or with it): only a stop word in it does anything. Changes nothing."""
+        # (the question a wake word said alone announced is one, though a reply began since:
+        # "Okay Nabu" said while it thought, the question after it over the reply)
+        announced = self.question_from <= utterance.start_wall <= self.question_until
+        over = self.over_voice()
+        return over if over and not (self.heard_in(utterance) or announced) else ""
+
     def decide(self, utterance: Utterance) -> Decision:
         """What an utterance that has ended is: a turn, the wake word alone, a possible stop word,
         or nothing for the box."""
-        announced = self.question_from <= utterance.start_wall <= self.question_until
+        over = self.unaddressed_over_voice(utterance)  # (before the question's window is spent)
         addressed = self._addressed(utterance)
         # A follow-up's window does not carry over a ring: what is heard over the box's tones
         # without the wake word is a stop or a timer command only (the ring's residual after a
@@ -313,11 +322,7 @@ class RoomMachine:
         ring_only = self.ringing and (addressed is False or followup_only)
         if ring_only:
             addressed = True  # "stop" needs no wake word while a timer rings
-        over = self.over_voice()
-        if over and not (self.heard_in(utterance) or announced):
-            # (the question a wake word said alone announced is one, though a reply began since:
-            # "Okay Nabu" said while it thought, the question after it over the reply)
-            # over the box's voice only the wake word starts a turn
+        if over:  # over the box's voice only the wake word starts a turn
             short = utterance.spoken_s <= STOP_MAX_S
             return Decision(Verdict.STOP_CHECK if short else Verdict.IGNORED, over=over)
         if addressed is False:

@@ -54,6 +54,7 @@ class SilenceBegan:
     pcm: Pcm
     last_voiced_s: float  # end of the last voiced frame
     audio_start_s: float = 0.0  # where ``pcm`` starts (pre-roll included)
+    start_s: float = 0.0  # the first voiced frame
 
 
 @dataclass(frozen=True)
@@ -290,7 +291,7 @@ class VadSegmenter:
     def _silence_began(self, last_sound_s: float) -> SilenceBegan:
         self._speculated = True
         return SilenceBegan(self._utterance, self._utterance_pcm(), last_sound_s,
-                            self._audio_start_index * self.frame_s)
+                            self._audio_start_index * self.frame_s, self._start_index * self.frame_s)
 
     def _resumed(self, index: int) -> SpeechResumed:
         self._speculated = self._gap_speculated = False

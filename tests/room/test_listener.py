@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from pathlib import Path
 
 import numpy as np
@@ -180,8 +181,11 @@ async def test_barge_in_stops_the_reply_and_answers_the_new_question(
 
 
 async def test_stop_over_a_reply_stops_it_without_the_wake_word(
-        tmp_path: Path, engines: Engines) -> None:
+        tmp_path: Path, engines: Engines, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG, "satellite.room.listener")
     room, sink, listener, state = await counted_and_interrupted(tmp_path, engines, "Stop.", 0.3)
+    # checked from the moment its silence began, not once the hangover had ended it
+    assert any("(silence began)" in r.getMessage() for r in caplog.records), caplog.text
     assert state.turns[0].reply.startswith("1, 2, 3, 4, 5"), state.turns[0].transcript
     whole = sum(pcm.seconds for pcm in engines.tts.synthesize(state.turns[0].reply))
     assert listener.stops == 1 and listener.barge_ins == 0
