@@ -75,6 +75,13 @@ TONAL_FLATNESS = 1e-3  # a reference flatter than speech's 0.007+ is tones: no d
 AGREE_S = 0.005
 MOVE_S = 0.050
 COPING_DB = 15.0  # echo reduced at least this much over the last second: AEC3 copes
+# A player command starved of CPU on a loaded box sounds late from then on, until it exits (the
+# room's runs: +68..+96 ms, moved back only seconds into a later reply, every reply between
+# barely cancelled). Its lateness is its own: each new player's reference starts where most of
+# the last PLAYERS_KEPT players were measured, counting the first delay found twice (so one late
+# player is outvoted at once, and a delay that moved for good is followed from the second player
+# measured there on).
+PLAYERS_KEPT = 3
 # A player killed at a barge-in may still sound what its device had queued (a buffer of up to a
 # few hundred ms): that much of the reference is kept after the cut. Sound without a reference
 # comes out of AEC3 as it went in, at the start of the question said over it ("and set a
@@ -215,6 +222,10 @@ class EchoCanceller:
         self._frames_to_track = TRACK_EVERY_FRAMES
         self._last_lag_s: float | None = None
         self._first_lag_s: float | None = None  # the delay AEC3 converged on
+        # the shift each of the last players was measured at (PLAYERS_KEPT), and this player's
+        self._player_shifts: collections.deque[float] = collections.deque(
+            [0.0] * (PLAYERS_KEPT - 1), maxlen=PLAYERS_KEPT)
+        self._measured_shift: float | None = None
         self.lead_s = 0.0  # the reference is handed to AEC3 this much ahead of the sink's clock
         self._recent_energy: collections.deque[tuple[float, float]] = collections.deque(
             maxlen=int(TRACK_WINDOW_S * 100))  # (in, out) of the last second's sounding frames
@@ -248,6 +259,24 @@ class EchoCanceller:
         if converter is None:
             converter = self._converters[pcm.rate_hz] = PcmConverter(RATE_HZ)
         self.timeline.add(start_s + self.delay_s, converter.convert(pcm).samples())
+
+    def player_started(self) -> None:
+        """The sink started a new player (a command's process): the reference goes back to where
+        most of the last players were heard (``PLAYERS_KEPT``), if the last one moved it."""
+        if not self.cancelling:
+            return
+        if self._measured_shift is not None:
+            self._player_shifts.append(self._measured_shift)
+            self._measured_shift = None
+        self._last_lag_s = None  # (the last player's)
+        if self._first_lag_s is None:
+            return
+        usual_s = float(np.median(self._player_shifts))
+        if abs(usual_s - self.shift_s) >= MOVE_S:
+            _LOGGER.info("echo: a new player: the reference moves by %+.0f ms, to where the last "
+                         "players were heard (%+.0f ms from the sink's clock)",
+                         (usual_s - self.shift_s) * 1000, (self._first_lag_s + usual_s) * 1000)
+            self._move_reference(usual_s)
 
     def stopped(self, at_s: float) -> None:
         """The sink cut its reply off at monotonic ``at_s``: what it had handed over for later
@@ -338,6 +367,7 @@ class EchoCanceller:
         if self._last_lag_s is None or last is None or abs(found.lag_s - last) > AGREE_S:
             return
         lag_s = (found.lag_s + last) / 2
+        self._measured_shift = 0.0 if self._first_lag_s is None else lag_s - self._first_lag_s
         if self._first_lag_s is None:
             self._first_lag_s = lag_s
             _LOGGER.info("echo: the box's sound is heard %+.0f ms from its sink's clock", lag_s * 1000)
@@ -350,10 +380,13 @@ class EchoCanceller:
         if abs(shift_s - self.shift_s) >= MOVE_S and not self._coping():
             _LOGGER.info("echo: the box's sound is heard %+.0f ms from its sink's clock now: the "
                          "reference moves by %+.0f ms", lag_s * 1000, (shift_s - self.shift_s) * 1000)
-            self.shift_s = shift_s
-            # AEC3 learnt the echo where it was: a fresh one finds it where it is within a second
-            # (left to re-learn, it did not in 1 of 12 runs of a 300 ms move: 7-9 dB for good)
-            self._processor = self._new_processor()
+            self._move_reference(shift_s)
+
+    def _move_reference(self, shift_s: float) -> None:
+        self.shift_s = shift_s
+        # AEC3 learnt the echo where it was: a fresh one finds it where it is within a second
+        # (left to re-learn, it did not in 1 of 12 runs of a 300 ms move: 7-9 dB for good)
+        self._processor = self._new_processor()
 
     def _judge_echo(self) -> None:
         """Whether the microphone hears the box: its level while the box sounds against the room's

@@ -51,16 +51,21 @@ class AudioSink(ABC):
     first_sound_s: float | None = None
     _watchers: tuple[Callable[[Pcm, float], None], ...] = ()
     _stop_watchers: tuple[Callable[[float], None], ...] = ()
+    _player_watchers: tuple[Callable[[], None], ...] = ()
 
     def watch(self, watcher: Callable[[Pcm, float], None],
-              stopped: Callable[[float], None] | None = None) -> None:
+              stopped: Callable[[float], None] | None = None,
+              player_started: Callable[[], None] | None = None) -> None:
         """Call ``watcher(pcm, start_s)`` with every block played and the monotonic time it starts
-        to sound, as this sink's clock reckons it (the echo canceller's reference), and
+        to sound, as this sink's clock reckons it (the echo canceller's reference),
         ``stopped(at_s)`` when a reply is cut off: what was handed over to sound after ``at_s``
-        never does."""
+        never does, and ``player_started()`` when a new player takes over (a command's process:
+        how late the last one sounded is not this one's)."""
         self._watchers = (*self._watchers, watcher)
         if stopped is not None:
             self._stop_watchers = (*self._stop_watchers, stopped)
+        if player_started is not None:
+            self._player_watchers = (*self._player_watchers, player_started)
 
     def _sounds_at(self, pcm: Pcm, start_s: float) -> None:
         for watcher in self._watchers:
@@ -69,6 +74,10 @@ class AudioSink(ABC):
     def _silent_from(self, at_s: float) -> None:
         for stopped in self._stop_watchers:
             stopped(at_s)
+
+    def _new_player(self) -> None:
+        for started in self._player_watchers:
+            started()
 
     async def open(self) -> None:  # noqa: B027 - an optional hook
         """Check the output can be used; raises ``AudioError``."""
@@ -267,6 +276,7 @@ class CommandSink(AudioSink):
     async def play(self, pcm: Pcm) -> None:
         if self._process is None:
             self._process = await self._take_process()
+            self._new_player()
             self._converter = PcmConverter(self.rate_hz) if self.rate_hz else None  # per reply
             self._plays_until_s = time.monotonic()
             self.first_sound_s = None

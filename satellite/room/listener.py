@@ -83,6 +83,7 @@ CONVERSATION_PREFIX = "mic"
 AWAKE_CHIME_QUIET_S = 0.4  # the awake chime once the room is this quiet after the wake word...
 AWAKE_CHIME_WAIT_S = 1.5  # ... within this long of it (else the question went on: no chime)
 PACED_AHEAD_S = 0.5  # audio further ahead of real time than this is not live (adaptive endpointing)
+EARLY_STOP_WAKE_LAG_S = 0.25  # the wake word model this far behind: no stop check before the end
 
 __all__ = ["Listener", "has_words"]
 
@@ -100,7 +101,7 @@ class Listener:
         self.echo = EchoCanceller(config.audio, sink is not None and sink.audible)
         if sink is not None and self.echo.wants_reference:
             # what the room hears from the box: the echo canceller's reference
-            sink.watch(self.echo.played, self.echo.stopped)
+            sink.watch(self.echo.played, self.echo.stopped, self.echo.player_started)
         self._echo_status: EchoStatus | None = None
         self.room = RoomMachine(config.wake.engine, config.wake.followup_s,
                                 config.wake.question_wait_s)
@@ -514,11 +515,19 @@ class Listener:
         """Speech over the box's voice is checked for a stop word as soon as its silence begins
         (``SilenceBegan``), not once the hangover has ended it: "stop" has been said whole by
         then, and the reply stops ~0.2 s sooner. Speech that resumes drops the check; the
-        utterance's end then checks all of it."""
+        utterance's end then checks all of it. Not while the wake word model is far behind (a
+        loaded box): a wake word in it (a barge-in) is for the utterance's end to find, and
+        Whisper is then wanted for the question."""
         utterance = Utterance(event.start_s, event.audio_start_s, event.last_voiced_s,
-                              event.last_voiced_s, self.frontend.wall_offset)
+                              self.frontend.segmenter.stream_s, self.frontend.wall_offset)
+        if utterance.spoken_s > STOP_MAX_S or self._stop_checks:
+            return
         over = self.room.unaddressed_over_voice(utterance)
-        if not over or utterance.spoken_s > STOP_MAX_S or self._stop_checks:
+        if not over:
+            return
+        if self.wake.behind_s > EARLY_STOP_WAKE_LAG_S:
+            _LOGGER.debug("speech over %s: checked for a stop word at its end (the wake word model "
+                          "is %.0f ms behind)", over, self.wake.behind_s * 1000)
             return
         task = self._check_for_stop(event.pcm, event.last_voiced_s, "silence began", over)
         if task is not None:

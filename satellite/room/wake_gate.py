@@ -143,6 +143,11 @@ class WakeGate:
         """The model has not heard every chunk handed to it yet."""
         return self.detector is not None and self.backlog > 0
 
+    @property
+    def behind_s(self) -> float:
+        """How much audio handed to the model it has not heard yet."""
+        return self._backlog_s if self.detector is not None else 0.0
+
     def question(self, transcript: str, woken: bool) -> str | None:
         """The question in a transcript, or None when it is not addressed (phrase mode)."""
         text = transcript.strip()

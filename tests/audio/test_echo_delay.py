@@ -14,7 +14,7 @@ from satellite.audio.echo_delay import estimate_delay, spectral_flatness
 from satellite.engines import Engines
 from satellite.timers import ring_pcm
 from scripts.room import echo_of, room_impulse
-from tests.audio.test_echo import REPLY, config_with, energy_db, int16, through
+from tests.audio.test_echo import REPLY, config_with, energy_db, int16, say, through
 from tests.timeline import spoken
 
 RATE_HZ = 16000
@@ -62,6 +62,55 @@ def test_a_reply_that_sounds_300_ms_late_is_still_cancelled(tmp_path: Path, engi
     assert energy_db(mic[after]) - energy_db(cleaned[after]) > 25.0
 
 
+
+
+def replies_through(canceller: EchoCanceller, reply: Pcm, late_s: list[float]) -> tuple[
+        np.ndarray, np.ndarray, list[int], list[float]]:
+    """One reply per entry of ``late_s``, each by a new player that sounds that much after the
+    sink's clock says, 2 s apart, through ``canceller`` as the daemon runs it: the player's start
+    reported, its blocks, the microphone. The microphone, what came out, where each reply's echo
+    starts, and the reference's shift just after each player started."""
+    reference = to_stt_format(reply).samples().astype(np.float64)
+    length, gap = len(reference), 2 * RATE_HZ
+    response = room_impulse(RATE_HZ, delay_ms=40, gain_db=-10, tail_ms=150)
+    period = length + gap
+    mic = np.random.default_rng(0).standard_normal(period * len(late_s) + RATE_HZ) * 30
+    echoes = []
+    for i, late in enumerate(late_s):
+        at = i * period + int(late * RATE_HZ)
+        mic[at:at + length] += echo_of(reference, response)
+        echoes.append(at)
+    mic = int16(mic)
+    out, shifts = [], []
+    for i in range(len(late_s)):
+        canceller.player_started()
+        shifts.append(canceller.shift_s)
+        canceller.played(reply, i * period / RATE_HZ)
+        span = slice(i * period, (i + 1) * period if i + 1 < len(late_s) else len(mic))
+        out.append(through(canceller, mic[span], span.start / RATE_HZ))
+    return mic, np.concatenate(out), echoes, shifts
+
+
+def test_one_late_player_does_not_leave_the_next_reply_uncancelled(
+        tmp_path: Path, engines: Engines) -> None:
+    """The second reply's player sounds 300 ms late (starved of CPU: it stays late until it exits);
+    the third's is on time again. The tracker moved the reference for the second; the third's
+    starts where the players are usually heard, and its echo is reduced from its first seconds."""
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True)
+    mic, cleaned, echoes, shifts = replies_through(canceller, say(engines, REPLY), [0.0, 0.3, 0.0])
+    assert shifts[1] == 0.0 and shifts[2] == 0.0  # back at the usual delay when the third started
+    assert canceller.shift_s == pytest.approx(0.0, abs=0.005)
+    third = slice(echoes[2] + int(1.5 * RATE_HZ), echoes[2] + 4 * RATE_HZ)
+    assert energy_db(mic[third]) - energy_db(cleaned[third]) > 25.0
+
+
+def test_a_delay_that_moved_for_good_is_kept_from_the_second_player_heard_there(
+        tmp_path: Path, engines: Engines) -> None:
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True)
+    *_, shifts = replies_through(canceller, say(engines, REPLY), [0.0, 0.3, 0.3, 0.3])
+    assert shifts[2] == 0.0  # one late player: outvoted
+    assert shifts[3] == pytest.approx(0.3, abs=0.005)  # two: the delay has moved
+    assert canceller.shift_s == pytest.approx(0.3, abs=0.005)
 
 
 def test_tones_are_told_from_speech_so_a_ring_moves_no_reference(engines: Engines) -> None:

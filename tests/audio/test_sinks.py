@@ -324,6 +324,20 @@ async def test_a_reply_sounds_from_when_its_player_starts_reading(starts_after_s
     await sink.close()
 
 
+async def test_each_reply_reports_its_new_player_before_its_first_block() -> None:
+    """The echo canceller's cue that a player's lateness is over: one per reply's process."""
+    sink = CommandSink("sh -c 'exec cat > /dev/null'", timeout_s=10.0)
+    events: list[str] = []
+    sink.watch(lambda pcm, start_s: events.append("block"), None, lambda: events.append("player"))
+    async with asyncio.timeout(TIMEOUT_S):
+        for _ in range(2):
+            await sink.play(tone(0.2))
+            await sink.play(tone(0.2))
+            await sink.end_reply()
+    assert events == ["player", "block", "block"] * 2
+    await sink.close()
+
+
 async def test_between_sentences_the_player_is_fed_silence_on_the_sinks_clock(tmp_path: Path) -> None:
     """A sentence that comes after the last one has played out: the player was kept fed
     (it never holds a partial read), and the sink's clock says where the sentence sounds in
