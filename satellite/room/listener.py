@@ -32,6 +32,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from satellite.audio.echo import EchoCanceller, EchoStatus
 from satellite.audio.pcm import Pcm
@@ -84,6 +85,7 @@ AWAKE_CHIME_QUIET_S = 0.4  # the awake chime once the room is this quiet after t
 AWAKE_CHIME_WAIT_S = 1.5  # ... within this long of it (else the question went on: no chime)
 PACED_AHEAD_S = 0.5  # audio further ahead of real time than this is not live (adaptive endpointing)
 EARLY_STOP_WAKE_LAG_S = 0.25  # the wake word model this far behind: no stop check before the end
+EARLY_STOP_WAIT_S = 10.0  # an early stop check waits this long at most for its utterance's end
 
 __all__ = ["Listener", "has_words"]
 
@@ -142,7 +144,7 @@ class Listener:
         self.barge_ins = 0
         self.stops = 0  # replies stopped by a stop word
         self._stop_checks: set[asyncio.Task[None]] = set()
-        self._early_stop_check: tuple[int, asyncio.Task[None]] | None = None  # (its utterance)
+        self._early_stop_check: _EarlyStopCheck | None = None
 
     @property
     def assist(self) -> AssistTurns | None:
@@ -484,9 +486,14 @@ class Listener:
         decision = self.room.decide(utterance)
         if decision.verdict is not Verdict.TURN:
             self.runner.drop_speculation()
+        early = self._early_stop_check
+        if early is not None and early.utterance == event.utterance:
+            if decision.verdict is Verdict.STOP_CHECK and not early.task.cancelled():
+                early.ended.set()  # what it heard counts now
+                return
+            self._drop_early_stop_check(event.utterance)  # (a wake word in it after all)
         if decision.verdict is Verdict.STOP_CHECK:
-            if not self._checked_early(event.utterance):
-                self._check_for_stop(event.pcm, event.last_voiced_s, event.reason, decision.over)
+            self._check_for_stop(event.pcm, event.last_voiced_s, event.reason, decision.over)
             return
         if decision.verdict is Verdict.IGNORED:
             self.ignored += 1
@@ -512,10 +519,12 @@ class Listener:
         self.runner.submit(pending)
 
     def _check_for_stop_early(self, event: SilenceBegan) -> None:
-        """Speech over the box's voice is checked for a stop word as soon as its silence begins
-        (``SilenceBegan``), not once the hangover has ended it: "stop" has been said whole by
-        then, and the reply stops ~0.2 s sooner. Speech that resumes drops the check; the
-        utterance's end then checks all of it. Not while the wake word model is far behind (a
+        """Speech over the box's voice is transcribed for a stop word as soon as its silence
+        begins (``SilenceBegan``), while the hangover runs, not once it has ended: Whisper's time
+        and the hangover's overlap, and the reply stops ~0.3 s sooner. What it heard counts once
+        the utterance has ended there; speech that resumes drops it (a prefix is not the
+        utterance: "Okay Nabu" cut before the question was heard "Enough.") and the utterance's
+        end checks all of it. Not while the wake word model is far behind (a
         loaded box): a wake word in it (a barge-in) is for the utterance's end to find, and
         Whisper is then wanted for the question."""
         utterance = Utterance(event.start_s, event.audio_start_s, event.last_voiced_s,
@@ -529,29 +538,27 @@ class Listener:
             _LOGGER.debug("speech over %s: checked for a stop word at its end (the wake word model "
                           "is %.0f ms behind)", over, self.wake.behind_s * 1000)
             return
-        task = self._check_for_stop(event.pcm, event.last_voiced_s, "silence began", over)
+        ended = asyncio.Event()
+        task = self._check_for_stop(event.pcm, event.last_voiced_s, "silence began", over, ended)
         if task is not None:
-            self._early_stop_check = (event.utterance, task)
+            self._early_stop_check = _EarlyStopCheck(event.utterance, task, ended)
 
     def _drop_early_stop_check(self, utterance: int) -> None:
-        early, self._early_stop_check = self._early_stop_check, None
-        if early is not None and early[0] == utterance and not early[1].done():
-            early[1].cancel()
-
-    def _checked_early(self, utterance: int) -> bool:
-        """Whether this utterance's stop check began at its silence (and was not dropped)."""
         early = self._early_stop_check
-        return early is not None and early[0] == utterance and not early[1].cancelled()
+        if early is not None and early.utterance == utterance:
+            self._early_stop_check = None
+            early.task.cancel()
+            _LOGGER.debug("speech went on after a pause: its stop check is dropped")
 
-    def _check_for_stop(self, pcm: Pcm, last_voiced_s: float, ended: str,
-                        over: str) -> asyncio.Task[None] | None:
+    def _check_for_stop(self, pcm: Pcm, last_voiced_s: float, ended: str, over: str,
+                        utterance_ended: asyncio.Event | None = None) -> asyncio.Task[None] | None:
         if self._stop_checks:  # one at a time: the reply's model and voice share the CPU with it
             self.ignored += 1
             _LOGGER.info("speech over %s while another is being checked for a stop word: "
                          "ignored", over)
             return None
         task = asyncio.get_running_loop().create_task(
-            self._stop_if_asked(pcm, last_voiced_s, ended, over), name="stop word")
+            self._stop_if_asked(pcm, last_voiced_s, ended, over, utterance_ended), name="stop word")
         self._stop_checks.add(task)
         task.add_done_callback(self._stop_checks.discard)
         return task
@@ -562,8 +569,10 @@ class Listener:
         return await self.turns.transcribe(pcm, Priority.ROOM, STOP_HINTS.get(self.config.language),
                                            ALTERNATIVES)
 
-    async def _stop_if_asked(self, pcm: Pcm, last_voiced_s: float, ended: str, over: str) -> None:
-        """Speech over the box's voice or a turn: a stop word stops it; anything else is ignored."""
+    async def _stop_if_asked(self, pcm: Pcm, last_voiced_s: float, ended: str, over: str,
+                             utterance_ended: asyncio.Event | None = None) -> None:
+        """Speech over the box's voice or a turn: a stop word stops it; anything else is ignored.
+        Heard before its utterance ended (``utterance_ended``), it waits for that end."""
         began = self.clock()
         try:
             transcript = await self._hear_for_stop(pcm)
@@ -590,6 +599,11 @@ class Listener:
         except Exception:  # the reply goes on; the turn that follows reports a broken engine
             _LOGGER.warning("speech over %s could not be transcribed", over, exc_info=True)
             return
+        if utterance_ended is not None:
+            try:
+                await asyncio.wait_for(utterance_ended.wait(), EARLY_STOP_WAIT_S)
+            except TimeoutError:
+                return  # (an utterance that never ended is the listener's to report)
         text = (heard or transcript.text).strip()
         if not stop:
             _LOGGER.info("%r over %s, without the wake word: not a stop word (mean log-probability "
@@ -777,6 +791,15 @@ class Listener:
         await self.announcer.close()
         await self.playback.close()
         self.wake.close()
+
+
+@dataclass(frozen=True)
+class _EarlyStopCheck:
+    """A stop check begun at its utterance's silence (``_check_for_stop_early``)."""
+
+    utterance: int
+    task: asyncio.Task[None]
+    ended: asyncio.Event  # set when the utterance ended there, as a stop check
 
 
 def _after_wake_word(pcm: Pcm, audio_start_s: float, wake_s: float | None,

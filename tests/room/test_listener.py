@@ -198,6 +198,24 @@ async def test_stop_over_a_reply_stops_it_without_the_wake_word(
     assert sink.written == []
 
 
+async def test_stop_and_more_words_after_a_pause_over_a_reply_do_not_stop_it(
+        tmp_path: Path, engines: Engines, caplog: pytest.LogCaptureFixture) -> None:
+    """The whole is no stop word: the check begun at the pause after "Stop" is dropped when
+    the speech goes on, and the utterance is checked whole at its end."""
+    caplog.set_level(logging.DEBUG, "satellite.room.listener")
+    room = counting_room(engines)
+    said = timeline(spoken(engines, "Stop."), 0.0, spoken(engines, "Worrying about the weather."),
+                    0.3).pcm
+    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room, said)
+    await sink.open()
+    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
+    await listen(listener, state, room)
+    messages = [r.getMessage() for r in caplog.records]
+    assert any("stop check is dropped" in m or "model is" in m for m in messages), caplog.text
+    assert listener.stops == 0 and listener.barge_ins == 0, caplog.text
+    assert len(sink.written) == 1  # the count played to its end
+
+
 async def test_other_words_over_a_reply_do_not_stop_it(tmp_path: Path, engines: Engines) -> None:
     _, sink, listener, state = await counted_and_interrupted(
         tmp_path, engines, "What a lovely morning.", 0.3)
