@@ -85,6 +85,7 @@ AWAKE_CHIME_QUIET_S = 0.4  # the awake chime once the room is this quiet after t
 AWAKE_CHIME_WAIT_S = 1.5  # ... within this long of it (else the question went on: no chime)
 PACED_AHEAD_S = 0.5  # audio further ahead of real time than this is not live (adaptive endpointing)
 EARLY_STOP_WAKE_LAG_S = 0.25  # the wake word model this far behind: no stop check before the end
+EARLY_STOP_MORE_S = 0.06  # sound this much past an early stop check's audio: the whole is checked
 EARLY_STOP_WAIT_S = 10.0  # an early stop check waits this long at most for its utterance's end
 
 __all__ = ["Listener", "has_words"]
@@ -488,10 +489,13 @@ class Listener:
             self.runner.drop_speculation()
         early = self._early_stop_check
         if early is not None and early.utterance == event.utterance:
-            if decision.verdict is Verdict.STOP_CHECK and not early.task.cancelled():
-                early.ended.set()  # what it heard counts now
+            if (decision.verdict is Verdict.STOP_CHECK and not early.task.cancelled()
+                    and event.heard_end_s <= early.heard_until_s + EARLY_STOP_MORE_S):
+                early.ended.set()  # it ended where the check's audio did: what it heard counts
                 return
-            self._drop_early_stop_check(event.utterance)  # (a wake word in it after all)
+            # (a wake word in it after all, or sound after the check's audio: a quiet gap began
+            # the check, "Okay" of "Okay Nabu" and the start of "Na-" were heard "Enough.")
+            self._drop_early_stop_check(event.utterance)
         if decision.verdict is Verdict.STOP_CHECK:
             self._check_for_stop(event.pcm, event.last_voiced_s, event.reason, decision.over)
             return
@@ -541,13 +545,15 @@ class Listener:
         ended = asyncio.Event()
         task = self._check_for_stop(event.pcm, event.last_voiced_s, "silence began", over, ended)
         if task is not None:
-            self._early_stop_check = _EarlyStopCheck(event.utterance, task, ended)
+            self._early_stop_check = _EarlyStopCheck(event.utterance, task, ended,
+                                                     event.last_voiced_s)
 
     def _drop_early_stop_check(self, utterance: int) -> None:
         early = self._early_stop_check
         if early is not None and early.utterance == utterance:
             self._early_stop_check = None
             early.task.cancel()
+            self._stop_checks.discard(early.task)  # (the utterance's own check may begin now)
             _LOGGER.debug("speech went on after a pause: its stop check is dropped")
 
     def _check_for_stop(self, pcm: Pcm, last_voiced_s: float, ended: str, over: str,
@@ -800,6 +806,7 @@ class _EarlyStopCheck:
     utterance: int
     task: asyncio.Task[None]
     ended: asyncio.Event  # set when the utterance ended there, as a stop check
+    heard_until_s: float  # where the sound it checks ends (stream time)
 
 
 def _after_wake_word(pcm: Pcm, audio_start_s: float, wake_s: float | None,
