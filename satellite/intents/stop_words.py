@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import re
+import zlib
 from collections.abc import Sequence
 from typing import Protocol
 
@@ -110,8 +111,12 @@ def matches_whole(text: str, intent: str, sentences: dict[str, list[str]], langu
 
 def is_stop(text: str, language: str) -> bool:
     """Whether ``text`` as a whole asks the box to stop, once or said again ("Stop. Stop.", as
-    people say it and as Whisper writes it with the stop words as its prompt). Pure; a few ms."""
+    people say it and as Whisper writes it with the stop words as its prompt). Pure; a few ms.
+    Whisper caught in a loop ("Stop." 26 times over a badly cancelled reply, a test's run) is no
+    stop: text that compresses as a loop does (faster-whisper's own bar) is refused."""
     text = text.strip()
+    if _looped(text):
+        return False
 
     def stop(sentence: str) -> bool:
         return matches_whole(sentence, STOP, STOP_SENTENCES, language)
@@ -120,6 +125,14 @@ def is_stop(text: str, language: str) -> bool:
         return True
     sentences = [part.strip() for part in _SENTENCE_END.split(text) if part.strip(" ,")]
     return len(sentences) > 1 and all(stop(sentence) for sentence in sentences)
+
+
+LOOP_COMPRESSION_RATIO = 2.4  # faster-whisper's compression_ratio_threshold: a decoding loop
+
+
+def _looped(text: str) -> bool:
+    data = text.encode()
+    return len(data) / len(zlib.compress(data)) > LOOP_COMPRESSION_RATIO
 
 
 def heard_stop(transcript: _Heard, language: str, min_logprob: float = MIN_LOGPROB) -> bool:

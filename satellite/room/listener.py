@@ -260,6 +260,7 @@ class Listener:
             self.frontend.reset()
             self.wake.reset()
             self.runner.drop_speculation()
+            self._drop_early_stop_check()
         self._was_gated = gated
         if self.assist is not None:
             self.assist.hear(pcm, self.frontend.stream_s + pcm.seconds)
@@ -397,6 +398,7 @@ class Listener:
         self.frontend.reset()
         self.wake.reset()
         self.runner.drop_speculation()
+        self._drop_early_stop_check()
         if muted and self.assist is not None:
             self.assist.microphone_off()
         self.playback.start_mute_chime(muted)
@@ -528,9 +530,9 @@ class Listener:
         and the hangover's overlap, and the reply stops ~0.3 s sooner. What it heard counts once
         the utterance has ended there; speech that resumes drops it (a prefix is not the
         utterance: "Okay Nabu" cut before the question was heard "Enough.") and the utterance's
-        end checks all of it. Not while the wake word model is far behind (a
-        loaded box): a wake word in it (a barge-in) is for the utterance's end to find, and
-        Whisper is then wanted for the question."""
+        end checks all of it. Not while the wake word model is far behind (a loaded box): a wake
+        word in it (a barge-in) is for the utterance's end to find, and Whisper is then wanted
+        for the question."""
         utterance = Utterance(event.start_s, event.audio_start_s, event.last_voiced_s,
                               self.frontend.segmenter.stream_s, self.frontend.wall_offset)
         if utterance.spoken_s > STOP_MAX_S or self._stop_checks:
@@ -548,13 +550,15 @@ class Listener:
             self._early_stop_check = _EarlyStopCheck(event.utterance, task, ended,
                                                      event.last_voiced_s)
 
-    def _drop_early_stop_check(self, utterance: int) -> None:
+    def _drop_early_stop_check(self, utterance: int | None = None) -> None:
+        """Speech went on after the pause (``utterance``), or the capture was reset (any)."""
         early = self._early_stop_check
-        if early is not None and early.utterance == utterance:
+        if early is not None and utterance in (None, early.utterance):
             self._early_stop_check = None
             early.task.cancel()
             self._stop_checks.discard(early.task)  # (the utterance's own check may begin now)
-            _LOGGER.debug("speech went on after a pause: its stop check is dropped")
+            _LOGGER.debug("speech went on after a pause (or the capture was reset): its stop "
+                          "check is dropped")
 
     def _check_for_stop(self, pcm: Pcm, last_voiced_s: float, ended: str, over: str,
                         utterance_ended: asyncio.Event | None = None) -> asyncio.Task[None] | None:

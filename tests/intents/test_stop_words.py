@@ -34,6 +34,14 @@ def test_a_sentence_with_a_stop_word_in_it_is_no_stop(language: str, text: str) 
     assert not is_stop(text, language)
 
 
+def test_whisper_in_a_loop_is_no_stop_people_saying_it_again_are() -> None:
+    assert not is_stop(" ".join(["Stop."] * 26), "en")
+    assert not is_stop(" ".join(["That's enough."] * 8), "en")
+    for said in ("Stop. Stop.", "Stop. Stop. Stop.", "Stop. Stop. Stop. Stop.", "Never mind. Never mind.",
+                 "Para. Para.", "Stop talking. Stop talking."):
+        assert is_stop(said, "es" if said.startswith("Para") else "en"), said
+
+
 def test_a_stop_word_made_up_from_a_hum_is_no_stop() -> None:
     assert heard_stop(Transcript("Stop.", "en", 0.6, avg_logprob=-0.05), "en")
     assert not heard_stop(Transcript("That's enough.", "en", 0.6, avg_logprob=-0.7), "en")
