@@ -560,7 +560,7 @@ class Listener:
             _LOGGER.debug("speech went on after a pause (or the capture was reset): its stop "
                           "check is dropped")
 
-    def _check_for_stop(self, pcm: Pcm, last_voiced_s: float, ended: str, over: str,
+    def _check_for_stop(self, pcm: Pcm, last_voiced_s: float, reason: str, over: str,
                         utterance_ended: asyncio.Event | None = None) -> asyncio.Task[None] | None:
         if self._stop_checks:  # one at a time: the reply's model and voice share the CPU with it
             self.ignored += 1
@@ -568,7 +568,7 @@ class Listener:
                          "ignored", over)
             return None
         task = asyncio.get_running_loop().create_task(
-            self._stop_if_asked(pcm, last_voiced_s, ended, over, utterance_ended), name="stop word")
+            self._stop_if_asked(pcm, last_voiced_s, reason, over, utterance_ended), name="stop word")
         self._stop_checks.add(task)
         task.add_done_callback(self._stop_checks.discard)
         return task
@@ -579,7 +579,7 @@ class Listener:
         return await self.turns.transcribe(pcm, Priority.ROOM, STOP_HINTS.get(self.config.language),
                                            ALTERNATIVES)
 
-    async def _stop_if_asked(self, pcm: Pcm, last_voiced_s: float, ended: str, over: str,
+    async def _stop_if_asked(self, pcm: Pcm, last_voiced_s: float, reason: str, over: str,
                              utterance_ended: asyncio.Event | None = None) -> None:
         """Speech over the box's voice or a turn: a stop word stops it; anything else is ignored.
         Heard before its utterance ended (``utterance_ended``), it waits for that end."""
@@ -588,7 +588,7 @@ class Listener:
             transcript = await self._hear_for_stop(pcm)
             _LOGGER.debug("speech over %s checked %.0f ms after its last voiced frame (%s), heard "
                           "in %.0f ms", over, (began - self.frontend.wall_time(last_voiced_s)) * 1000,
-                          ended, (self.clock() - began) * 1000)
+                          reason, (self.clock() - began) * 1000)
             language = transcript.language or self.config.language
             heard = stop_heard(transcript, language)
             stop = heard is not None
