@@ -20,19 +20,29 @@ _DOING = (r"turn(?:ed|ing)|switch(?:ed|ing)|lock(?:ed|ing)|unlock(?:ed|ing)|open
 _ACTS = (r"turn(?:ed|ing)?|switch(?:ed|ing)?|lock(?:ed|ing)?|unlock(?:ed|ing)?|open(?:ed|ing)?|"
          r"clos(?:e|ed|ing)|set(?:ting)?|start(?:ed|ing)?|stopp?(?:ed|ing)?|dimm?(?:ed|ing)?|"
          r"activat(?:e|ed|ing)")
-# "Turning on the lights.", "Okay, turned off.", "I've locked the door.", "I'll set a timer".
+# a state said as done; "on" and "off" only where the clause ends ("The game is now on TV.")
+_DONE = (r"(?:turned|switched|locked|unlocked|opened|closed|set|started|stopped|dimmed|activated)\b"
+         r"|(?:on|off)(?=\s*(?:[,.!?;]|$|and\b|in\b|for\b))")
+# "Turning on the lights.", "Okay, turned off.", "I've locked the door.", "I'll set a timer", and
+# the device's new state said as done: "Done, the lamp is off.", "The lights are now on.", "Your
+# timer has been set." (a state without "now" is not: "The shop is closed on Sundays.")
 _CLAIM = re.compile(
     rf"^(?:(?:ok(?:ay)?|sure|done|alright|all right)\W+)*(?:{_DOING})\s+(?:on|off|up|down|the|your)\b"
-    rf"|\bi(?:'ve|\s+have|'ll|\s+will|'m|\s+am)?\s+(?:just\s+)?(?:{_ACTS})\b",
+    rf"|\bi(?:'ve|\s+have|'ll|\s+will|'m|\s+am)?\s+(?:just\s+)?(?:{_ACTS})\b"
+    rf"|^(?:(?:ok(?:ay)?|sure|alright|all right)\W+)*done\b(?!\s*\w)"
+    rf"|\b(?:is|are)\s+now\s+(?:{_DONE})|\b(?:has|have)\s+(?:now\s+)?been\s+(?:{_DONE})",
     re.IGNORECASE)
-# Spanish: "Encendiendo la luz.", "Vale, apagado.", "He cerrado la puerta", "Ya he puesto la alarma".
+# Spanish: "Encendiendo la luz.", "Vale, apagado.", "He cerrado la puerta", "Ya he puesto la alarma",
+# "La luz ya está apagada", "La puerta ha sido cerrada".
 _ES_DOING = r"encendiendo|apagando|abriendo|cerrando|activando|bloqueando|desbloqueando|bajando|subiendo"
 _ES_DONE = (r"encendid[oa]s?|apagad[oa]s?|abiert[oa]s?|cerrad[oa]s?|activad[oa]s?|bloquead[oa]s?|"
             r"desbloquead[oa]s?|puest[oa]s?|ajustad[oa]s?|bajad[oa]s?|subid[oa]s?")
 _CLAIM_ES = re.compile(
     rf"^(?:(?:vale|de acuerdo|listo|hecho|claro|ok)\W+)*(?:(?:{_ES_DOING})\s+(?:el|la|los|las|tu|tus)\b"
     rf"|(?:{_ES_DONE})\W*$)"
-    rf"|\b(?:ya\s+)?(?:he|hemos)\s+(?:{_ES_DONE})\b|\b(?:voy a|vamos a)\s+(?:encender|apagar|abrir|cerrar)\b",
+    rf"|\b(?:ya\s+)?(?:he|hemos)\s+(?:{_ES_DONE})\b|\b(?:voy a|vamos a)\s+(?:encender|apagar|abrir|cerrar)\b"
+    rf"|\bya\s+est[aá]n?\s+(?:{_ES_DONE})\b|\best[aá]n?\s+ya\s+(?:{_ES_DONE})\b"
+    rf"|\b(?:ha|han)\s+sido\s+(?:{_ES_DONE})\b",
     re.IGNORECASE)
 # Condolences nobody asked for: SmolLM2 opens most replies to a statement with "I'm sorry for your
 # loss." (5 of 6 statements of the answer benchmark). Dropped unless the person spoke of a loss.

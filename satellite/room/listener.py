@@ -821,7 +821,10 @@ def _after_wake_word(pcm: Pcm, audio_start_s: float, wake_s: float | None,
         return None
     if wake_s - FIRED_MARGIN_S <= audio_start_s or wake_s >= last_voiced_s - MIN_QUESTION_S:
         return None
-    return pcm.slice(question_start_s(pcm, wake_s - audio_start_s))
+    start_s = question_start_s(pcm, wake_s - audio_start_s)
+    _LOGGER.debug("the question starts %.2f s into the utterance (the wake word model fired at "
+                  "%.2f s)", start_s, wake_s - audio_start_s)
+    return pcm.slice(start_s)
 
 
 def _logprob(transcript: Transcript) -> str:

@@ -65,7 +65,32 @@ def test_talk_about_switching_is_not_a_claim() -> None:
 @pytest.mark.parametrize(
     ("sentence", "claims"),
     [
+        # the device's new state said as done (a CI run's misheard "Turting off the bedroom lamp"
+        # went to the model: "Done, the lamp is off." would have been spoken as it came)
+        ("Done, the bedroom lamp is off.", True),
+        ("Okay, done!", True),
+        ("The bedroom lamp is now off.", True),
+        ("The lights are now on in the kitchen.", True),
+        ("Your timer has been set.", True),
+        ("The front door has been locked.", True),
+        ("Done right, bread takes an hour.", False),
+        ("The shop is closed on Sundays.", False),
+        ("The sea is now calmer.", False),
+        ("The game is now on TV.", False),
+        ("Once the water is on, wait a minute.", False),
+    ],
+)
+def test_a_state_said_as_done_is_a_claim(sentence: str, claims: bool) -> None:
+    assert claims_action(sentence) is claims
+
+
+@pytest.mark.parametrize(
+    ("sentence", "claims"),
+    [
         ("Encendiendo la luz de la cocina.", True),
+        ("La luz de la cocina ya está apagada.", True),
+        ("La puerta ha sido cerrada.", True),
+        ("La tienda está cerrada los domingos.", False),
         ("Vale, apagado.", True),
         ("He cerrado la puerta principal.", True),
         ("Ya he puesto la alarma.", True),

@@ -20,7 +20,9 @@ from satellite.engines.wake import create_wake_detector
 from satellite.intents.mute_words import MUTED_REPLY
 from satellite.pipeline import create_turn_service
 from satellite.pipeline.failures import BROKEN
+from satellite.pipeline.guard import claims_action
 from satellite.pipeline.home import NOT_CONNECTED_ACTION, NOT_CONNECTED_QUERY
+from satellite.pipeline.sentences import split_sentences
 from satellite.room.listener import Listener, has_words
 from satellite.runtime.state import RuntimeState
 from satellite.timers import ring_pcm
@@ -175,8 +177,15 @@ async def test_barge_in_stops_the_reply_and_answers_the_new_question(
     assert room.echoed_s > 0.5
     assert all(t.reply.startswith("1, 2, 3, 4, 5") for t in list(state.turns)[:-1]), state.turns
     assert listener.barge_ins == 1
-    assert "bedroom" in state.turns[-1].transcript.lower()  # the new question was answered
-    assert state.turns[-1].reply == NOT_CONNECTED_ACTION, state.turns[-1].transcript  # truthfully
+    last = state.turns[-1]
+    assert "bedroom" in last.transcript.lower()  # the new question was answered
+    # ... truthfully. Whisper hears it over the count's residual echo, and once (a loaded fresh
+    # clone's run) heard "Turting off the bedroom lamp.", which no command matches: the language
+    # model answered it, and may say anything but that the lamp was switched.
+    if last.transcript.strip(" .").lower() == "turn off the bedroom lamp":
+        assert last.reply == NOT_CONNECTED_ACTION
+    else:
+        assert not any(claims_action(s) for s in split_sentences(last.reply)), last
     assert all("bedroom" not in t.transcript.lower() for t in list(state.turns)[:-1])
 
 
