@@ -114,12 +114,10 @@ def texts(seed: int = 7) -> list[str]:
     """Sentences that never say a wake word: HA commands, documentation prose, questions."""
     rng = random.Random(seed)
     out: list[str] = []
-    from hassil.intents import Intents
+    from hassil.expression import TextChunk
+    from hassil.intents import Intents, TextSlotList, TextSlotValue
     from hassil.sample import sample_intents
     from home_assistant_intents import get_intents
-
-    from hassil.expression import TextChunk
-    from hassil.intents import TextSlotList, TextSlotValue
 
     def slot(*values: str) -> TextSlotList:
         return TextSlotList(name="", values=[TextSlotValue(TextChunk(v), v) for v in values])
@@ -696,7 +694,7 @@ def check_rows(root: Path, neg_traces: dict, positives: dict, pos_traces: dict, 
     """Whisper's check (``wake.check``) at each bar of ``CHECK_BARS``, for the measured models."""
     from satellite.config.schema import SttConfig
     from satellite.engines.stt import WhisperStt
-    from satellite.room.wake_check import CHECK_BEFORE_S, MEASURED, readings
+    from satellite.room.wake_check import CHECK_BEFORE_S, MEASURED, SURE_FROM, SURE_MARGIN, readings
 
     stt: WhisperStt | None = None
     cache_path = root / "checks.json"
@@ -709,8 +707,9 @@ def check_rows(root: Path, neg_traces: dict, positives: dict, pos_traces: dict, 
         read = 0
 
         def odds(wav: Path, trace: np.ndarray, cutoff: float = cutoff, check_from: float =
-                 MEASURED[model], phrases: tuple[str, ...] = phrases) -> list[tuple[float, float]]:
-            """(where it fired, log-odds) for each candidate the engine's rule makes here."""
+                 MEASURED[model], phrases: tuple[str, ...] = phrases
+                 ) -> list[tuple[float, float, float]]:
+            """(where it fired, log-odds, peak score) for each candidate the engine's rule makes."""
             nonlocal stt, read
             rule = WakeDecision(cutoff, 2.0, check_from=check_from)
             out = []
@@ -729,7 +728,7 @@ def check_rows(root: Path, neg_traces: dict, positives: dict, pos_traces: dict, 
                     window = Pcm(audio[first:round(candidate.end_s * RATE) * 2], RATE)
                     cache[name] = [candidate.fired_s, stt.phrase_odds(window, phrases).logodds]
                     read += 1
-                out.append((cache[name][0], cache[name][1]))
+                out.append((cache[name][0], cache[name][1], candidate.peak))
             return out
 
         started = time.perf_counter()
@@ -741,16 +740,24 @@ def check_rows(root: Path, neg_traces: dict, positives: dict, pos_traces: dict, 
         cache_path.write_text(json.dumps(cache))
         print(f"check: {read} candidates read in {time.perf_counter() - started:.0f} s",
               file=sys.stderr, flush=True)
-        for bar in CHECK_BARS:
-            row: dict = {"model": key, "setting": f"check from {MEASURED[model]:g}, log-odds >= {bar:g}"}
-            row["false_wakes"] = sum(o >= bar for found in neg.values() for _, o in found)
+        sure_from = SURE_FROM.get(model)
+        rules = [(bar, None) for bar in CHECK_BARS] + ([(bar, sure_from) for bar in CHECK_BARS]
+                                                        if sure_from is not None else [])
+        for bar, sure in rules:
+            def wakes(o: float, peak: float, bar: float = bar, sure: float | None = sure) -> bool:
+                return o >= (bar - SURE_MARGIN if sure is not None and peak >= sure else bar)
+            label = f"check from {MEASURED[model]:g}, log-odds >= {bar:g}"
+            if sure is not None:
+                label += f" (>= {bar - SURE_MARGIN:g} where the model scores >= {sure:g})"
+            row: dict = {"model": key, "setting": label}
+            row["false_wakes"] = sum(wakes(o, pk) for found in neg.values() for _, o, pk in found)
             row["per_hour"] = row["false_wakes"] / max(1e-9, sum(float(t[key][0][-1])
                                                                  for t in neg_traces.values()) / 3600)
             for condition, clips in pos.items():
-                hits = [any(o >= bar and s <= f <= e + RECALL_WINDOW_S for f, o in found)
+                hits = [any(wakes(o, pk) and s <= f <= e + RECALL_WINDOW_S for f, o, pk in found)
                         for found, s, e, _ in clips]
                 row[condition] = sum(hits) / len(hits)
-            row["near_misses"] = sum(any(o >= bar for _, o in found) for found in near_odds)
+            row["near_misses"] = sum(any(wakes(o, pk) for _, o, pk in found) for found in near_odds)
             row["near_total"] = len(near_odds)
             rows.append(row)
             print(_row_line(row), file=sys.stderr, flush=True)

@@ -258,3 +258,31 @@ async def test_a_check_that_fails_or_hangs_leaves_the_decision_to_the_model_s_cu
         assert woke == [1.2]
         assert metrics.wake_checks.labels(outcome="failed")._value.get() == 2
         assert not checker.busy
+
+
+@pytest.mark.asyncio(loop_scope="function")
+async def test_where_the_model_is_sure_whisper_may_doubt_more(engines: Engines) -> None:
+    """okay_nabu at 0.98 or more wakes at a log-odds SURE_MARGIN under the bar: the clean wake
+    words the check refused (accented voices, -14.1 to -18.1) all scored 0.99 or more, and no
+    candidate that high was in 10.93 h of speech without the wake word."""
+    check, _ = wake_check_for(WakeConfig(), create_wake_detector(WakeConfig()), engines.stt)
+    assert check is not None and check.sure_from == wake_check.SURE_FROM["okay_nabu"]
+    assert check.bar(0.99) == check.min_logodds - wake_check.SURE_MARGIN
+    assert check.bar(0.95) == check.min_logodds
+    assert "-19 where the model scores 0.98" in check.describe()
+
+    async def doubtful(pcm: Pcm, phrases: Sequence[str]) -> PhraseOdds:
+        return PhraseOdds(check.min_logodds - 3.0, "Okay, Nabu.", "Okay, now boo.")
+
+    woke: list[float] = []
+    checker = WakeChecker(check, doubtful, woke.append, Metrics(), cutoff=0.85)
+    for candidate in (WakeCandidate(1.0, 1.2, 0.99, 1.45, True), WakeCandidate(5.0, 5.2, 0.9, 5.45, True)):
+        checker.candidate(candidate, Pcm.silence(1.5))
+        await checker.settled()
+    assert woke == [1.2]  # the sure one; at 0.9 the doubt is the bar's
+
+
+def test_an_unmeasured_model_has_no_sure_score(engines: Engines) -> None:
+    config = WakeConfig(model="hey_jarvis", check="on")
+    check, _ = wake_check_for(config, create_wake_detector(config), engines.stt)
+    assert check is not None and check.sure_from is None and check.bar(1.0) == check.min_logodds
