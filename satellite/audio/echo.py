@@ -29,6 +29,7 @@ plays). The canceller runs on the event loop: AEC3 takes ~0.07 ms of CPU per 10 
 from __future__ import annotations
 
 import collections
+import itertools
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -47,7 +48,7 @@ RATE_HZ = 16000  # the microphone's audio as the listener gets it
 FRAME = RATE_HZ // 100  # AEC3 works on 10 ms frames
 KEEP_S = 3.0  # played audio older than this is dropped from the timeline
 ARRIVALS_KEPT = 200  # mic reads (4 s of 20 ms reads) over which the capture clock is judged
-NOT_LIVE_S = 0.5  # mic audio that runs this far ahead of the wall clock is not live
+NOT_LIVE_S = 0.5  # mic audio that runs this far ahead of where it arrived before is not live
 SOUNDING_LEVEL = 30.0  # a reference frame with an RMS above this (about -61 dBFS) is sound
 SILENT_MIC_LEVEL = 10.0  # RMS (about -70 dBFS): the quietest room floor assumed
 ECHO_FRAMES = 200  # the microphone's level over the last 2 s of the box's sound
@@ -295,7 +296,12 @@ class EchoCanceller:
             return pcm
         self._samples_in += len(pcm.audio) // 2
         self._arrivals.append(now_s - self._samples_in / RATE_HZ)
-        self.live = max(self._arrivals) - self._arrivals[-1] < NOT_LIVE_S
+        # Not live: the audio runs ahead of the wall clock, below where it arrived before (a
+        # file read as fast as it goes). A read that came late (the loop stalled, the reads
+        # then caught up) leaves it where it was: judged by the highest arrival, one stall kept
+        # the canceller (and barge-in) off for the 4 s it stayed in the window.
+        earlier = min(itertools.islice(self._arrivals, max(1, len(self._arrivals) // 2)))
+        self.live = earlier - self._arrivals[-1] < NOT_LIVE_S
         samples = np.concatenate([self._buffer, pcm.samples()])
         if not self.live and not (self.noise_level or self.auto_gain):
             self._buffer = samples[:0]

@@ -85,6 +85,28 @@ def test_the_reply_echo_is_reduced_and_a_person_over_it_is_understood(
     assert canceller.tone_frames == 0  # speech is left to AEC3, never taken for tones
 
 
+def test_a_loop_that_stalled_and_caught_up_keeps_cancelling(tmp_path: Path, reply: Pcm) -> None:
+    """The event loop stalls for 0.8 s (a loaded 2-core box: the reply's model, its voice and
+    Whisper at once); the microphone's reads queued meanwhile arrive together, then on time
+    again. The audio is as live as before: the canceller goes on (it stayed off for 4 s,
+    barge-in with it, a daemon's run)."""
+    reference = to_stt_format(reply).samples().astype(np.float64)
+    mic = int16(echo_of(reference, room_impulse(RATE_HZ, delay_ms=40, gain_db=-10, tail_ms=150)))
+    canceller = EchoCanceller(config_with(tmp_path).audio, audible_output=True)
+    canceller.played(reply, 0.0)
+    stall_from, stall_s = 2.0, 0.8
+    out, live = [], []
+    for i in range(0, len(mic), CHUNK):
+        captured_s = (i + CHUNK) / RATE_HZ
+        arrival_s = max(captured_s, stall_from + stall_s) if captured_s > stall_from else captured_s
+        out.append(canceller.process(Pcm(mic[i:i + CHUNK].tobytes(), RATE_HZ), arrival_s).samples())
+        live.append(canceller.live)
+    cleaned = np.concatenate(out)
+    assert all(live)
+    after = slice(int((stall_from + stall_s + 0.2) * RATE_HZ), int((stall_from + 4.5) * RATE_HZ))
+    assert energy_db(mic[after]) - energy_db(cleaned[after]) > 20.0
+
+
 def test_an_echo_as_early_as_its_reference_gets_the_reference_ahead_of_it(
         tmp_path: Path, reply: Pcm) -> None:
     """A loopback room (the tests' own) or a sink whose clock is the speaker's: the echo is heard
