@@ -49,6 +49,7 @@ from satellite.home.service import HomeService
 from satellite.pipeline import TurnService, create_turn_service
 from satellite.room.assist_turns import AssistTurns
 from satellite.room.listener import Listener
+from satellite.runtime.priority import lower_thread_priority
 from satellite.runtime.state import RuntimeState
 from satellite.wyoming.service import WyomingService
 
@@ -148,7 +149,14 @@ class SatelliteDaemon:
         await self._start_health()
         if self.engines is None:
             self.notifier.status("loading models")
-            self.engines = await loop.run_in_executor(None, self._load_engines)
+            # in a thread of its own, nicer than the audio loop: the engines' thread pools are
+            # created from it and keep its priority (satellite.runtime.priority)
+            loading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load",
+                                         initializer=lower_thread_priority)
+            try:
+                self.engines = await loop.run_in_executor(loading, self._load_engines)
+            finally:
+                loading.shutdown(wait=False)
         self.state.model_load_s.update({k: round(v, 3) for k, v in self.engines.load_s.items()})
         self.state.models.update(_model_names(self.engines))
         self.state.platform = engine_report(self.engines)

@@ -41,6 +41,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from satellite.errors import BusyError
+from satellite.runtime.priority import lower_thread_priority
 
 _LOGGER = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -84,7 +85,8 @@ class EngineScheduler:
         self.capacity = {name: max(1, n) for name, n in (capacity or {}).items()}
         # a thread per unit an engine may run beside the others
         workers += sum(n - 1 for n in self.capacity.values())
-        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine")
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="engine",
+                                            initializer=lower_thread_priority)
         self.max_queue = max_queue
         self.pauses_for = dict(pauses_for or {})  # stream engine -> engines it waits for
         self._computing: dict[str, int] = {}  # engine -> units on a thread now (guarded by _idle)
