@@ -2,7 +2,7 @@
 """The wake word said over the box's own reply, after the echo canceller: recall, and the
 box's own voice waking it (#19: barge-in by wake word), offline.
 
-    nice -n 10 .venv/bin/python scripts/bench_wake_over_reply.py [--reply-min 30] [--gain-db -6 0]
+    nice -n 10 .venv/bin/python scripts/bench_wake_over_reply.py [--reply-min 30] [--gain-db -6 0] [--check]
 
 The box's reply is Piper's default voice reading prose (``scripts/bench_wake.py``'s texts),
 cached beside that bench's corpus. The microphone hears it back through
@@ -128,6 +128,54 @@ def build(corpus: Corpus, reply: np.ndarray
     return played, person, marks, alone_s
 
 
+def check_rows(gain_db: float, audio: bytes, trace: np.ndarray, windows: list, clips: list,
+               marks: list, speaking_h: float) -> list[dict]:
+    """Whisper's check over the box's voice (``--check``): a score from ``MEASURED`` makes a
+    candidate; one that reaches the model's cutoff over the voice (0.6) wakes at once as
+    before, one below it wakes if Whisper reads the phrase at the bar."""
+    from satellite.config.schema import SttConfig
+    from satellite.engines.stt import WhisperStt
+    from satellite.engines.wake import OVER_VOICE_CUTOFFS, WakeDecision
+    from satellite.room.wake_check import CHECK_BEFORE_S, MEASURED, READINGS
+
+    cutoff = OVER_VOICE_CUTOFFS["okay_nabu"]
+    rule = WakeDecision(cutoff, 2.0, check_from=MEASURED["okay_nabu"])
+    stt = WhisperStt(SttConfig())
+    candidates = []  # (fired_s, peak, log-odds)
+    for t, p in zip(trace[0].tolist(), trace[1].tolist(), strict=True):
+        if not rule.decide(p, t):
+            continue
+        c = rule.candidate
+        assert c is not None
+        odds = None
+        if c.peak < cutoff:
+            first = max(0, round((c.start_s - CHECK_BEFORE_S) * RATE)) * 2
+            window = Pcm(audio[first:round(c.end_s * RATE) * 2], RATE)
+            odds = stt.phrase_odds(window, READINGS["okay_nabu"]).logodds
+        candidates.append((c.fired_s, c.peak, odds))
+    rows = []
+    for bar in (None, -10.0, -12.0, -14.0):
+        times = [f for f, peak, odds in candidates
+                 if peak >= cutoff or (bar is not None and odds is not None and odds >= bar)]
+        hits = [any(s <= x <= e for x in times) for s, e in windows]
+        own = [x for x in times if not any(a <= x <= b + 0.5 for a, b in clips)]
+        label = (f"cutoff {cutoff:g}, candidates from {MEASURED['okay_nabu']:g}"
+                 + ("" if bar is None else f", below the cutoff Whisper's log-odds >= {bar:g}"))
+        row = {"gain_db": gain_db, "setting": label, "recalled": sum(hits), "clips": len(hits),
+               "own_voice_wakes": len(own), "own_voice_per_hour": len(own) / speaking_h,
+               "own_voice_at_s": [round(x, 1) for x in own],
+               "checked": sum(o is not None for *_, o in candidates)}
+        rows.append(row)
+        print(f"| {gain_db:g} dB | {label} | {row['recalled']}/{row['clips']} | {len(own)} "
+              f"({row['own_voice_per_hour']:.1f}/h) | {row['checked']} read |",
+              file=sys.stderr, flush=True)
+    own_odds = sorted(round(o, 1) for f, _, o in candidates
+                      if o is not None and not any(a <= f <= b + 0.5 for a, b in clips))
+    print(f"  the box's own voice: Whisper's log-odds of the candidates it made: {own_odds[-10:]}",
+          file=sys.stderr, flush=True)
+    return rows
+
+
 def run(args: argparse.Namespace) -> dict:
     corpus = Corpus(Path(args.cache), 0, 40)
     reply = reply_audio(corpus, args.reply_min)
@@ -168,6 +216,8 @@ def run(args: argparse.Namespace) -> dict:
             print(f"| {gain_db:g} dB | {label} | {row['recalled']}/{row['clips']} "
                   f"({row['piper']} Piper, {row['espeak']} espeak-ng) | {len(own)} "
                   f"({row['own_voice_per_hour']:.1f}/h) |", file=sys.stderr, flush=True)
+        if args.check:
+            results += check_rows(gain_db, audio, first, windows, clips, marks, speaking_h)
         results.append({"gain_db": gain_db, "erle_db": float(erle), "cancel_s": cancel_s,
                         "speaking_h": speaking_h, "micro_peaks": peaks})
         print(f"  {gain_db:g} dB: ERLE on the reply alone {erle:.1f} dB; {speaking_h * 60:.1f} min "
@@ -184,6 +234,8 @@ def main() -> None:
                         help="minutes of the box's voice (the clips use the first 9)")
     parser.add_argument("--gain-db", type=float, nargs="*", default=[-6.0, 0.0],
                         help="the echo's level under the played reply (the room bench: -6)")
+    parser.add_argument("--check", action="store_true",
+                        help="also Whisper's check of the candidates below the cutoff over the voice")
     parser.add_argument("--json")
     args = parser.parse_args()
     result = run(args)

@@ -254,7 +254,8 @@ class WakeConfig:
                      help="Whisper reads each wake word's audio before the box wakes: fewer wakes on "
                           "words that only sound like it (\"Okay, bamboo\"), and wake words heard in "
                           "noise from a lower score (check_from); ~0.5 s of Whisper per candidate, "
-                          "not over the box's own voice. auto = on for okay_nabu (measured) with a "
+                          "over the box's voice only under the cutoff there. auto = on for okay_nabu "
+                          "(measured) with a "
                           "local Whisper")
     check_from: float = opt(0.0, min=0.0, max=1.0, live=True,
                             help="with check: the model's score that asks Whisper; 0 = the measured "

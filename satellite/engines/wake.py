@@ -108,8 +108,9 @@ class WakeDecision:
     (the box speaks), ``threshold_over_voice`` is the cutoff. Shared by both engines, pure: fed
     plain (probability, stream time) pairs.
 
-    With ``check_from`` (Whisper checks the wake word, ``wake.check``), outside the box's voice
-    a score at or above it starts a ``WakeCandidate``; once its phrase is heard out
+    With ``check_from`` (Whisper checks the wake word, ``wake.check``), a score at or above it
+    starts a ``WakeCandidate`` (over the box's voice, one below ``threshold_over_voice``: at
+    that cutoff the model decides at once, a barge-in is quick); once its phrase is heard out
     (``CHECK_TAIL_S`` after the score reached the cutoff, else ``CHECK_AFTER_S`` after it first
     rose) the decision says True with the candidate in ``candidate``, whatever the score reached
     (the check decides; ``min_frames`` does not apply)."""
@@ -131,7 +132,7 @@ class WakeDecision:
 
     def decide(self, probability: float, stream_s: float) -> bool:
         self.last_probability = max(self.last_probability, probability)
-        if self.check_from and not self.over_voice:
+        if self.check_from and (not self.over_voice or probability < self.threshold_over_voice):
             return self._check(probability, stream_s)
         self.pending = None
         if probability < (self.threshold_over_voice if self.over_voice else self.threshold):
