@@ -149,14 +149,7 @@ class SatelliteDaemon:
         await self._start_health()
         if self.engines is None:
             self.notifier.status("loading models")
-            # in a thread of its own, nicer than the audio loop: the engines' thread pools are
-            # created from it and keep its priority (satellite.runtime.priority)
-            loading = ThreadPoolExecutor(max_workers=1, thread_name_prefix="load",
-                                         initializer=lower_thread_priority)
-            try:
-                self.engines = await loop.run_in_executor(loading, self._load_engines)
-            finally:
-                loading.shutdown(wait=False)
+            self.engines = await loop.run_in_executor(None, self._load_engines)
         self.state.model_load_s.update({k: round(v, 3) for k, v in self.engines.load_s.items()})
         self.state.models.update(_model_names(self.engines))
         self.state.platform = engine_report(self.engines)
@@ -195,6 +188,10 @@ class SatelliteDaemon:
         return ", ".join(f"{c.name} {c.state}" for c in self.state.components.values())
 
     def _load_engines(self) -> Engines:
+        # nicer than the audio loop from here on: the engines' thread pools are created from
+        # this thread and keep its priority (satellite.runtime.priority)
+        lower_thread_priority()
+
         def progress(stage: str, state: str) -> None:
             if stage in ALL_STAGES and state == "loading":
                 self.state.set_component(stage, "starting", "loading model")
