@@ -54,9 +54,9 @@ async def test_engine_units_run_nicer_than_the_loop() -> None:
 
 
 def test_the_engines_pools_inherit_the_loading_thread_s_priority(tmp_path: Path) -> None:
-    """What the daemon does: the models load in a thread of their own, lowered first, and the
-    threads Whisper's, Piper's and the language model's libraries start (at load or at first
-    use, from the engine threads) are as nice as it."""
+    """What the daemon does: the models load in a thread lowered first (its executor's), and the
+    threads Whisper's and Piper's libraries start (at load or at first use, from the engine
+    threads) are as nice as it."""
     base = niceness()
     before = set(niceness_of_all())
     config = make_config(tmp_path)
