@@ -25,13 +25,16 @@ MAX_NICE = 19
 
 
 def lower_thread_priority(by: int = ENGINE_NICENESS) -> int | None:
-    """Make the calling thread ``by`` nicer than it is; its new niceness, or None where a
-    thread's niceness is not its own or cannot be read."""
+    """Make the calling thread ``by`` nicer than the process (its main thread), once: a thread
+    already that nice stays as it is. Its niceness, or None where a thread's niceness is not
+    its own or cannot be read."""
     if not hasattr(os, "setpriority") or not os.path.isdir("/proc/self/task"):
         return None  # (only Linux gives each thread a niceness of its own)
     thread_id = threading.get_native_id()
     try:
-        nice = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, thread_id) + by)
+        nice = min(MAX_NICE, os.getpriority(os.PRIO_PROCESS, os.getpid()) + by)
+        if os.getpriority(os.PRIO_PROCESS, thread_id) >= nice:
+            return os.getpriority(os.PRIO_PROCESS, thread_id)
         os.setpriority(os.PRIO_PROCESS, thread_id, nice)
     except OSError as error:
         _LOGGER.debug("thread priority not lowered: %s", error)
