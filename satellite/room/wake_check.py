@@ -117,8 +117,8 @@ class WakeCheck:
         return self.min_logodds - SURE_MARGIN if sure else self.min_logodds
 
     def describe(self) -> str:
-        sure = (f", {self.min_logodds - SURE_MARGIN:g} where the model scores {self.sure_from:g} or "
-                f"more" if self.sure_from is not None else "")
+        sure = (f", {self.bar(self.sure_from):g} where the model scores {self.sure_from:g} or more"
+                if self.sure_from is not None else "")
         return (f"Whisper checks scores from {self.check_from:g} (log-odds {self.min_logodds:g} "
                 f"or better wakes{sure})")
 
