@@ -54,6 +54,7 @@ SILENT_MIC_LEVEL = 10.0  # RMS (about -70 dBFS): the quietest room floor assumed
 ECHO_FRAMES = 200  # the microphone's level over the last 2 s of the box's sound
 ECHO_PERCENTILE = 30  # ... its quieter frames (a person talking over a ring fills the louder ones)
 ECHO_ABOVE_FLOOR = 2.0  # ... must be this much above the room's floor (6 dB) for an echo to be heard
+FRAMES_KEPT = 3000  # energy in and out of the last 30 s of frames (``taken_out_db``)
 FLOOR_FRAMES = 1000  # the room's floor: the quieter frames of the last 10 s the box was silent
 FLOOR_AFTER_S = 0.5  # (silent this long: the room's echo of its last sound has died away)
 FLOOR_PERCENTILE = 10  # (a question fills most of them; the pauses between words are the floor)
@@ -206,6 +207,10 @@ class EchoCanceller:
         self._converters: dict[int, PcmConverter] = {}
         self._buffer = np.zeros(0, dtype=np.int16)
         self._samples_in = 0  # microphone samples taken so far (the capture's stream clock)
+        self._samples_out = 0  # ... and handed on (the listener's stream clock)
+        # (end of the frame in samples out, energy in, energy out) of the box's sounding frames
+        self._frames: collections.deque[tuple[int, float, float]] = collections.deque(
+            maxlen=FRAMES_KEPT)
         self._arrivals: collections.deque[float] = collections.deque(maxlen=ARRIVALS_KEPT)
         self.live = True
         self._echo_in = self._echo_out = 0.0  # energy while the reference sounds (this stretch)
@@ -305,11 +310,13 @@ class EchoCanceller:
         samples = np.concatenate([self._buffer, pcm.samples()])
         if not self.live and not (self.noise_level or self.auto_gain):
             self._buffer = samples[:0]
+            self._samples_out += len(samples)
             return Pcm(samples.tobytes(), RATE_HZ)  # nothing to align with: the audio as it came
         whole = len(samples) // FRAME * FRAME
         self._buffer = samples[whole:]
         if whole == 0:
             return Pcm(b"", RATE_HZ)
+        self._samples_out += whole
         offset_s = min(self._arrivals)  # the least delayed arrival: capture time = stream time + this
         first_sample = self._samples_in - len(self._buffer) - whole
         out = np.empty(whole, dtype=np.int16)
@@ -327,7 +334,7 @@ class EchoCanceller:
                 self._near_tones.remove(near, tones),
                 None if far is None else self._far_tones.remove(far, tones))
             out[i:i + FRAME] = cleaned if self.echo_heard else near
-            self._count(near, cleaned, far)
+            self._count(near, cleaned, far, self._samples_out - whole + i + FRAME)
         if self.cancelling and self.live:
             keep = int(TRACK_WINDOW_S * RATE_HZ)
             self._near_history = np.concatenate([self._near_history, samples[:whole]])[-keep:]
@@ -405,7 +412,21 @@ class EchoCanceller:
         self.echo_heard = float(np.percentile(self._mic_sounding, ECHO_PERCENTILE)) > (
             floor * ECHO_ABOVE_FLOOR)
 
-    def _count(self, near: np.ndarray, cleaned: np.ndarray, far: np.ndarray | None) -> None:
+    def taken_out_db(self, start_s: float, end_s: float) -> float | None:
+        """How much the canceller took out of what it handed on from ``start_s`` to ``end_s``
+        (seconds of its output: the listener's stream time), over the frames the box sounded
+        in, in dB; None when it sounded in fewer than half of them (or was not cancelling).
+
+        The box's own voice comes out 20-60 dB lower; a person speaking over it, a few dB (what
+        is taken out is the echo under their voice)."""
+        first, last = int(start_s * RATE_HZ), int(end_s * RATE_HZ)
+        spans = [(e_in, e_out) for end, e_in, e_out in self._frames if first < end <= last + FRAME]
+        if not spans or len(spans) < (last - first) / FRAME / 2:
+            return None
+        return 10 * float(np.log10((sum(e for e, _ in spans) + 1.0) / (sum(e for _, e in spans) + 1.0)))
+
+    def _count(self, near: np.ndarray, cleaned: np.ndarray, far: np.ndarray | None,
+               end: int) -> None:
         """Energy in and out while the reference sounds; one log line when a stretch of it ends."""
         sounding = far is not None and float(np.sqrt(np.mean(far.astype(np.float64) ** 2))) > SOUNDING_LEVEL
         energy_in = float(np.sum(near.astype(np.float64) ** 2))
@@ -417,6 +438,7 @@ class EchoCanceller:
             self._frames_to_track -= 1
             self._mic_sounding.append(level)
             self._recent_energy.append((energy_in, energy_out))
+            self._frames.append((end, energy_in, energy_out if self.echo_heard else energy_in))
             self._echo_in += energy_in
             self._echo_out += energy_out
             self._echo_s += FRAME / RATE_HZ

@@ -25,14 +25,14 @@ STOP_SENTENCES: dict[str, list[str]] = {
     "en": [
         "stop [it|that|this|talking|now]",
         "stop [the|my] (timer|timers|alarm|ringing|ring|sound|noise|beeping)",
-        "(ok|okay|alright|all right) [just] stop [it|that|talking]",
+        "(ok|okay|alright|all right|hey) [just] stop [it|that|talking]",
         "(turn|switch|shut) it off",
         "(be quiet|quiet|silence|shut up|hush|enough|that's enough|dismiss)",
         "(cancel|cancel that|never mind|nevermind|forget it)",
     ],
     "es": [
         "(para|pare|parar|detente|detén|alto|basta|stop) [ya|eso|de hablar]",
-        "(ok|okay|vale|bueno) (para|basta|cállate|calla)",
+        "(ok|okay|vale|bueno|oye|eh) (para|basta|cállate|calla)",
         "para (el temporizador|la alarma|el sonido)",
         "(cállate|calla|silencio|apágalo|ya está|ya basta|es suficiente)",
         "(cancela|cancelar|cancélalo|olvídalo|olvida eso|déjalo|da igual|no importa)",

@@ -87,6 +87,13 @@ PACED_AHEAD_S = 0.5  # audio further ahead of real time than this is not live (a
 EARLY_STOP_WAKE_LAG_S = 0.25  # the wake word model this far behind: no stop check before the end
 EARLY_STOP_MORE_S = 0.06  # sound this much past an early stop check's audio: the whole is checked
 EARLY_STOP_WAIT_S = 10.0  # an early stop check waits this long at most for its utterance's end
+# A stop word Whisper doubted (only among its other hypotheses, or heard again without the
+# prompt) in speech the canceller took this much or more out of is the box's own voice: a
+# person's voice over a reply lost 0.8-4.3 dB in the room's 10 stop words (the echo under it);
+# the residual Whisper made "That's enough." of, 14.6 dB. (A person whose voice reaches the
+# microphone 10 dB under the box's echo loses as much: a stop word Whisper is sure of is not
+# judged by it.)
+OWN_VOICE_DB = 10.0
 
 __all__ = ["Listener", "has_words"]
 
@@ -499,7 +506,8 @@ class Listener:
             # the check, "Okay" of "Okay Nabu" and the start of "Na-" were heard "Enough.")
             self._drop_early_stop_check(event.utterance)
         if decision.verdict is Verdict.STOP_CHECK:
-            self._check_for_stop(event.pcm, event.last_voiced_s, event.reason, decision.over)
+            self._check_for_stop(event.pcm, event.start_s, event.last_voiced_s, event.reason,
+                                 decision.over)
             return
         if decision.verdict is Verdict.IGNORED:
             self.ignored += 1
@@ -545,7 +553,8 @@ class Listener:
                           "is %.0f ms behind)", over, self.wake.behind_s * 1000)
             return
         ended = asyncio.Event()
-        task = self._check_for_stop(event.pcm, event.last_voiced_s, "silence began", over, ended)
+        task = self._check_for_stop(event.pcm, event.start_s, event.last_voiced_s, "silence began",
+                                    over, ended)
         if task is not None:
             self._early_stop_check = _EarlyStopCheck(event.utterance, task, ended,
                                                      event.last_voiced_s)
@@ -560,7 +569,7 @@ class Listener:
             _LOGGER.debug("speech went on after a pause (or the capture was reset): its stop "
                           "check is dropped")
 
-    def _check_for_stop(self, pcm: Pcm, last_voiced_s: float, reason: str, over: str,
+    def _check_for_stop(self, pcm: Pcm, start_s: float, last_voiced_s: float, reason: str, over: str,
                         utterance_ended: asyncio.Event | None = None) -> asyncio.Task[None] | None:
         if self._stop_checks:  # one at a time: the reply's model and voice share the CPU with it
             self.ignored += 1
@@ -568,7 +577,8 @@ class Listener:
                          "ignored", over)
             return None
         task = asyncio.get_running_loop().create_task(
-            self._stop_if_asked(pcm, last_voiced_s, reason, over, utterance_ended), name="stop word")
+            self._stop_if_asked(pcm, start_s, last_voiced_s, reason, over, utterance_ended),
+            name="stop word")
         self._stop_checks.add(task)
         task.add_done_callback(self._stop_checks.discard)
         return task
@@ -579,11 +589,14 @@ class Listener:
         return await self.turns.transcribe(pcm, Priority.ROOM, STOP_HINTS.get(self.config.language),
                                            ALTERNATIVES)
 
-    async def _stop_if_asked(self, pcm: Pcm, last_voiced_s: float, reason: str, over: str,
+    async def _stop_if_asked(self, pcm: Pcm, start_s: float, last_voiced_s: float, reason: str,
+                             over: str,
                              utterance_ended: asyncio.Event | None = None) -> None:
         """Speech over the box's voice or a turn: a stop word stops it; anything else is ignored.
         Heard before its utterance ended (``utterance_ended``), it waits for that end."""
         began = self.clock()
+        taken_db = self.echo.taken_out_db(start_s, last_voiced_s)
+        taken = "n/a" if taken_db is None else f"{taken_db:.1f} dB"
         try:
             transcript = await self._hear_for_stop(pcm)
             _LOGGER.debug("speech over %s checked %.0f ms after its last voiced frame (%s), heard "
@@ -592,7 +605,8 @@ class Listener:
             language = transcript.language or self.config.language
             heard = stop_heard(transcript, language)
             stop = heard is not None
-            if heard is not None and heard != transcript.text:
+            doubted = heard is not None and heard != transcript.text
+            if doubted:
                 _LOGGER.info("%r over %s (mean log-probability %s): %r is among Whisper's other "
                              "hypotheses", transcript.text.strip(), over, _logprob(transcript),
                              heard)
@@ -602,7 +616,7 @@ class Listener:
                 # -0.72. Heard without the prompt, a real one is still a stop word; the residual
                 # is numbers or nothing ("12", "Thar.").
                 plain = await self.turns.transcribe(pcm, Priority.ROOM)
-                stop = is_stop(plain.text, plain.language or language)
+                stop = doubted = is_stop(plain.text, plain.language or language)
                 _LOGGER.info("%r over %s, unsure (mean log-probability %s): heard without the "
                              "prompt as %r", transcript.text.strip(), over, _logprob(transcript),
                              plain.text.strip())
@@ -615,16 +629,23 @@ class Listener:
             except TimeoutError:
                 return  # (an utterance that never ended is the listener's to report)
         text = (heard or transcript.text).strip()
+        if stop and doubted and taken_db is not None and taken_db >= OWN_VOICE_DB:
+            _LOGGER.info("%r over %s, doubted: the canceller took %s out of it, the box's own "
+                         "voice: ignored", text, over, taken)
+            self.ignored += 1
+            return
         if not stop:
             _LOGGER.info("%r over %s, without the wake word: not a stop word (mean log-probability "
-                         "%s), ignored", text, over, _logprob(transcript))
+                         "%s; the canceller took %s out of it), ignored", text, over,
+                         _logprob(transcript), taken)
             self.ignored += 1
             return
         # (Whisper's doubt is not asked: it doubted the test's "Stop!" over a reply, as it does
         # many one-word clips; a stop word made up from noise costs the rest of one reply, and
         # the canceller has taken the reply itself out)
         if (self.room.turn or self.room.sounding) and self._stop_voice():
-            _LOGGER.info("stop: %r over %s, stopping it", text, over)
+            _LOGGER.info("stop: %r over %s (the canceller took %s out of it), stopping it", text,
+                         over, taken)
             self.stops += 1
 
     def _await_question(self, said_wall: float) -> None:

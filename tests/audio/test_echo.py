@@ -15,10 +15,11 @@ from satellite.engines import Engines
 from satellite.engines.vad import create_vad
 from satellite.intents.stop_words import RING_MIN_LOGPROB, STOP_HINTS, heard_stop
 from satellite.pipeline import create_turn_service
+from satellite.room.listener import OWN_VOICE_DB
 from satellite.timers.ring import RING_PAUSE_S, ring_pcm
 from scripts.room import echo_of, room_impulse
 from tests.conftest import make_config
-from tests.hearing import wer
+from tests.hearing import said_once, wer
 
 RATE_HZ = 16000
 CHUNK = 320  # the listener's 20 ms reads
@@ -79,8 +80,15 @@ def test_the_reply_echo_is_reduced_and_a_person_over_it_is_understood(
     erle_db = energy_db(mic[echo_only]) - energy_db(cleaned[echo_only])
     assert erle_db > 20.0
     spoken = slice(at - RATE_HZ // 2, at + len(talker) + RATE_HZ // 2)
-    heard = engines.stt.transcribe(Pcm(cleaned[spoken].tobytes(), RATE_HZ)).text
+    heard = said_once(engines.stt.transcribe(Pcm(cleaned[spoken].tobytes(), RATE_HZ)).text)
     assert wer(TALKER, heard) <= 0.25, heard
+    # What it took out of each, as the listener asks of speech over a reply: the box's own voice
+    # comes out far lower, a person's voice over it nearly as it was.
+    own_voice_db = canceller.taken_out_db(3.0, 4.5)
+    person_db = canceller.taken_out_db(at / RATE_HZ, (at + len(talker)) / RATE_HZ)
+    assert own_voice_db is not None and own_voice_db >= OWN_VOICE_DB + 10, own_voice_db
+    assert person_db is not None and person_db < OWN_VOICE_DB - 3, person_db
+    assert canceller.taken_out_db(len(mic) / RATE_HZ + 1, len(mic) / RATE_HZ + 2) is None  # (silent)
     assert canceller.lead_s == 0.0  # a 40 ms echo AEC3 finds by itself
     assert canceller.tone_frames == 0  # speech is left to AEC3, never taken for tones
 

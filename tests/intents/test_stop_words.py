@@ -18,6 +18,8 @@ from scripts.room import spoken
     ("es", "Para."), ("es", "¡Para ya!"), ("es", "Cállate."), ("es", "Olvídalo."),
     ("es", "Vale, para."), ("es", "Silencio, por favor."), ("es", "Basta."), ("es", "Cancela."),
     ("en", "Stop. Stop."), ("en", "Stop! Stop it!"), ("es", "¡Para! ¡Para!"),  # said again
+    # (the room's "Okay, stop." over a reply, heard "Hey, stop. Hey, stop.")
+    ("en", "Hey, stop."), ("en", "Hey, stop. Hey, stop."), ("es", "Oye, para."), ("es", "Eh, cállate."),
 ])
 def test_a_stop_word_is_heard(language: str, text: str) -> None:
     assert is_stop(text, language)
@@ -28,7 +30,8 @@ def test_a_stop_word_is_heard(language: str, text: str) -> None:
     ("en", "Turn off the kitchen lights."), ("en", "stop the music"), ("en", ""),
     ("en", "The bus stop is near."), ("es", "para qué sirve esto"), ("es", "No pares."),
     ("es", "Para mañana, pon una alarma."), ("fr", "Arrête."),  # no stop words in French
-    ("en", "Stop. Turn on the lights."), ("en", "Sit. Sit."),
+    ("en", "Stop. Turn on the lights."), ("en", "Sit. Sit."), ("en", "Hey, stop by later."),
+    ("es", "Oye, para qué es esto?"),
 ])
 def test_a_sentence_with_a_stop_word_in_it_is_no_stop(language: str, text: str) -> None:
     assert not is_stop(text, language)

@@ -15,8 +15,10 @@ from satellite.audio.sources import AudioSource, WavFileSource
 from satellite.config import Config
 from satellite.daemon.capture import CaptureSupervisor
 from satellite.engines import Engines
+from satellite.engines.stt import Transcript
 from satellite.engines.vad import create_vad
 from satellite.engines.wake import create_wake_detector
+from satellite.engines.whisper_decode import Hypothesis
 from satellite.intents.mute_words import MUTED_REPLY
 from satellite.pipeline import create_turn_service
 from satellite.pipeline.failures import BROKEN
@@ -232,6 +234,60 @@ async def test_other_words_over_a_reply_do_not_stop_it(tmp_path: Path, engines: 
     assert listener.stops == 0 and listener.barge_ins == 0
     assert listener.ignored >= 1  # heard, and left alone
     assert len(state.turns) == 1 and len(sink.written) == 1  # the count played to its end
+
+
+# What Whisper made of the count's residual echo in a fresh clone's run (the canceller
+# re-adapting just then): "Okay.", with "That's enough." among its other hypotheses at -0.62.
+MADE_UP = Transcript("Okay.", "en", 1.0, avg_logprob=-0.45,
+                     alternatives=(Hypothesis("That's enough.", -0.62),))
+
+
+async def test_a_doubted_stop_word_in_the_boxs_own_voice_does_not_stop_it(
+        tmp_path: Path, engines: Engines, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whisper's mistake is put in (it comes once in many runs); the echo, the canceller and
+    what it took out of the count's voice are the room's."""
+    room = counting_room(engines)
+    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room, None)
+    await sink.open()
+    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
+
+    async def made_up(pcm: Pcm) -> Transcript:
+        return MADE_UP
+
+    monkeypatch.setattr(listener, "_hear_for_stop", made_up)
+
+    async def over_the_count() -> None:
+        while room.echoed_s < 4.0:
+            await asyncio.sleep(0.05)
+        now_s = listener.frontend.stream_s
+        await listener._stop_if_asked(Pcm.silence(1.5), now_s - 1.5, now_s - 0.1, "test",
+                                      "the reply")
+
+    checked = asyncio.create_task(over_the_count())
+    await listen(listener, state, room)
+    await asyncio.wait_for(checked, 1.0)
+    assert listener.stops == 0 and listener.ignored == 1
+    assert len(state.turns) == 1 and state.turns[0].reply.startswith("1, 2, 3, 4, 5")
+    played = read_wav(sink.written[0], convert=False)
+    assert played.seconds == pytest.approx(room.echoed_s, abs=0.2)  # the count played to its end
+
+
+async def test_a_doubted_stop_word_said_over_a_reply_stops_it(
+        tmp_path: Path, engines: Engines, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The same doubt over a person's voice: the canceller took little out of it, a stop."""
+    room = counting_room(engines)
+    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room,
+                                      timeline(spoken(engines, "What a lovely morning."), 0.3).pcm)
+    await sink.open()
+    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
+
+    async def made_up(pcm: Pcm) -> Transcript:
+        return MADE_UP
+
+    monkeypatch.setattr(listener, "_hear_for_stop", made_up)
+    await listen(listener, state, room)
+    assert listener.stops == 1 and listener.barge_ins == 0
+    assert room.echoed_s < 6.0  # (the count lasts ~12 s)
 
 
 async def test_wake_word_gates_turns(tmp_path: Path, engines: Engines) -> None:
