@@ -484,6 +484,10 @@ class Listener:
 
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         utterance = self._utterance(event)
+        early = self._early_stop_check
+        if (early is not None and early.utterance == event.utterance
+                and event.heard_end_s <= early.heard_until_s + EARLY_STOP_MORE_S):
+            early.sound_ended.set()  # a stop word it heard need not wait for a wake word's check
         checking = ((self.wake.hearing_candidate or self.wake_check.busy)
                     and not self.room.heard_in(utterance))  # (a wake word already in it: go on)
         if (recheck and (self.wake.behind or checking or self._arbitrating is not None)
@@ -496,7 +500,6 @@ class Listener:
         decision = self.room.decide(utterance)
         if decision.verdict is not Verdict.TURN:
             self.runner.drop_speculation()
-        early = self._early_stop_check
         if early is not None and early.utterance == event.utterance:
             if (decision.verdict is Verdict.STOP_CHECK and not early.task.cancelled()
                     and event.heard_end_s <= early.heard_until_s + EARLY_STOP_MORE_S):
@@ -552,11 +555,11 @@ class Listener:
             _LOGGER.debug("speech over %s: checked for a stop word at its end (the wake word model "
                           "is %.0f ms behind)", over, self.wake.behind_s * 1000)
             return
-        ended = asyncio.Event()
+        ended, sound_ended = asyncio.Event(), asyncio.Event()
         task = self._check_for_stop(event.pcm, event.start_s, event.last_voiced_s, "silence began",
-                                    over, ended)
+                                    over, (ended, sound_ended))
         if task is not None:
-            self._early_stop_check = _EarlyStopCheck(event.utterance, task, ended,
+            self._early_stop_check = _EarlyStopCheck(event.utterance, task, ended, sound_ended,
                                                      event.last_voiced_s)
 
     def _drop_early_stop_check(self, utterance: int | None = None) -> None:
@@ -570,7 +573,8 @@ class Listener:
                           "check is dropped")
 
     def _check_for_stop(self, pcm: Pcm, start_s: float, last_voiced_s: float, reason: str, over: str,
-                        utterance_ended: asyncio.Event | None = None) -> asyncio.Task[None] | None:
+                        utterance_ended: tuple[asyncio.Event, asyncio.Event] | None = None
+                        ) -> asyncio.Task[None] | None:
         if self._stop_checks:  # one at a time: the reply's model and voice share the CPU with it
             self.ignored += 1
             _LOGGER.info("speech over %s while another is being checked for a stop word: "
@@ -591,9 +595,15 @@ class Listener:
 
     async def _stop_if_asked(self, pcm: Pcm, start_s: float, last_voiced_s: float, reason: str,
                              over: str,
-                             utterance_ended: asyncio.Event | None = None) -> None:
+                             utterance_ended: tuple[asyncio.Event, asyncio.Event] | None = None
+                             ) -> None:
         """Speech over the box's voice or a turn: a stop word stops it; anything else is ignored.
-        Heard before its utterance ended (``utterance_ended``), it waits for that end."""
+        Heard before its utterance ended (``utterance_ended``: the room decided it was speech
+        to check for a stop word, and its sound ended there), it waits for that end: a stop
+        word for the sound's end only. A wake word candidate in it (Whisper reads those over
+        the box's voice under the model's cutoff there: "Stop talking." scored 0.14) held a
+        stop word back by Whisper's reading, ~0.6 s; with a wake word in it, the reply stops
+        either way."""
         began = self.clock()
         taken_db = self.echo.taken_out_db(start_s, last_voiced_s)
         taken = "n/a" if taken_db is None else f"{taken_db:.1f} dB"
@@ -624,8 +634,9 @@ class Listener:
             _LOGGER.warning("speech over %s could not be transcribed", over, exc_info=True)
             return
         if utterance_ended is not None:
+            decided, sound_ended = utterance_ended
             try:
-                await asyncio.wait_for(utterance_ended.wait(), EARLY_STOP_WAIT_S)
+                await asyncio.wait_for((sound_ended if stop else decided).wait(), EARLY_STOP_WAIT_S)
             except TimeoutError:
                 return  # (an utterance that never ended is the listener's to report)
         text = (heard or transcript.text).strip()
@@ -831,6 +842,7 @@ class _EarlyStopCheck:
     utterance: int
     task: asyncio.Task[None]
     ended: asyncio.Event  # set when the utterance ended there, as a stop check
+    sound_ended: asyncio.Event  # set when it ended there, before the room has decided what it was
     heard_until_s: float  # where the sound it checks ends (stream time)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -17,8 +18,8 @@ from satellite.daemon.capture import CaptureSupervisor
 from satellite.engines import Engines
 from satellite.engines.stt import Transcript
 from satellite.engines.vad import create_vad
-from satellite.engines.wake import create_wake_detector
-from satellite.engines.whisper_decode import Hypothesis
+from satellite.engines.wake import WakeCandidate, create_wake_detector
+from satellite.engines.whisper_decode import Hypothesis, PhraseOdds
 from satellite.intents.mute_words import MUTED_REPLY
 from satellite.pipeline import create_turn_service
 from satellite.pipeline.failures import BROKEN
@@ -207,6 +208,50 @@ async def test_stop_over_a_reply_stops_it_without_the_wake_word(
     assert len(state.turns) <= 1  # "stop" is no question: nothing answers it
     assert 0.5 < room.echoed_s < whole - 3.0  # the count sounded, and was cut off
     assert sink.written == []
+
+
+async def test_a_stop_word_does_not_wait_for_whispers_reading_of_a_wake_word(
+        tmp_path: Path, engines: Engines, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Over a reply the wake word model makes candidates under its cutoff there, which Whisper
+    reads ("Stop talking." scored 0.14 in the room, "Okay, stop." 0.48): the stop word stops the
+    reply while that reading still runs (it held the stop back by the reading, ~0.6 s). Here a
+    candidate comes as the person speaks and its reading takes 4 s."""
+    room = counting_room(engines)
+    sink = SpeakerThatGetsInterrupted(tmp_path / "replies", room,
+                                      timeline(spoken(engines, "Stop."), 0.3).pcm)
+    await sink.open()
+    listener, state = listener_for(barge_in_config(tmp_path), engines, sink)
+    checker = listener.wake_check
+    assert checker.check is not None
+
+    read, candidates_window = checker.read, Pcm.silence(1.0)
+
+    async def slow_read(pcm: Pcm, readings: Sequence[str]) -> PhraseOdds:
+        if pcm is not candidates_window:  # ("Okay Nabu." before the question: the real reading)
+            return await read(pcm, readings)
+        await asyncio.sleep(4.0)
+        return PhraseOdds(-25.0, "Okay, Nabu.", "Stop.")
+
+    monkeypatch.setattr(checker, "read", slow_read)
+    say = room.say
+
+    def say_with_a_candidate(pcm: Pcm) -> None:
+        say(pcm)
+        now_s = listener.frontend.stream_s
+        checker.candidate(WakeCandidate(now_s, now_s + 0.4, 0.2, now_s + 0.5), candidates_window)
+
+    monkeypatch.setattr(room, "say", say_with_a_candidate)
+    reading_at_stop = []
+    stop_voice = listener._stop_voice
+
+    def stop_voice_seen() -> bool:
+        reading_at_stop.append(checker.busy)
+        return stop_voice()
+
+    monkeypatch.setattr(listener, "_stop_voice", stop_voice_seen)
+    await listen(listener, state, room)
+    assert listener.stops == 1 and listener.barge_ins == 0
+    assert reading_at_stop == [True]  # stopped before Whisper's reading of the candidate ended
 
 
 async def test_stop_and_more_words_after_a_pause_over_a_reply_do_not_stop_it(
