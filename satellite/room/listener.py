@@ -89,10 +89,10 @@ EARLY_STOP_MORE_S = 0.06  # sound this much past an early stop check's audio: th
 EARLY_STOP_WAIT_S = 10.0  # an early stop check waits this long at most for its utterance's end
 # A stop word Whisper doubted (only among its other hypotheses, or heard again without the
 # prompt) in speech the canceller took this much or more out of is the box's own voice: a
-# person's voice over a reply lost 0.8-4.3 dB in the room's 10 stop words (the echo under it);
-# the residual Whisper made "That's enough." of, 14.6 dB. (A person whose voice reaches the
-# microphone 10 dB under the box's echo loses as much: a stop word Whisper is sure of is not
-# judged by it.)
+# person's voice over a reply lost 0.6-6.5 dB in 19 of the room's stop words (the echo under
+# it); the box's own voice 35-44 dB, and the residual Whisper made "That's enough." of 14.6 dB
+# (docs/benchmarks.md). A person 3 dB or more under the box's echo at the microphone loses
+# 10 dB too (and AEC3 mangles their words): a stop word Whisper is sure of is not judged by it.
 OWN_VOICE_DB = 10.0
 
 __all__ = ["Listener", "has_words"]
