@@ -131,14 +131,16 @@ def build(corpus: Corpus, reply: np.ndarray
 def check_rows(gain_db: float, audio: bytes, trace: np.ndarray, windows: list, clips: list,
                marks: list, speaking_h: float) -> list[dict]:
     """Whisper's check over the box's voice (``--check``): a score from ``MEASURED`` makes a
-    candidate; one that reaches the model's cutoff over the voice (0.6) wakes at once as
-    before, one below it wakes if Whisper reads the phrase at the bar."""
+    candidate; one that reaches the score that decides at once (the model's cutoff over the
+    voice, 0.6, or its own, 0.85) wakes at once, one below it wakes if Whisper reads the
+    phrase at the bar."""
     from satellite.config.schema import SttConfig
     from satellite.engines.stt import WhisperStt
-    from satellite.engines.wake import OVER_VOICE_CUTOFFS, WakeDecision
-    from satellite.room.wake_check import CHECK_BEFORE_S, MEASURED, READINGS
+    from satellite.engines.wake import OVER_VOICE_CUTOFFS, MicroWakeWordDetector, WakeDecision
+    from satellite.room.wake_check import CHECK_BEFORE_S, MEASURED, READINGS, WakeCheck
 
     cutoff = OVER_VOICE_CUTOFFS["okay_nabu"]
+    own_cutoff = MicroWakeWordDetector("okay_nabu").model_cutoff
     rule = WakeDecision(cutoff, 2.0, check_from=MEASURED["okay_nabu"])
     stt = WhisperStt(SttConfig())
     candidates = []  # (fired_s, peak, log-odds)
@@ -148,27 +150,44 @@ def check_rows(gain_db: float, audio: bytes, trace: np.ndarray, windows: list, c
         c = rule.candidate
         assert c is not None
         odds = None
-        if c.peak < cutoff:
+        if c.peak < own_cutoff:
             first = max(0, round((c.start_s - CHECK_BEFORE_S) * RATE)) * 2
             window = Pcm(audio[first:round(c.end_s * RATE) * 2], RATE)
             odds = stt.phrase_odds(window, READINGS["okay_nabu"]).logodds
         candidates.append((c.fired_s, c.peak, odds))
     rows = []
-    for bar in (None, -10.0, -12.0, -14.0):
-        times = [f for f, peak, odds in candidates
-                 if peak >= cutoff or (bar is not None and odds is not None and odds >= bar)]
+    check = WakeCheck(MEASURED["okay_nabu"], -14.0, READINGS["okay_nabu"],
+                      over_voice_from=cutoff)
+    for at_once, bar in [(cutoff, b) for b in (None, -10.0, -12.0, -14.0)] + [
+            (own_cutoff, b) for b in (-14.0, -17.0, -18.0, -19.0, -20.0, None)]:
+        # (None from the model's own cutoff: the engine's rule, ``WakeCheck.bar`` over the voice)
+        def wakes(peak: float, odds: float | None, at_once: float = at_once,
+                  bar: float | None = bar) -> bool:
+            if peak >= at_once:
+                return True
+            if odds is None or (bar is None and at_once == cutoff):
+                return False
+            return odds >= (bar if bar is not None else check.bar(peak, over_voice=True))
+        times = [f for f, peak, odds in candidates if wakes(peak, odds)]
         hits = [any(s <= x <= e for x in times) for s, e in windows]
         own = [x for x in times if not any(a <= x <= b + 0.5 for a, b in clips)]
-        label = (f"cutoff {cutoff:g}, candidates from {MEASURED['okay_nabu']:g}"
-                 + ("" if bar is None else f", below the cutoff Whisper's log-odds >= {bar:g}"))
+        label = (f"at once from {at_once:g}, candidates from {MEASURED['okay_nabu']:g}"
+                 + ("" if bar is None and at_once == cutoff else
+                    f", below it Whisper's log-odds >= {bar:g}" if bar is not None else
+                    f", below it Whisper's log-odds >= {check.bar(cutoff, True):g} from {cutoff:g}, "
+                    f">= {check.min_logodds:g} under (the engine's rule)"))
         row = {"gain_db": gain_db, "setting": label, "recalled": sum(hits), "clips": len(hits),
                "own_voice_wakes": len(own), "own_voice_per_hour": len(own) / speaking_h,
                "own_voice_at_s": [round(x, 1) for x in own],
-               "checked": sum(o is not None for *_, o in candidates)}
+               "checked": sum(o is not None and peak < at_once for _, peak, o in candidates)}
         rows.append(row)
         print(f"| {gain_db:g} dB | {label} | {row['recalled']}/{row['clips']} | {len(own)} "
               f"({row['own_voice_per_hour']:.1f}/h) | {row['checked']} read |",
               file=sys.stderr, flush=True)
+    recalled_odds = sorted(round(o, 1) for f, peak, o in candidates
+                           if o is not None and any(s <= f <= e for s, e in windows))
+    print(f"  the wake words read by Whisper (score under {own_cutoff:g}): log-odds {recalled_odds}",
+          file=sys.stderr, flush=True)
     own_odds = sorted(round(o, 1) for f, _, o in candidates
                       if o is not None and not any(a <= f <= b + 0.5 for a, b in clips))
     print(f"  the box's own voice: Whisper's log-odds of the candidates it made: {own_odds[-10:]}",
