@@ -53,8 +53,8 @@ SURE_MARGIN = 5.0
 # its cutoff there (``OVER_VOICE_CUTOFFS``: okay_nabu 0.6, the canceller's residual takes the
 # score down) wakes at OVER_VOICE_MARGIN under the bar. At 0.6 alone, "Okay, no problem." said
 # over a reply barged in on 4 of 8 renderings (0.81-0.98; read by Whisper at -20.1 to -22.6,
-# and the one at 0.98 still does), "I think it will rain later today." once (0.61; -25 to
-# -27); the wake words said over a reply read -17.5 to -5.9, and 37 of 40 are recalled as with
+# and the one at 0.98 still does), "I think it will rain later today." once (0.61; two other
+# renderings, at 0.40 and 0.53, read -25.5 and -26.6); the wake words said over a reply read -17.5 to -5.9, and 37 of 40 are recalled as with
 # the model alone at 0.6 (scripts/bench_wake_over_reply.py --check, docs/benchmarks.md).
 OVER_VOICE_MARGIN = 5.0
 
