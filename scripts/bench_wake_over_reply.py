@@ -137,7 +137,7 @@ def check_rows(gain_db: float, audio: bytes, trace: np.ndarray, windows: list, c
     from satellite.config.schema import SttConfig
     from satellite.engines.stt import WhisperStt
     from satellite.engines.wake import OVER_VOICE_CUTOFFS, MicroWakeWordDetector, WakeDecision
-    from satellite.room.wake_check import CHECK_BEFORE_S, MEASURED, READINGS, WakeCheck
+    from satellite.room.wake_check import CHECK_BEFORE_S, MEASURED, READINGS
 
     cutoff = OVER_VOICE_CUTOFFS["okay_nabu"]
     own_cutoff = MicroWakeWordDetector("okay_nabu").model_cutoff
@@ -156,26 +156,16 @@ def check_rows(gain_db: float, audio: bytes, trace: np.ndarray, windows: list, c
             odds = stt.phrase_odds(window, READINGS["okay_nabu"]).logodds
         candidates.append((c.fired_s, c.peak, odds))
     rows = []
-    check = WakeCheck(MEASURED["okay_nabu"], -14.0, READINGS["okay_nabu"],
-                      over_voice_from=cutoff)
     for at_once, bar in [(cutoff, b) for b in (None, -10.0, -12.0, -14.0)] + [
-            (own_cutoff, b) for b in (-14.0, -17.0, -18.0, -19.0, -20.0, None)]:
-        # (None from the model's own cutoff: the engine's rule, ``WakeCheck.bar`` over the voice)
+            (own_cutoff, b) for b in (-14.0, -17.0, -18.0, -19.0, -20.0)]:
         def wakes(peak: float, odds: float | None, at_once: float = at_once,
                   bar: float | None = bar) -> bool:
-            if peak >= at_once:
-                return True
-            if odds is None or (bar is None and at_once == cutoff):
-                return False
-            return odds >= (bar if bar is not None else check.bar(peak, over_voice=True))
+            return peak >= at_once or (bar is not None and odds is not None and odds >= bar)
         times = [f for f, peak, odds in candidates if wakes(peak, odds)]
         hits = [any(s <= x <= e for x in times) for s, e in windows]
         own = [x for x in times if not any(a <= x <= b + 0.5 for a, b in clips)]
         label = (f"at once from {at_once:g}, candidates from {MEASURED['okay_nabu']:g}"
-                 + ("" if bar is None and at_once == cutoff else
-                    f", below it Whisper's log-odds >= {bar:g}" if bar is not None else
-                    f", below it Whisper's log-odds >= {check.bar(cutoff, True):g} from {cutoff:g}, "
-                    f">= {check.min_logodds:g} under (the engine's rule)"))
+                 + ("" if bar is None else f", below it Whisper's log-odds >= {bar:g}"))
         row = {"gain_db": gain_db, "setting": label, "recalled": sum(hits), "clips": len(hits),
                "own_voice_wakes": len(own), "own_voice_per_hour": len(own) / speaking_h,
                "own_voice_at_s": [round(x, 1) for x in own],

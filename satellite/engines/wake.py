@@ -99,7 +99,6 @@ class WakeCandidate:
     peak: float
     end_s: float = 0.0
     at_cutoff: bool = False  # the score reached the cutoff (the phrase has ended by then)
-    over_voice: bool = False  # it began while the box spoke
 
 
 class WakeDecision:
@@ -110,9 +109,8 @@ class WakeDecision:
     plain (probability, stream time) pairs.
 
     With ``check_from`` (Whisper checks the wake word, ``wake.check``), a score at or above it
-    starts a ``WakeCandidate`` (over the box's voice too, up to the model's own cutoff, where it
-    decides at once: the cutoff there, lower, woke on a person's "I think it will rain later
-    today." said over a reply; ``WakeCheck.bar`` is lower for those); once its phrase is heard out
+    starts a ``WakeCandidate`` (over the box's voice, one below ``threshold_over_voice``: at
+    that cutoff the model decides at once, a barge-in is quick); once its phrase is heard out
     (``CHECK_TAIL_S`` after the score reached the cutoff, else ``CHECK_AFTER_S`` after it first
     rose) the decision says True with the candidate in ``candidate``, whatever the score reached
     (the check decides; ``min_frames`` does not apply)."""
@@ -134,7 +132,7 @@ class WakeDecision:
 
     def decide(self, probability: float, stream_s: float) -> bool:
         self.last_probability = max(self.last_probability, probability)
-        if self.check_from and (not self.over_voice or probability < self.threshold):
+        if self.check_from and (not self.over_voice or probability < self.threshold_over_voice):
             return self._check(probability, stream_s)
         self.pending = None
         if probability < (self.threshold_over_voice if self.over_voice else self.threshold):
@@ -156,7 +154,7 @@ class WakeDecision:
             if probability < self.check_from or (
                     self._last_s is not None and stream_s - self._last_s < self.refractory_s):
                 return False
-            pending = WakeCandidate(stream_s, stream_s, probability, over_voice=self.over_voice)
+            pending = WakeCandidate(stream_s, stream_s, probability)
         elif probability > pending.peak:
             pending = replace(pending, peak=probability,
                               fired_s=pending.fired_s if pending.at_cutoff else stream_s)

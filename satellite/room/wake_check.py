@@ -29,7 +29,7 @@ from typing import Any
 
 from satellite.audio.pcm import STT_RATE_HZ, Pcm
 from satellite.config.schema import WakeConfig
-from satellite.engines.wake import OVER_VOICE_CUTOFFS, WakeCandidate, WakeWordDetector
+from satellite.engines.wake import WakeCandidate, WakeWordDetector
 from satellite.engines.whisper_decode import PhraseOdds
 from satellite.runtime.metrics import Metrics
 
@@ -49,14 +49,6 @@ MEASURED = {"okay_nabu": 0.1}
 # 0.88, -23.2); near misses woken 84 -> 96 of 576 (docs/benchmarks.md).
 SURE_FROM = {"okay_nabu": 0.98}
 SURE_MARGIN = 5.0
-# Over the box's voice the model decides alone only at its own cutoff; a candidate that reached
-# its cutoff there (``OVER_VOICE_CUTOFFS``: okay_nabu 0.6, the canceller's residual takes the
-# score down) wakes at OVER_VOICE_MARGIN under the bar. At 0.6 alone, "Okay, no problem." said
-# over a reply barged in on 4 of 8 renderings (0.81-0.98; read by Whisper at -20.1 to -22.6,
-# and the one at 0.98 still does), "I think it will rain later today." once (0.61; two other
-# renderings, at 0.40 and 0.53, read -25.5 and -26.6); the wake words said over a reply read -17.5 to -5.9, and 37 of 40 are recalled as with
-# the model alone at 0.6 (scripts/bench_wake_over_reply.py --check, docs/benchmarks.md).
-OVER_VOICE_MARGIN = 5.0
 
 # How Whisper writes each shipped phrase (the best reading counts)
 READINGS = {
@@ -118,22 +110,15 @@ class WakeCheck:
     min_logodds: float
     readings: tuple[str, ...]
     sure_from: float | None = None  # a score from which the bar is SURE_MARGIN lower
-    over_voice_from: float | None = None  # over the box's voice, from this the bar is lower
 
-    def bar(self, peak: float, over_voice: bool = False) -> float:
-        """The log-odds a candidate whose score peaked at ``peak`` needs (``over_voice``: it
-        began while the box spoke)."""
-        if over_voice and self.over_voice_from is not None and peak >= self.over_voice_from:
-            return self.min_logodds - OVER_VOICE_MARGIN
+    def bar(self, peak: float) -> float:
+        """The log-odds a candidate whose score peaked at ``peak`` needs."""
         sure = self.sure_from is not None and peak >= self.sure_from
         return self.min_logodds - SURE_MARGIN if sure else self.min_logodds
 
     def describe(self) -> str:
         sure = (f", {self.bar(self.sure_from):g} where the model scores {self.sure_from:g} or more"
                 if self.sure_from is not None else "")
-        if self.over_voice_from is not None:
-            sure += (f", {self.bar(self.over_voice_from, True):g} over the box's voice from "
-                     f"{self.over_voice_from:g}")
         return (f"Whisper checks scores from {self.check_from:g} (log-odds {self.min_logodds:g} "
                 f"or better wakes{sure})")
 
@@ -161,8 +146,7 @@ def wake_check_for(config: WakeConfig, detector: WakeWordDetector | None, stt: A
     if not phrases:
         return None, "the wake word has no words to check"
     return WakeCheck(config.check_from or measured or cutoff, config.check_min_logodds, phrases,
-                     SURE_FROM.get(model_id),
-                     config.threshold_over_voice or OVER_VOICE_CUTOFFS.get(model_id)), ""
+                     SURE_FROM.get(model_id)), ""
 
 
 class WakeChecker:
@@ -218,7 +202,7 @@ class WakeChecker:
             _LOGGER.warning("wake word check failed (%s: %s): score %.2f, the cutoff %.2f decides",
                             error.__class__.__name__, error, candidate.peak, self.cutoff)
             return candidate.peak >= self.cutoff
-        woke = odds.logodds >= check.bar(candidate.peak, candidate.over_voice)
+        woke = odds.logodds >= check.bar(candidate.peak)
         self.metrics.wake_checks.labels(outcome="woke" if woke else "rejected").inc()
         _LOGGER.info("wake word %s (score %.2f): Whisper heard %r, %r at log-odds %.1f",
                      "heard" if woke else "not heard", candidate.peak, odds.heard, odds.phrase,
@@ -236,6 +220,5 @@ class WakeChecker:
             self._task.cancel()
 
 
-__all__ = ["CHECK_BEFORE_S", "CHECK_TIMEOUT_S", "MEASURED", "OVER_VOICE_MARGIN", "READINGS",
-           "SURE_FROM", "SURE_MARGIN",
+__all__ = ["CHECK_BEFORE_S", "CHECK_TIMEOUT_S", "MEASURED", "READINGS", "SURE_FROM", "SURE_MARGIN",
            "RecentAudio", "WakeCheck", "WakeChecker", "readings", "wake_check_for"]

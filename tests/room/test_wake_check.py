@@ -81,27 +81,15 @@ def test_candidates_keep_the_refractory_time_apart() -> None:
     assert fired == [0.8, 2.8, 4.8]  # one per refractory time, from each candidate's start
 
 
-def test_over_the_box_s_voice_the_model_decides_at_once_at_its_own_cutoff() -> None:
+def test_over_the_box_s_voice_the_model_decides_at_once_at_its_cutoff_there() -> None:
     decision = WakeDecision(threshold=0.85, refractory_s=2.0, threshold_over_voice=0.6,
                             check_from=0.1)
     decision.decide(0.3, 0.0)
     assert decision.pending is not None
     decision.over_voice = True
     assert decision.decide(0.5, 0.1) is False and decision.pending is not None  # still heard out
-    assert decision.decide(0.9, 0.2) is True and decision.candidate is None  # barge-in: at once
+    assert decision.decide(0.7, 0.2) is True and decision.candidate is None  # barge-in: at once
     assert decision.pending is None
-
-
-def test_over_the_box_s_voice_a_score_at_its_cutoff_there_is_checked() -> None:
-    """okay_nabu at 0.6 (its cutoff over the box's voice) woke alone on a person's "I think it
-    will rain later today." said over a reply: from there to its own cutoff Whisper reads it,
-    at a lower bar (``WakeCheck.bar``)."""
-    decision = WakeDecision(threshold=0.85, refractory_s=2.0, threshold_over_voice=0.6,
-                            check_from=0.1)
-    decision.over_voice = True
-    times = scores(decision, [0.0, 0.3, 0.7, 0.61, 0.2] + [0.0] * 10)
-    assert len(times) == 1 and decision.candidate is not None
-    assert decision.candidate.peak == 0.7 and decision.candidate.over_voice
 
 
 def test_over_the_box_s_voice_a_score_under_its_cutoff_there_is_checked() -> None:
@@ -294,21 +282,16 @@ async def test_where_the_model_is_sure_whisper_may_doubt_more(engines: Engines) 
     assert check.bar(0.99) == check.min_logodds - wake_check.SURE_MARGIN
     assert check.bar(0.95) == check.min_logodds
     assert "-19 where the model scores 0.98" in check.describe()
-    # over the box's voice, from the model's cutoff there (0.6)
-    assert check.bar(0.7, over_voice=True) == check.min_logodds - wake_check.OVER_VOICE_MARGIN
-    assert check.bar(0.5, over_voice=True) == check.bar(0.7) == check.min_logodds
-    assert "-20 over the box's voice from 0.6" in check.describe()
 
     async def doubtful(pcm: Pcm, phrases: Sequence[str]) -> PhraseOdds:
         return PhraseOdds(check.min_logodds - 3.0, "Okay, Nabu.", "Okay, now boo.")
 
     woke: list[float] = []
     checker = WakeChecker(check, doubtful, woke.append, Metrics(), cutoff=0.85)
-    for candidate in (WakeCandidate(1.0, 1.2, 0.99, 1.45, True), WakeCandidate(5.0, 5.2, 0.9, 5.45, True),
-                      WakeCandidate(9.0, 9.2, 0.7, 9.45, over_voice=True)):
+    for candidate in (WakeCandidate(1.0, 1.2, 0.99, 1.45, True), WakeCandidate(5.0, 5.2, 0.9, 5.45, True)):
         checker.candidate(candidate, Pcm.silence(1.5))
         await checker.settled()
-    assert woke == [1.2, 9.2]  # the sure one, and the one over the box's voice; at 0.9 the doubt is the bar's
+    assert woke == [1.2]  # the sure one; at 0.9 the doubt is the bar's
 
 
 def test_an_unmeasured_model_has_no_sure_score(engines: Engines) -> None:
