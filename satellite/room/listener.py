@@ -32,7 +32,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from satellite.audio.echo import EchoCanceller, EchoStatus
 from satellite.audio.pcm import Pcm
@@ -485,9 +485,8 @@ class Listener:
     def _on_utterance(self, event: UtteranceEnded, recheck: bool = True) -> None:
         utterance = self._utterance(event)
         early = self._early_stop_check
-        if (early is not None and early.utterance == event.utterance
-                and event.heard_end_s <= early.heard_until_s + EARLY_STOP_MORE_S):
-            early.sound_ended.set()  # a stop word it heard need not wait for a wake word's check
+        if early is not None and early.covers(event):
+            early.end.sound.set()  # a stop word it heard need not wait for a wake word's check
         checking = ((self.wake.hearing_candidate or self.wake_check.busy)
                     and not self.room.heard_in(utterance))  # (a wake word already in it: go on)
         if (recheck and (self.wake.behind or checking or self._arbitrating is not None)
@@ -502,8 +501,8 @@ class Listener:
             self.runner.drop_speculation()
         if early is not None and early.utterance == event.utterance:
             if (decision.verdict is Verdict.STOP_CHECK and not early.task.cancelled()
-                    and event.heard_end_s <= early.heard_until_s + EARLY_STOP_MORE_S):
-                early.ended.set()  # it ended where the check's audio did: what it heard counts
+                    and early.covers(event)):
+                early.end.decided.set()  # it ended where the check's audio did: what it heard counts
                 return
             # (a wake word in it after all, or sound after the check's audio: a quiet gap began
             # the check, "Okay" of "Okay Nabu" and the start of "Na-" were heard "Enough.")
@@ -555,11 +554,11 @@ class Listener:
             _LOGGER.debug("speech over %s: checked for a stop word at its end (the wake word model "
                           "is %.0f ms behind)", over, self.wake.behind_s * 1000)
             return
-        ended, sound_ended = asyncio.Event(), asyncio.Event()
+        end = _UtteranceEnd()
         task = self._check_for_stop(event.pcm, event.start_s, event.last_voiced_s, "silence began",
-                                    over, (ended, sound_ended))
+                                    over, end)
         if task is not None:
-            self._early_stop_check = _EarlyStopCheck(event.utterance, task, ended, sound_ended,
+            self._early_stop_check = _EarlyStopCheck(event.utterance, task, end,
                                                      event.last_voiced_s)
 
     def _drop_early_stop_check(self, utterance: int | None = None) -> None:
@@ -573,7 +572,7 @@ class Listener:
                           "check is dropped")
 
     def _check_for_stop(self, pcm: Pcm, start_s: float, last_voiced_s: float, reason: str, over: str,
-                        utterance_ended: tuple[asyncio.Event, asyncio.Event] | None = None
+                        utterance_ended: _UtteranceEnd | None = None
                         ) -> asyncio.Task[None] | None:
         if self._stop_checks:  # one at a time: the reply's model and voice share the CPU with it
             self.ignored += 1
@@ -595,7 +594,7 @@ class Listener:
 
     async def _stop_if_asked(self, pcm: Pcm, start_s: float, last_voiced_s: float, reason: str,
                              over: str,
-                             utterance_ended: tuple[asyncio.Event, asyncio.Event] | None = None
+                             utterance_ended: _UtteranceEnd | None = None
                              ) -> None:
         """Speech over the box's voice or a turn: a stop word stops it; anything else is ignored.
         Heard before its utterance ended (``utterance_ended``: the room decided it was speech
@@ -634,9 +633,8 @@ class Listener:
             _LOGGER.warning("speech over %s could not be transcribed", over, exc_info=True)
             return
         if utterance_ended is not None:
-            decided, sound_ended = utterance_ended
             try:
-                await asyncio.wait_for((sound_ended if stop else decided).wait(), EARLY_STOP_WAIT_S)
+                await asyncio.wait_for(utterance_ended.wait(stop), EARLY_STOP_WAIT_S)
             except TimeoutError:
                 return  # (an utterance that never ended is the listener's to report)
         text = (heard or transcript.text).strip()
@@ -836,14 +834,30 @@ class Listener:
 
 
 @dataclass(frozen=True)
+class _UtteranceEnd:
+    """What an early stop check waits for: its utterance's sound ending where the check's audio
+    does (enough for a stop word), and the room deciding it is speech to check (for the rest)."""
+
+    sound: asyncio.Event = field(default_factory=asyncio.Event)
+    decided: asyncio.Event = field(default_factory=asyncio.Event)
+
+    async def wait(self, stop: bool) -> None:
+        await (self.sound if stop else self.decided).wait()
+
+
+@dataclass(frozen=True)
 class _EarlyStopCheck:
     """A stop check begun at its utterance's silence (``_check_for_stop_early``)."""
 
     utterance: int
     task: asyncio.Task[None]
-    ended: asyncio.Event  # set when the utterance ended there, as a stop check
-    sound_ended: asyncio.Event  # set when it ended there, before the room has decided what it was
+    end: _UtteranceEnd
     heard_until_s: float  # where the sound it checks ends (stream time)
+
+    def covers(self, event: UtteranceEnded) -> bool:
+        """``event`` ends this check's utterance where the check's audio does."""
+        return (event.utterance == self.utterance
+                and event.heard_end_s <= self.heard_until_s + EARLY_STOP_MORE_S)
 
 
 def _after_wake_word(pcm: Pcm, audio_start_s: float, wake_s: float | None,
