@@ -312,13 +312,18 @@ async def test_a_doubted_stop_word_in_the_boxs_own_voice_does_not_stop_it(
         while room.echoed_s < 4.0:
             await asyncio.sleep(0.05)
         now_s = listener.frontend.stream_s
+        before = listener.ignored
         await listener._stop_if_asked(Pcm.silence(1.5), now_s - 1.5, now_s - 0.1, "test",
                                       "the reply")
+        ignored.append(listener.ignored - before)
 
+    # (the count's residual may also make speech the listener checks itself: Whisper's mistake
+    # is put in there too, and is ignored the same way)
+    ignored: list[int] = []
     checked = asyncio.create_task(over_the_count())
     await listen(listener, state, room)
     await asyncio.wait_for(checked, 1.0)
-    assert listener.stops == 0 and listener.ignored == 1
+    assert listener.stops == 0 and ignored == [1]
     assert len(state.turns) == 1 and state.turns[0].reply.startswith("1, 2, 3, 4, 5")
     played = read_wav(sink.written[0], convert=False)
     assert played.seconds == pytest.approx(room.echoed_s, abs=0.2)  # the count played to its end
