@@ -58,7 +58,8 @@ from satellite.timers.ring import RING_PAUSE_S  # noqa: E402
 from scripts.room import Room, RoomEcho, last_voiced_byte, spoken  # noqa: E402
 from tests.hearing import wer  # noqa: E402
 
-TURN = re.compile(r"turn \(mic\): '(.*)' -> .*last voiced → first reply audio (\S+) ms")
+# (a transcript with an apostrophe is logged in double quotes: "I'll Emily Johnson at work")
+TURN = re.compile(r"turn \(mic\): (['\"])(.*?)\1 -> .*last voiced → first reply audio (\S+) ms")
 ECHO = re.compile(r"echo: (\S+) s of the box's sound, mic (\S+) dBFS, reduced by (\S+) dB")
 LONG_QUESTION = "Okay Nabu, tell me a long story about the sea and the ships."
 OVER_REPLY_S = 4.0  # the person speaks this long after the question ended (the reply is playing)
@@ -171,7 +172,7 @@ def main() -> None:
     loud = echo_heard[np.abs(echo_heard) > 0]
     print(f"echo at the mic while the box spoke (from the room's log): {level_dbfs(loud):.1f} dBFS; "
           f"noise {args.noise_dbfs:g} dBFS")
-    turns = [(m.group(1), m.group(2)) for m in map(TURN.search, lines) if m]
+    turns = [(m.group(2), m.group(3)) for m in map(TURN.search, lines) if m]
     barge_ins = sum("barge-in:" in line for line in lines)
     stops = sum("stop: " in line and "over the reply" in line for line in lines)
     print(f"the daemon's barge-ins: {barge_ins}; replies stopped by a stop word: {stops}")

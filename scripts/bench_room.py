@@ -30,6 +30,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -92,6 +93,7 @@ def main() -> None:
         peak_mb = end_mb = ready_mb = 0.0
         log_lines: list[str] = []
         turn_peaks: list[float] = []  # the peak so far at each turn's log line: which turn raised it
+        turn_read: list[float] = []  # when each turn's log line came (wall clock): its question's
         assert process.stderr is not None
         for line in process.stderr:
             log_lines.append(line)
@@ -100,6 +102,7 @@ def main() -> None:
                 ready_mb = peak_mb
             if TURN.search(line):
                 turn_peaks.append(peak_mb)
+                turn_read.append(time.time())
             if "end of audio input" in line:
                 end_mb = _rss_mb(process.pid, "VmRSS")
         code = process.wait()
@@ -111,10 +114,17 @@ def main() -> None:
         replies = room.replies()
     turns = [(m.group(1), m.group(2), float(m.group(3))) for m in map(TURN.search, log_lines) if m]
     rows = []
-    for t, (text, _), turn, turn_peak in zip(said, asked, turns, turn_peaks, strict=False):
+    for i, (t, (text, _)) in enumerate(zip(said, asked, strict=False)):
         after = [r for r in replies if r > t]
         if not after or after[0] - t > args.gap_s:
             continue
+        # its turn: the first logged after the question's end and before the next one's (a
+        # question nobody answered would otherwise pair every later question with the wrong turn)
+        until = said[i + 1] if i + 1 < len(said) else float("inf")
+        mine = [k for k, read in enumerate(turn_read) if t < read < until]
+        if not mine:
+            continue
+        turn, turn_peak = turns[mine[0]], turn_peaks[mine[0]]
         rows.append({"question": text, "source": turn[1], "outside_ms": (after[0] - t) * 1000.0,
                      "daemon_ms": turn[2], "peak_mb_so_far": turn_peak})
     report(args, rows, len(asked), peak_mb, end_mb, ready_mb)

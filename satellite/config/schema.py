@@ -403,8 +403,9 @@ class HomeConfig:
     port: int = opt(10790, min=0, max=65535, help="UDP")
     peers: list[str] = opt([], help="host:port of other boxes, where zeroconf does not reach")
     zeroconf: bool = opt(True, help="find the home's other boxes on the LAN (_sarai-home._udp)")
-    window_ms: int = opt(150, min=20, max=1000,
-                         help="how long a box that heard the wake word waits for the others' claims")
+    window_ms: int = opt(300, min=20, max=1000,
+                         help="how long a box whose wake word model fired waits for the others' "
+                              "claims (it runs while Whisper checks the phrase)")
 
 
 @dataclass(frozen=True)

@@ -439,7 +439,8 @@ def _model_names(engines: Engines) -> dict[str, str]:
 
 def run_daemon(config: Config, *, audio: bool = True,
                reload_config: Callable[[], Config] | None = None) -> int:
-    """The process entry: run the daemon; never outlive a bounded shutdown."""
+    """The process entry: run the daemon, then end the process (``os._exit``); never outlive a
+    bounded shutdown."""
     started = time.perf_counter()
     daemon = SatelliteDaemon(config, audio=audio, reload_config=reload_config)
     code = _run_loop(daemon, config.daemon.shutdown_timeout_s)
@@ -447,15 +448,16 @@ def run_daemon(config: Config, *, audio: bool = True,
     stuck = _threads_still_busy(THREAD_JOIN_S)
     if stuck:
         # Engine or device threads still in native code (a Whisper call finishing, a driver
-        # that does not return): the interpreter would wait for them at exit. The state is
-        # saved already, so end now.
+        # that does not return): the interpreter would wait for them at exit.
         _LOGGER.warning("not waiting for %d busy thread(s) at exit: %s", len(stuck),
                         ", ".join(stuck))
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    return code
+    # The state is saved and every task ended: end the process here rather than let the
+    # interpreter's finalization free the native engines (llama.cpp's context with several
+    # sequences once crashed there, SIGSEGV after a clean shutdown) or wait for busy threads.
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def _threads_still_busy(wait_s: float) -> list[str]:

@@ -18,6 +18,15 @@ A peer whose claim came a whole window before ours (its wake word model ran ahea
 was behind) has decided without hearing us: it answers, and so we stay silent, whatever our
 claim. Exactly one box answers; the louder one when their wake words are heard within a
 window of each other.
+
+A box claims when its wake word *model* fires, before Whisper checks the phrase (``verdict``
+follows the check): the check's time differs from box to box (a Pi reads slower than an N100,
+a busy box slower than an idle one), the model's firing does not, so the louder box wins
+whichever box reads faster. A box decides once its own check has heard the phrase and its
+window has passed; a better peer whose verdict has not come yet is waited for (up to
+``VERDICT_S`` after its claim), and one whose check refused it is out: the next best answers.
+A claim without a verdict to come (``heard=True``: a box that does not check, or an older
+one) counts as heard.
 """
 
 from __future__ import annotations
@@ -27,6 +36,7 @@ from dataclasses import dataclass
 TIE_DB = 1.0  # levels this close are a tie (the score, then the id, decides)
 SCORE_TIE = 0.05  # scores this close are a tie too
 PAIR_S = 1.5  # a peer's claim received this long before ours is about the same wake word
+VERDICT_S = 6.0  # a better peer's check not heard of this long after its claim: it answers
 
 
 @dataclass(frozen=True)
@@ -64,27 +74,56 @@ class Arbiter:
         self.box = box
         self.window_s = window_s
         self._heard: list[tuple[float, Claim]] = []  # peers' claims, with when they arrived
+        self._verdicts: dict[str, bool] = {}  # a peer's check of its last claim, once heard
         self._ours: tuple[float, Claim] | None = None
         self.last: Decision | None = None
 
-    def peer_claim(self, claim: Claim, now: float) -> None:
-        """A peer heard the wake word (its claim arrived at ``now``)."""
-        self._heard = [(t, c) for t, c in self._heard if now - t <= PAIR_S + self.window_s]
+    @property
+    def claiming(self) -> bool:
+        return self._ours is not None
+
+    def peer_claim(self, claim: Claim, now: float, heard: bool | None = True) -> None:
+        """A peer's wake word model fired (its claim arrived at ``now``); ``heard``: its check
+        said so already (or it has none), ``None``: its ``peer_verdict`` follows."""
+        self._heard = [(t, c) for t, c in self._heard
+                       if now - t <= PAIR_S + self.window_s + VERDICT_S and c.box != claim.box]
         self._heard.append((now, claim))
+        if heard is None:
+            self._verdicts.pop(claim.box, None)
+        else:
+            self._verdicts[claim.box] = heard
+
+    def peer_verdict(self, box: str, heard: bool) -> None:
+        """A peer's check of its last claim: the phrase heard, or not (the claim is out)."""
+        if any(c.box == box for _, c in self._heard):
+            self._verdicts[box] = heard
 
     def our_claim(self, claim: Claim, now: float) -> float:
-        """We heard the wake word at ``now``: the time to decide at (``decide``)."""
+        """Our wake word model fired at ``now``: the time to decide at (``decide``), at the
+        earliest."""
         self._ours = (now, claim)
         return now + self.window_s
 
-    def decide(self, now: float) -> Decision:
-        """After the window: answer, or leave it to the best claim heard."""
+    def withdraw(self) -> None:
+        """Our check did not hear the phrase: no decision to make."""
+        self._ours = None
+
+    def decide(self, now: float) -> Decision | None:
+        """After the window, our check having heard the phrase: answer, or leave it to the best
+        claim heard. ``None`` while that claim's check is still to come (ask again later)."""
         assert self._ours is not None, "decide() before our_claim()"
         at, ours = self._ours
-        heard = [(t, c) for t, c in self._heard if at - PAIR_S <= t <= now]
+        # weighed: the peers' claims from a window before ours to a window after it (a later
+        # one weighs ours as decided without it), and not refused by their own check
+        heard = [(t, c) for t, c in self._heard if at - PAIR_S <= t <= min(now, at + self.window_s)
+                 and self._verdicts.get(c.box) is not False]
         theirs = [c for _, c in heard]
         decided = [c for t, c in heard if t + self.window_s <= at]  # before our claim reached them
         best = best_of(decided) if decided else best_of([ours, *theirs])
+        if best is not ours and self._verdicts.get(best.box) is None:
+            arrived = next(t for t, c in heard if c is best)
+            if now < arrived + VERDICT_S:
+                return None
         decision = Decision(best is ours, best.box, (ours, *theirs))
         self._ours = None
         self.last = decision

@@ -31,7 +31,7 @@ import functools
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from satellite.audio.echo import EchoCanceller, EchoStatus
@@ -42,6 +42,7 @@ from satellite.engines.stt import Transcript
 from satellite.engines.vad import VoiceActivityDetector
 from satellite.engines.wake import CHECK_AFTER_S, OPENWAKEWORD_CUTOFF, WakeCandidate, WakeWordDetector
 from satellite.errors import AudioError
+from satellite.home.arbiter import Decision as HomeDecision
 from satellite.home.service import HomeService
 from satellite.intents.mute_words import MUTED_REPLY, is_mute_request
 from satellite.intents.stop_words import ALTERNATIVES, RING_MIN_LOGPROB, STOP_HINTS, is_stop, stop_heard
@@ -58,6 +59,7 @@ from satellite.room.machine import (
     MIN_QUESTION_S,
     MODEL_MODES,
     STOP_MAX_S,
+    Decision,
     RoomMachine,
     Utterance,
     Verdict,
@@ -80,6 +82,7 @@ from satellite.room.wake_gate import WakeGate, has_words
 from satellite.runtime.heap import trim_heap
 
 _LOGGER = logging.getLogger(__name__)
+ANY_LOGPROB = -100.0  # a stop word as Whisper's first reading without the prompt: at any figure
 CONVERSATION_PREFIX = "mic"
 AWAKE_CHIME_QUIET_S = 0.4  # the awake chime once the room is this quiet after the wake word...
 AWAKE_CHIME_WAIT_S = 1.5  # ... within this long of it (else the question went on: no chime)
@@ -121,7 +124,8 @@ class Listener:
         self.wake = WakeGate(config, wake, state.metrics, self._on_wake_word, self._on_candidate)
         self.wake_check = WakeChecker(None, turns.phrase_odds, self._on_wake_word, state.metrics,
                                       config.wake.threshold or getattr(wake, "model_cutoff",
-                                                                       OPENWAKEWORD_CUTOFF))
+                                                                       OPENWAKEWORD_CUTOFF),
+                                      self._on_wake_rejected)
         self._set_wake_check(config)
         self.playback = Playback(config, sink, state, turns.engines.tts.voice.sample_rate_hz,
                                  self.room)
@@ -142,6 +146,7 @@ class Listener:
         self.levels = RoomLevel()  # how loud the room is over its noise: the home's claims
         self.home: HomeService | None = None  # the home's other boxes, when it has any
         self._arbitrating: asyncio.Task[None] | None = None
+        self._claimed_s: float | None = None  # the wake word claimed to the home, being checked
         self.yielded = 0  # wake words another box of the home answered
         self._was_gated = False
         # a wake word's stream time, its chime not played yet, and the stream time it is given up by
@@ -153,6 +158,9 @@ class Listener:
         self.stops = 0  # replies stopped by a stop word
         self._stop_checks: set[asyncio.Task[None]] = set()
         self._early_stop_check: _EarlyStopCheck | None = None
+        # the last utterance said while a turn thought, checked for a stop word: the question,
+        # if the turn turns out to have had none (``_question_still_to_come``)
+        self._said_while_thinking: UtteranceEnded | None = None
 
     @property
     def assist(self) -> AssistTurns | None:
@@ -279,9 +287,14 @@ class Listener:
             self._on_segment(event)
         self._maybe_chime(gated)
         if (self.frontend.voiced_ms >= self.config.vad.min_speech_ms
-                and self.room.barge_in_by_wake(self.frontend.segmenter.stream_s)
-                and self._stop_voice()):
-            _LOGGER.info("barge-in: the wake word over the box's voice, stopping it")
+                and self.room.barge_in_by_wake(self.frontend.segmenter.stream_s)):
+            self._barge_in("the wake word")
+
+    def _barge_in(self, by: str, stop: Callable[[], bool] | None = None) -> None:
+        """Stop the box's voice for what the person said over it (counted once per reply):
+        everything it sounds (``_stop_voice``), or only what ``stop`` stops."""
+        if (stop or self._stop_voice)():
+            _LOGGER.info("barge-in: %s over the box's voice, stopping it", by)
             self.barge_ins += 1
 
     def _maybe_chime(self, gated: bool) -> None:
@@ -354,23 +367,46 @@ class Listener:
             await asyncio.wait(set(self._stop_checks))
 
     def _on_candidate(self, candidate: WakeCandidate, pcm: Pcm) -> None:
+        home = self.home
+        if home is not None and self._claimed_s is not None and not self.wake_check.busy:
+            self._on_wake_rejected(self._claimed_s)  # its check never came (dropped): withdrawn
+        if home is not None and self._claimed_s is None and self._may_claim():
+            # Other boxes may hear it too: claim it now, while Whisper checks the phrase (the
+            # check's time differs from box to box; the model's firing does not).
+            home.claim(self.levels.over_floor(), candidate.peak)
+            self._claimed_s = candidate.fired_s
         self.wake_check.candidate(candidate, pcm)  # calls _on_wake_word if Whisper hears the phrase
 
+    def _may_claim(self) -> bool:
+        """Whether the home weighs this wake word (over this box's own reply or turn the
+        conversation is this room's: no need to ask)."""
+        return not self.room.turn and not self.room.sounding and self._arbitrating is None
+
+    def _on_wake_rejected(self, fired_s: float) -> None:
+        if self.home is not None and self._claimed_s == fired_s:
+            self._claimed_s = None
+            self.home.withdraw()
+
     def _on_wake_word(self, stream_s: float) -> None:
-        if (self.home is not None and not self.room.turn and not self.room.sounding
-                and self._arbitrating is None):
-            # Other boxes may have heard it too: the one that heard it best answers. (Over this
-            # box's own reply or turn the conversation is this room's: no need to ask.)
-            self._arbitrating = asyncio.get_running_loop().create_task(
-                self._arbitrate(self.home, stream_s), name="home arbitration")
-            return
+        home = self.home
+        if home is not None:
+            claimed = self._claimed_s == stream_s
+            deciding: Awaitable[HomeDecision] | None = None
+            if claimed:
+                self._claimed_s = None
+                deciding = home.decide()
+            elif self._may_claim():  # a wake word no check reads: claimed now
+                deciding = home.claim_and_decide(self.levels.over_floor(),
+                                                 getattr(self.wake.detector, "score", 1.0))
+            if deciding is not None:
+                self._arbitrating = asyncio.get_running_loop().create_task(
+                    self._arbitrate(deciding, stream_s), name="home arbitration")
+                return
         self._wake_word_heard(stream_s)
 
-    async def _arbitrate(self, home: HomeService, stream_s: float) -> None:
+    async def _arbitrate(self, deciding: Awaitable[HomeDecision], stream_s: float) -> None:
         try:
-            decision = await home.claim(self.levels.over_floor(),
-                                        getattr(self.wake.detector, "score", 1.0))
-            answer = decision.answer
+            answer = (await deciding).answer
         except Exception:  # the home's link failing never costs the room its answer
             _LOGGER.warning("home: the wake word could not be weighed; this box answers",
                             exc_info=True)
@@ -387,6 +423,12 @@ class Listener:
         assist = self.assist
         action = self.room.wake_word(
             stream_s, can_stream=assist is not None and assist.streams_after_wake_word())
+        if self.room.barge_in_by_wake(self.frontend.segmenter.stream_s):
+            # Said over the box's voice: it stops now, though the person may have paused since.
+            # A wake word Whisper checked comes up to ~1.5 s after it was said (the reply's
+            # model and voice share the CPU): "Okay Nabu." may be over by then, and the reply
+            # played on over the question after it.
+            self._barge_in("the wake word")
         if action is WakeAction.STREAM and assist is not None:
             # satellite mode: the wake word starts Home Assistant's pipeline at once
             if self.runner.start_task(self._ask_live(assist, stream_s), "assist turn"):
@@ -497,6 +539,11 @@ class Listener:
             self.runner.decide_later(self._decide_after_wake(event))
             return
         decision = self.room.decide(utterance)
+        if _LOGGER.isEnabledFor(logging.DEBUG):
+            taken_db = self.echo.taken_out_db(event.start_s, event.last_voiced_s)
+            _LOGGER.debug("utterance %d (%.2f-%.2f s): %s; the canceller took %s out of it",
+                          event.utterance, event.start_s, event.last_voiced_s,
+                          decision.verdict.name, "n/a" if taken_db is None else f"{taken_db:.1f} dB")
         if decision.verdict is not Verdict.TURN:
             self.runner.drop_speculation()
         if early is not None and early.utterance == event.utterance:
@@ -508,6 +555,8 @@ class Listener:
             # the check, "Okay" of "Okay Nabu" and the start of "Na-" were heard "Enough.")
             self._drop_early_stop_check(event.utterance)
         if decision.verdict is Verdict.STOP_CHECK:
+            if decision.over == "the turn":
+                self._said_while_thinking = event
             self._check_for_stop(event.pcm, event.start_s, event.last_voiced_s, event.reason,
                                  decision.over)
             return
@@ -523,6 +572,10 @@ class Listener:
             # the wake word alone ("Okay Nabu" … pause …)
             self._await_question(self.frontend.wall_time(event.heard_end_s))
             return
+        self._submit(event, decision)
+
+    def _submit(self, event: UtteranceEnded, decision: Decision) -> None:
+        """An utterance decided to be a turn: it runs now, or after the one running."""
         _LOGGER.debug("utterance %d ended (%s): sound end %.3f s, VAD's last voiced %.3f s, decided "
                       "%.3f s (stream time); wall offset %.3f", event.utterance, event.reason,
                       event.heard_end_s, event.last_voiced_s, event.decided_s, self.frontend.wall_offset)
@@ -531,7 +584,9 @@ class Listener:
                               _after_wake_word(event.pcm, event.audio_start_s, decision.wake_s,
                                                event.last_voiced_s))
         if decision.replaces_reply:
-            self.runner.cancel_current()  # the new question replaces the reply being spoken
+            # the new question replaces the reply being spoken (its wake word stopped nothing
+            # while the speech went on)
+            self._barge_in("a question with the wake word", self.runner.cancel_current)
         self.runner.submit(pending)
 
     def _check_for_stop_early(self, event: SilenceBegan) -> None:
@@ -615,10 +670,20 @@ class Listener:
             heard = stop_heard(transcript, language)
             stop = heard is not None
             doubted = heard is not None and heard != transcript.text
-            if doubted:
+            if doubted and not is_stop(transcript.text, language):
+                # Only among the beam's other hypotheses, the first reading being other words:
+                # the prompt may have made it up from another sentence ("What time is it?" over
+                # a reply read as "This is it.", with "That's enough." among the others, stopped
+                # it). Read without the prompt, a real one is still a stop word, first or among
+                # the others. (A first reading that is a stop word itself, only unsure, is not
+                # read again: over the residual of a canceller still converging, a real "Stop."
+                # read as "Stop talking." at -0.46 was "That part." without the prompt.)
+                plain = await self.turns.transcribe(pcm, Priority.ROOM, None, ALTERNATIVES)
+                stop = stop_heard(plain, plain.language or language, ANY_LOGPROB) is not None
                 _LOGGER.info("%r over %s (mean log-probability %s): %r is among Whisper's other "
-                             "hypotheses", transcript.text.strip(), over, _logprob(transcript),
-                             heard)
+                             "hypotheses; without the prompt %r (%s)", transcript.text.strip(),
+                             over, _logprob(transcript), heard, plain.text.strip(),
+                             "a stop word" if stop else "no stop word")
             if not stop and is_stop(transcript.text, language):
                 # A stop word, but unsure: the prompt makes one up from the box's own residual
                 # echo at -0.5 to -0.95, and a real "Stop." over a badly cancelled reply scored
@@ -664,6 +729,25 @@ class Listener:
                      self.config.wake.question_wait_s)
         asyncio.get_running_loop().call_later(self.config.wake.question_wait_s + 0.1,
                                               self._question_timeout, until)
+
+    def _question_still_to_come(self, pending: PendingTurn) -> None:
+        """What the wake word's window took for its question had none in it (a cough, a click,
+        the reply's tail after a barge-in): the window stays open for the question. (It closed
+        on the sound, and the question after it was speech without the wake word.)"""
+        until = self.room.question_not_asked(self._utterance(pending.utterance), self.clock())
+        if until is None:
+            return
+        said, self._said_while_thinking = self._said_while_thinking, None
+        if said is not None and said.start_s > pending.utterance.start_s:
+            # the question came while this was being transcribed, and was taken for speech
+            # over the turn (checked for a stop word): it is the question after all
+            decision = self.room.decide(self._utterance(said))
+            if decision.verdict is Verdict.TURN:
+                _LOGGER.info("the question came meanwhile (at %.2f s): it is the question",
+                             said.start_s)
+                self._submit(said, decision)
+                return
+        _LOGGER.info("still waiting %.1f s for the question", until - self.clock())
 
     def _question_timeout(self, until: float) -> None:
         if not self.room.question_timed_out(until):
@@ -720,6 +804,7 @@ class Listener:
             _LOGGER.info("utterance at %.2f s had no question in it (%r); no turn",
                          utterance.start_s, transcript.text)
             self.ignored += 1
+            self._question_still_to_come(pending)
             return
         doubt = self.turns.doubt(transcript)
         if pending.ring_only and (doubt or await self.turns.timer_command(text) is None):
@@ -741,6 +826,7 @@ class Listener:
             _LOGGER.info("utterance at %.2f s: speech to text doubts %r (%s); no turn",
                          utterance.start_s, transcript.text, doubt)
             self.ignored += 1
+            self._question_still_to_come(pending)
             return
         language = transcript.language or self.config.language
         if not pending.ring_only and is_mute_request(text, language):

@@ -124,6 +124,8 @@ class RoomMachine:
         self.followup_until = 0.0
         self.question_from = 0.0
         self.question_until = 0.0
+        # the utterance the window took for its question (stream time it began) and the window's end
+        self._question_taken: tuple[float, float] | None = None
         # observed on every chunk (``observe``)
         self.now = 0.0
         self.speech = False
@@ -187,6 +189,7 @@ class RoomMachine:
             self.wake_s = None
             self.speech = False
             self.question_until = 0.0
+            self._question_taken = None
             self.followup_until = 0.0
         self._update()
 
@@ -221,6 +224,7 @@ class RoomMachine:
         room's follow-up (and a wait for a question) is over; what follows needs the wake word."""
         self.followup_until = 0.0
         self.question_until = 0.0
+        self._question_taken = None
         self._update()
 
     def wake_word(self, stream_s: float, *, can_stream: bool = False) -> WakeAction:
@@ -247,9 +251,26 @@ class RoomMachine:
         takes it back)."""
         self.question_from = min(now - QUESTION_EARLY_S, now if said is None else said)
         self.question_until = now + self.question_wait_s
+        self._question_taken = None
         self.now = max(self.now, now)
         self._update()
         return self.question_until
+
+    def question_not_asked(self, utterance: Utterance, now: float) -> float | None:
+        """The utterance the wake word's window took for its question had none in it (a cough, a
+        click, the reply's tail heard as nothing, words Whisper doubts): the window is open again
+        until its end, for the question still to come. Returns that end; None when the utterance
+        was not the window's or the window is over."""
+        taken = self._question_taken
+        if taken is None or taken[0] != utterance.start_s:
+            return None
+        self._question_taken = None
+        if now >= taken[1]:
+            return None
+        self.question_until = taken[1]
+        self.now = max(self.now, now)
+        self._update()
+        return taken[1]
 
     def question_timed_out(self, until: float) -> bool:
         """True (and the room goes back to sleep) if the window ending at ``until`` is still
@@ -288,7 +309,8 @@ class RoomMachine:
         return self.woken_since(last_voiced_s - SPECULATION_WAKE_S)
 
     def barge_in_by_wake(self, stream_now: float) -> bool:
-        """The wake word said over the box's voice (with speech still going): stop the voice."""
+        """The wake word was heard over the box's voice (in the last ``BARGE_IN_WAKE_S``): stop
+        the voice."""
         return (self.hears_over_voice and self.sounding and not self.remote
                 and self.woken_since(stream_now - BARGE_IN_WAKE_S))
 
@@ -340,7 +362,9 @@ class RoomMachine:
         if self.wake_mode == "none" or self.in_followup(utterance):
             return True
         if self.question_from <= utterance.start_wall <= self.question_until:
-            self.question_until = 0.0  # this is the question the wake word announced
+            # this is the question the wake word announced (unless it has none: question_not_asked)
+            self._question_taken = (utterance.start_s, self.question_until)
+            self.question_until = 0.0
             self._update()
             return True
         if self.wake_mode == "phrase":

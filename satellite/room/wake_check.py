@@ -153,17 +153,19 @@ class WakeChecker:
     """The check as the room runs it: candidates read in order, one at a time (up to
     ``MAX_WAITING`` wait their turn: a slow box, or audio read faster than real time), and
     ``on_wake`` called with where the model fired (``WakeCandidate.fired_s``) for each that
-    passes. A reading that fails or takes longer than ``CHECK_TIMEOUT_S`` leaves the decision to
+    passes, ``on_rejected`` for each that does not. A reading that fails or takes longer than ``CHECK_TIMEOUT_S`` leaves the decision to
     the model's own ``cutoff``."""
 
     MAX_WAITING = 3
 
     def __init__(self, check: WakeCheck | None,
                  read: Callable[[Pcm, Sequence[str]], Awaitable[PhraseOdds]],
-                 on_wake: Callable[[float], None], metrics: Metrics, cutoff: float):
+                 on_wake: Callable[[float], None], metrics: Metrics, cutoff: float,
+                 on_rejected: Callable[[float], None] | None = None):
         self.check = check
         self.read = read
         self.on_wake = on_wake
+        self.on_rejected = on_rejected
         self.metrics = metrics
         self.cutoff = cutoff
         self._waiting: collections.deque[tuple[WakeCandidate, Pcm]] = collections.deque(
@@ -190,6 +192,8 @@ class WakeChecker:
                 candidate, pcm = self._waiting.popleft()
                 if await self._read(self.check, candidate, pcm):
                     self.on_wake(candidate.fired_s)
+                elif self.on_rejected is not None:
+                    self.on_rejected(candidate.fired_s)
         finally:
             self._waiting.clear()
             self._task = None

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from satellite.audio import Pcm
-from satellite.home.arbiter import Arbiter, Claim
+from satellite.home.arbiter import VERDICT_S, Arbiter, Claim
 from satellite.home.messages import MAX_BYTES, Codec, Rejected
 from satellite.room.levels import RoomLevel
 
@@ -46,6 +46,54 @@ def test_a_peers_claim_from_an_earlier_wake_word_is_not_this_ones() -> None:
     box.peer_claim(Claim("hall", 40.0, 1.0), 1.0)  # a minute-old wake word in the hall
     box.our_claim(Claim("kitchen", 10.0, 0.9), 60.0)
     assert box.decide(60.15).answer
+
+
+def test_the_box_that_checks_slower_still_answers_when_it_heard_it_best() -> None:
+    """Seen with two equal boxes on one busy machine: both models fired 0.12 s apart, but the
+    b-box's Whisper check ended 0.37 s before the a-box's, and the b-box answered alone. Claimed
+    at the model's firing, the b-box waits for the a-box's check instead."""
+    a, b = Arbiter("a-box", 0.15), Arbiter("b-box", 0.15)
+    claim_a, claim_b = Claim("a-box", 46.8, 1.0), Claim("b-box", 47.7, 1.0)
+    b.our_claim(claim_b, 25.39)
+    a.our_claim(claim_a, 25.51)
+    a.peer_claim(claim_b, 25.39, heard=None)
+    b.peer_claim(claim_a, 25.51, heard=None)
+    a.peer_verdict("b-box", True)  # the b-box's check heard it first...
+    assert b.decide(26.30) is None  # ...and it waits for the a-box's, whose claim is best
+    assert a.decide(26.67).answer
+    b.peer_verdict("a-box", True)
+    decision = b.decide(26.68)
+    assert decision is not None and not decision.answer and decision.winner == "a-box"
+
+
+def test_a_better_box_whose_check_did_not_hear_it_leaves_the_answer_to_the_next() -> None:
+    hall = Arbiter("hall", 0.15)
+    hall.our_claim(Claim("hall", 20.0, 0.9), 3.0)
+    hall.peer_claim(Claim("kitchen", 30.0, 0.9), 3.05, heard=None)
+    assert hall.decide(3.9) is None
+    hall.peer_verdict("kitchen", False)  # the kitchen's Whisper did not hear "Okay Nabu"
+    decision = hall.decide(4.1)
+    assert decision is not None and decision.answer
+
+
+def test_a_better_box_whose_check_is_never_heard_of_answers() -> None:
+    hall = Arbiter("hall", 0.15)
+    hall.our_claim(Claim("hall", 20.0, 0.9), 3.0)
+    hall.peer_claim(Claim("kitchen", 30.0, 0.9), 3.05, heard=None)
+    assert hall.decide(3.05 + VERDICT_S - 0.1) is None
+    decision = hall.decide(3.05 + VERDICT_S)  # its verdict lost: it heard and answers, not both
+    assert decision is not None and not decision.answer and decision.winner == "kitchen"
+
+
+def test_a_claim_that_came_after_our_window_is_not_weighed_it_yields_to_ours() -> None:
+    kitchen, hall = Arbiter("kitchen", 0.15), Arbiter("hall", 0.15)
+    kitchen.our_claim(Claim("kitchen", 10.0, 0.9), 7.0)
+    hall.our_claim(Claim("hall", 30.0, 0.9), 7.4)  # louder, but its model fired 0.4 s later
+    kitchen.peer_claim(Claim("hall", 30.0, 0.9), 7.4)
+    hall.peer_claim(Claim("kitchen", 10.0, 0.9), 7.0)
+    ours, theirs = kitchen.decide(8.0), hall.decide(8.3)
+    assert ours is not None and ours.answer
+    assert theirs is not None and not theirs.answer  # one answer, not two
 
 
 def codec(box: str, secret: bytes = b"s3cret", clock: float = 1000.0) -> Codec:

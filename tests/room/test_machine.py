@@ -86,6 +86,51 @@ def test_the_wake_word_alone_waits_for_the_question_and_times_out() -> None:
     assert machine.decide(said(27.0, 28.0)).verdict is Verdict.IGNORED
 
 
+def test_a_sound_with_no_question_in_it_leaves_the_wake_words_window_open() -> None:
+    """"Okay Nabu", a cough, the question: the cough took the window, and Whisper heard nothing in
+    it; the window opens again, once, until its end, and the question is the box's."""
+    machine = room()
+    machine.wake_word(1.6)
+    assert machine.decide(said(1.0, 1.8)).verdict is Verdict.QUESTION_NEXT
+    until = machine.wake_word_alone(2.5)
+    cough = said(3.0, 3.3)
+    assert machine.decide(cough).verdict is Verdict.TURN  # taken for the question
+    machine.turn_began()
+    assert machine.question_not_asked(said(3.1, 3.3), 3.9) is None  # not the window's utterance
+    assert machine.question_not_asked(cough, 4.0) == until
+    machine.turn_ended()
+    machine.observe(4.1)
+    assert machine.phase is Phase.AWAKE
+    question = machine.decide(said(4.5, 6.0))
+    assert question.verdict is Verdict.TURN and question.woken
+    assert machine.question_not_asked(cough, 6.5) is None  # once
+    assert not machine.question_timed_out(until)  # the question came: no "done" chime
+
+
+def test_a_window_with_nothing_in_it_still_ends_and_a_late_sound_does_not_reopen_it() -> None:
+    machine = room()
+    until = machine.wake_word_alone(2.5)
+    cough = said(3.0, 3.3)
+    assert machine.decide(cough).verdict is Verdict.TURN
+    assert machine.question_not_asked(cough, 3.8) == until
+    machine.observe(until + 0.2)
+    assert machine.question_timed_out(until)  # nothing came: back to sleep, the "done" chime
+    assert machine.phase is Phase.LISTENING
+    until = machine.wake_word_alone(20.0)
+    late = said(until - 0.5, until - 0.2)  # the window's last moment, its transcript after it
+    assert machine.decide(late).verdict is Verdict.TURN
+    assert machine.question_not_asked(late, until + 0.3) is None
+    machine.observe(until + 0.4)
+    assert machine.phase is Phase.LISTENING
+    machine.wake_word_alone(40.0)
+    cough = said(40.5, 40.8)
+    assert machine.decide(cough).verdict is Verdict.TURN
+    machine.mute_changed(True)  # muted: what it waited for is forgotten
+    machine.mute_changed(False)
+    assert machine.question_not_asked(cough, 41.0) is None
+    assert machine.decide(said(41.5, 42.0)).verdict is Verdict.IGNORED
+
+
 def test_the_box_does_not_hear_its_own_voice_and_its_echo_tail() -> None:
     machine = room()
     machine.observe(1.0)
