@@ -5,7 +5,7 @@ for silence (no-speech probability over 0.6 with a mean log-probability under -1
 keeps from babble, speech over loud noise, reversed speech or another language is still words
 nobody said ("See you in the next video, bye!"). Measured on our clips (docs/benchmarks.md):
 with Whisper base (the default) real clips stay above -0.72 and 20 of 21 made-up transcripts are
-under -0.8; with tiny.en real clips go down to -0.85 and made-up ones are under -0.9.
+under -0.8; with tiny.en real clips go down to -0.85 and most made-up ones are under -0.9.
 """
 
 from __future__ import annotations

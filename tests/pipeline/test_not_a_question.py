@@ -11,7 +11,8 @@ import pytest
 from satellite.audio import Pcm, to_stt_format
 from satellite.engines import Engines
 from satellite.engines.stt import Transcript, WhisperStt
-from satellite.models import resolved_stt
+from satellite.engines.tts import PiperTts
+from satellite.models import resolved_stt, resolved_tts
 from satellite.pipeline import ReplySentence, TurnRequest, TurnResult, create_turn_service
 from satellite.pipeline.doubt import stt_doubt
 from satellite.pipeline.sentence_kind import asks_something, is_fragment
@@ -102,20 +103,39 @@ def test_real_whisper_trusts_clear_speech(engines: Engines) -> None:
     assert "kitchen" in transcript.text.lower() and stt_doubt(transcript, -0.9) == ""
 
 
-async def test_real_speech_played_backwards_is_not_answered(tmp_path: Path, engines: Engines) -> None:
-    # on Whisper tiny.en, whose made-up transcripts are well under its bar (-1.0 and lower on
-    # reversed speech); Whisper base's sit closer to real speech (-0.77 to -1.25 against -0.8)
-    speech = _speech(engines, "Remind me to take out the trash at six in the evening, and then "
-                              "tell me what the weather will be like tomorrow morning.")
-    backwards = Pcm(np.frombuffer(speech.audio, "<i2")[::-1].tobytes(), speech.rate_hz)
+BACKWARDS = ("Remind me to take out the trash at six in the evening, and then tell me what the "
+             "weather will be like tomorrow morning.", "Turn on the kitchen lights, please.",
+             "What is the capital of France?", "Set a timer for ten minutes and tell me when it is done.",
+             "How far is the moon from the earth, and how long would it take to fly there?",
+             "Play some relaxing music in the living room.",
+             "Add milk, eggs and bread to the shopping list.",
+             "What time does the bakery on the corner open on Sundays?")
+
+
+async def test_real_speech_played_backwards_is_mostly_not_answered(tmp_path: Path,
+                                                                   engines: Engines) -> None:
+    # On Whisper tiny.en, whose made-up transcripts sit under its bar. Not all of them: reversed
+    # speech sometimes comes out as words said surely enough ("So, if I should just dare miss
+    # again, call him that.": -0.88 against -0.9; 7 of these 8 doubted on a 2-core AMD EPYC), and
+    # another CPU reads some differently (CI's once read the first one as "You know, we're on the
+    # scallied, ..." above the bar, with Piper's noise on). So the claim is "most"; and what is
+    # doubted is never the model's to answer.
     config = make_config(tmp_path, stt__min_logprob=-0.9)
     tiny = WhisperStt(resolved_stt(make_config(tmp_path, stt__model="whisper-tiny.en")))
     turns = create_turn_service(config, dataclasses.replace(engines, stt=tiny))
-    events = await collect(turns.turn(backwards, TurnRequest("", speak=False)), timeout=120)
-    transcript, result = events[0], events[-1]
-    assert isinstance(transcript, Transcript) and isinstance(result, TurnResult)
-    assert result.reply == NOTHING_HEARD and result.timings.source == "local"
-    assert not transcript.text or stt_doubt(transcript, -0.9)  # words nobody said, doubted
+    # Piper's voice without its noise: the same speech each run, so what varies is the CPU only
+    steady = PiperTts(resolved_tts(make_config(tmp_path, tts__noise_scale=0.0, tts__noise_w=0.0)))
+    doubted = 0
+    for text in BACKWARDS:
+        speech = _speech(dataclasses.replace(engines, tts=steady), text)
+        backwards = Pcm(np.frombuffer(speech.audio, "<i2")[::-1].tobytes(), speech.rate_hz)
+        events = await collect(turns.turn(backwards, TurnRequest("", speak=False)), timeout=120)
+        transcript, result = events[0], events[-1]
+        assert isinstance(transcript, Transcript) and isinstance(result, TurnResult)
+        if not transcript.text or stt_doubt(transcript, -0.9):  # words nobody said, doubted
+            assert result.reply == NOTHING_HEARD and result.timings.source == "local"
+            doubted += 1
+    assert doubted >= len(BACKWARDS) - 3
 
 
 async def test_a_stop_word_after_the_reply_gets_silence(tmp_path: Path) -> None:
