@@ -10,11 +10,18 @@ under -0.8; with tiny.en real clips go down to -0.85 and most made-up ones are u
 
 from __future__ import annotations
 
+import re
+
 from satellite.engines.stt import Transcript
 
 NO_SPEECH_PROB = 0.5  # … and a log-probability under NO_SPEECH_LOGPROB: probably not speech
 NO_SPEECH_LOGPROB = -0.6
 MAX_COMPRESSION_RATIO = 2.4  # Whisper's own bar for a repeating hallucination
+# … which a short one stays under ("I don't know, I don't know, I don't know, I don't know.": 2.1,
+# -0.74 to -0.98, tiny.en's reading of reversed speech): a phrase three times over, read unsurely
+REPEATS = 3
+REPEAT_WORDS = (2, 6)  # a phrase this long; "no, no, no" is a person's, not a hallucination
+REPEAT_LOGPROB = -0.6  # … and surer than this, a child's "play baby shark, play baby shark, …"
 
 
 def stt_doubt(transcript: Transcript, min_logprob: float) -> str:
@@ -31,4 +38,18 @@ def stt_doubt(transcript: Transcript, min_logprob: float) -> str:
     ratio = transcript.compression_ratio
     if ratio is not None and ratio > MAX_COMPRESSION_RATIO:
         return f"compression ratio {ratio:.2f} > {MAX_COMPRESSION_RATIO}"
+    if logprob < REPEAT_LOGPROB and (phrase := repeated_phrase(transcript.text)):
+        return f"{phrase!r} {REPEATS} times over"
+    return ""
+
+
+def repeated_phrase(text: str) -> str:
+    """A phrase of ``REPEAT_WORDS`` words said ``REPEATS`` times in a row in ``text``, or ""."""
+    words = re.findall(r"[\w']+", text.lower())
+    shortest, longest = REPEAT_WORDS
+    for n in range(shortest, longest + 1):
+        for i in range(len(words) - REPEATS * n + 1):
+            phrase = words[i:i + n]
+            if all(words[i + k * n:i + (k + 1) * n] == phrase for k in range(1, REPEATS)):
+                return " ".join(phrase)
     return ""

@@ -89,6 +89,22 @@ def test_what_whisper_doubts(figures: tuple[float, float, float], doubted: bool)
     assert bool(stt_doubt(transcript, -0.9)) is doubted
 
 
+@pytest.mark.parametrize("text, doubted", [
+    ("I don't know, I don't know, I don't know, I don't know.", True),  # tiny.en, reversed speech
+    ("Turn it off, turn it off, turn it off.", True),
+    ("No, no, no, no.", False),  # one word over and over: a person's
+    ("Stop, stop.", False),
+    ("Set a timer for ten minutes and a timer for ten seconds.", False),
+    ("Tell me a joke, tell me a story.", False),
+])
+def test_the_same_words_three_times_over_read_unsurely_are_doubted(text: str, doubted: bool
+                                                                    ) -> None:
+    unsure = Transcript(text, "en", 2.0, -0.74, 0.05, 2.1)  # tiny.en's figures for the first
+    assert bool(stt_doubt(unsure, -0.9)) is doubted
+    sure = dataclasses.replace(unsure, avg_logprob=-0.3)  # a child's "play baby shark" ×3
+    assert stt_doubt(sure, -0.9) == ""
+
+
 def test_a_transcript_without_figures_is_never_doubted() -> None:
     assert stt_doubt(Transcript("words from a remote engine", "en", 2.0), -0.9) == ""
 
