@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -101,18 +102,35 @@ class SpeakerInTheRoom(WavDirSink):
         self.room.stop_echo()
 
 
+READY_WAIT_S = 6
+
+
 class SpeakerThatGetsInterrupted(SpeakerInTheRoom):
     """Plays in real time into the room (its echo reaches the mic); ``after_s`` into the
-    reply, the user speaks over it (``interruption``)."""
+    reply, the user speaks over it (``interruption``), and not before ``ready()`` (for example
+    once the echo canceller has measured the echo's delay)."""
 
     def __init__(self, directory: Path, room: LoopbackRoom, interruption: Pcm | None,
                  after_s: float = 1.5):
         super().__init__(directory, room)
         self.interruption = interruption
         self.after_s = after_s
+        self.ready: Callable[[], bool] = lambda: True
+        self.said_at_s: float | None = None  # seconds into the reply when the user spoke
+        self._saying: asyncio.Task[None] | None = None
 
     async def play(self, pcm: Pcm) -> None:
         await super().play(pcm)
         if self.interruption is not None:
-            asyncio.get_running_loop().call_later(self.after_s, self.room.say, self.interruption)
+            self._saying = asyncio.get_running_loop().create_task(self._say(self.interruption))
             self.interruption = None
+
+    async def _say(self, interruption: Pcm) -> None:
+        began = asyncio.get_running_loop().time()
+        await asyncio.sleep(self.after_s)
+        for _ in range(READY_WAIT_S * 20):  # (said anyway after that: the test's asserts tell)
+            if self.ready():
+                break
+            await asyncio.sleep(0.05)
+        self.said_at_s = asyncio.get_running_loop().time() - began
+        self.room.say(interruption)

@@ -243,6 +243,11 @@ class EchoCanceller:
         return self.cancelling
 
     @property
+    def lag_s(self) -> float | None:
+        """Where the box's sound is heard from its sink's clock, once measured (None before)."""
+        return self._first_lag_s
+
+    @property
     def status(self) -> EchoStatus:
         if self.cancelling and self.live:
             figure = f"; echo reduced by {self.last_erle_db:.0f} dB during the last reply" if (
