@@ -10,9 +10,8 @@ under -0.8; with tiny.en real clips go down to -0.85 and most made-up ones are u
 
 from __future__ import annotations
 
-import re
-
 from satellite.engines.stt import Transcript
+from satellite.pipeline.sentence_kind import words
 
 NO_SPEECH_PROB = 0.5  # … and a log-probability under NO_SPEECH_LOGPROB: probably not speech
 NO_SPEECH_LOGPROB = -0.6
@@ -44,12 +43,14 @@ def stt_doubt(transcript: Transcript, min_logprob: float) -> str:
 
 
 def repeated_phrase(text: str) -> str:
-    """A phrase of ``REPEAT_WORDS`` words said ``REPEATS`` times in a row in ``text``, or ""."""
-    words = re.findall(r"[\w']+", text.lower())
+    """A phrase of ``REPEAT_WORDS`` words said ``REPEATS`` times in a row in ``text``, or "".
+    (Not ``guard.is_looping``, for the model's loops: it counts n-grams anywhere in the text, and
+    "no, no, no, no" holds "no no" three times.)"""
+    said = words(text)
     shortest, longest = REPEAT_WORDS
     for n in range(shortest, longest + 1):
-        for i in range(len(words) - REPEATS * n + 1):
-            phrase = words[i:i + n]
-            if all(words[i + k * n:i + (k + 1) * n] == phrase for k in range(1, REPEATS)):
+        for i in range(len(said) - REPEATS * n + 1):
+            phrase = said[i:i + n]
+            if all(said[i + k * n:i + (k + 1) * n] == phrase for k in range(1, REPEATS)):
                 return " ".join(phrase)
     return ""
